@@ -1,0 +1,129 @@
+// The way in: an AWS Network Load Balancer (through the AWS Load Balancer Controller) in front of
+// the ingress-nginx controller, and the Ingress that routes the KubePolaris host to the frontend,
+// the API and the WebSocket endpoint.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { EdgeConfig, TlsConfig } from "../config";
+
+export interface EdgeArgs {
+    release: string;
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+    host: string;
+    tls: TlsConfig;
+    frontend: { serviceName: pulumi.Input<string>; port: number };
+    backend: { serviceName: pulumi.Input<string>; port: number };
+    edge: EdgeConfig;
+}
+
+/** Seconds nginx keeps an idle proxied connection: WebSockets under /ws stay open for hours. */
+const PROXY_TIMEOUT_SECONDS = "3600";
+
+export class Edge extends pulumi.ComponentResource {
+    public readonly ingressName: pulumi.Output<string>;
+    public readonly loadBalancerServiceName: pulumi.Output<string>;
+    /** The NLB's DNS name once AWS has created it (empty on NodePort). */
+    public readonly loadBalancerHostname: pulumi.Output<string>;
+    public readonly url: string;
+
+    constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kubepolaris:edge:Edge", name, {}, opts);
+
+        // Without a controller that publishes an address (the local stack), awaiting the
+        // Ingress or a LoadBalancer would never finish.
+        const awaitAnnotations: Record<string, string> = args.edge.awaitLoadBalancer ? {} : { "pulumi.com/skipAwait": "true" };
+
+        const loadBalancer = new k8s.core.v1.Service(`${name}-nlb`, {
+            metadata: {
+                name: `${args.release}-ingress-nlb`,
+                namespace: args.edge.controllerNamespace,
+                labels: args.labels,
+                annotations: {
+                    ...awaitAnnotations,
+                    ...(args.edge.serviceType === "LoadBalancer" ? nlbAnnotations(args.edge) : {}),
+                },
+            },
+            spec: {
+                type: args.edge.serviceType,
+                selector: args.edge.controllerLabels,
+                loadBalancerSourceRanges: args.edge.serviceType === "LoadBalancer" ? args.edge.sourceRanges : undefined,
+                ports: [
+                    { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+                    { name: "https", port: 443, targetPort: "https", protocol: "TCP" },
+                ],
+            },
+        }, { parent: this });
+
+        const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, {
+            metadata: {
+                name: args.release,
+                namespace: args.namespace,
+                labels: args.labels,
+                annotations: {
+                    ...awaitAnnotations,
+                    ...(args.tls.mode === "certManager" ? { "cert-manager.io/cluster-issuer": args.tls.clusterIssuer } : {}),
+                    "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                    // Sticky sessions (seed 000 "会话管理"): a browser keeps its WebSocket and
+                    // API calls on one backend pod.
+                    "nginx.ingress.kubernetes.io/affinity": "cookie",
+                    "nginx.ingress.kubernetes.io/session-cookie-name": "route",
+                    "nginx.ingress.kubernetes.io/session-cookie-max-age": "3600",
+                    "nginx.ingress.kubernetes.io/session-cookie-secure": "true",
+                    "nginx.ingress.kubernetes.io/session-cookie-samesite": "Lax",
+                    // WebSockets: ingress-nginx upgrades connections by itself (there is no
+                    // websocket-services annotation); idle sockets only need long timeouts.
+                    "nginx.ingress.kubernetes.io/proxy-read-timeout": PROXY_TIMEOUT_SECONDS,
+                    "nginx.ingress.kubernetes.io/proxy-send-timeout": PROXY_TIMEOUT_SECONDS,
+                    "nginx.ingress.kubernetes.io/proxy-connect-timeout": PROXY_TIMEOUT_SECONDS,
+                    "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
+                },
+            },
+            spec: {
+                ingressClassName: "nginx",
+                tls: [{ hosts: [args.host], secretName: args.tls.secretName }],
+                rules: [{
+                    host: args.host,
+                    http: {
+                        paths: [
+                            route("/api", args.backend),
+                            route("/ws", args.backend),
+                            route("/", args.frontend),
+                        ],
+                    },
+                }],
+            },
+        }, { parent: this });
+
+        this.ingressName = ingress.metadata.name;
+        this.loadBalancerServiceName = loadBalancer.metadata.name;
+        this.loadBalancerHostname = loadBalancer.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname ?? "");
+        this.url = `https://${args.host}`;
+        this.registerOutputs({
+            ingressName: this.ingressName,
+            loadBalancerServiceName: this.loadBalancerServiceName,
+            loadBalancerHostname: this.loadBalancerHostname,
+            url: this.url,
+        });
+    }
+}
+
+/** AWS Load Balancer Controller annotations for an NLB with pod (ip) targets across zones. */
+function nlbAnnotations(edge: EdgeConfig): Record<string, string> {
+    const prefix = "service.beta.kubernetes.io/aws-load-balancer";
+    return {
+        [`${prefix}-type`]: "external",
+        [`${prefix}-nlb-target-type`]: "ip",
+        [`${prefix}-scheme`]: edge.scheme,
+        // Off by default on NLBs: without it a zone with fewer controller pods gets the same
+        // share of traffic as the others, and a zone without any drops its share.
+        [`${prefix}-attributes`]: "load_balancing.cross_zone.enabled=true",
+        // Health-check the controller itself, so a dying controller pod leaves the target group.
+        [`${prefix}-healthcheck-protocol`]: "http",
+        [`${prefix}-healthcheck-port`]: "10254",
+        [`${prefix}-healthcheck-path`]: "/healthz",
+    };
+}
+
+function route(path: string, to: { serviceName: pulumi.Input<string>; port: number }): k8s.types.input.networking.v1.HTTPIngressPath {
+    return { path, pathType: "Prefix", backend: { service: { name: to.serviceName, port: { number: to.port } } } };
+}

@@ -1,0 +1,31 @@
+// The single source of pod labels. Deployments, Services, PDBs, anti-affinity terms, topology
+// spread constraints and NetworkPolicies all take their selectors from here, so they cannot drift.
+
+export const APP_NAME = "kubepolaris";
+
+export type Component = "backend" | "frontend" | "mysql";
+
+/** Labels that identify one component's pods; also the selector for that component. */
+export function podLabels(release: string, component: Component): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": APP_NAME,
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/component": component,
+    };
+}
+
+/** Labels for every object the release owns (metadata only, never a selector). */
+export function commonLabels(release: string, environment: string): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": APP_NAME,
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/part-of": APP_NAME,
+        "app.kubernetes.io/managed-by": "pulumi",
+        "kubepolaris.io/environment": environment,
+    };
+}
+
+/** Kubernetes object name of a component's Deployment/Service/PDB/HPA. */
+export function componentName(release: string, component: Component): string {
+    return `${release}-${component}`;
+}

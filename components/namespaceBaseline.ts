@@ -1,0 +1,170 @@
+// The namespace the release lives in, and the guard rails around it: Pod Security "restricted",
+// a ResourceQuota with room for every workload at its HPA maximum plus a rollout surge, a
+// LimitRange, default-deny NetworkPolicies with the few flows KubePolaris needs, and an optional
+// PriorityClass.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ResourceSpec } from "../config";
+import { cpuMillis, formatCpu, formatMemory, memoryBytes } from "./quantity";
+
+/** Pods a workload may run at once: its maximum plus the pods a rollout surges. */
+export interface QuotaWorkload {
+    name: string;
+    maxPods: number;
+    resources: ResourceSpec;
+}
+
+export interface PodPeer {
+    labels: Record<string, string>;
+    port: number;
+}
+
+/** Where the backend reaches its database: pods in this namespace, or address blocks (RDS). */
+export type DatabasePeer =
+    | { kind: "pods"; labels: Record<string, string>; port: number }
+    | { kind: "cidrs"; cidrs: pulumi.Input<pulumi.Input<string>[]>; port: number };
+
+export interface NamespaceBaselineArgs {
+    namespace: string;
+    labels: Record<string, string>;
+    workloads: QuotaWorkload[];
+    backend: PodPeer;
+    frontend: PodPeer;
+    ingressController: { namespace: string; labels: Record<string, string> };
+    prometheusNamespace: string;
+    database: DatabasePeer;
+    apiServerEgress: { cidrs: string[]; ports: number[] };
+    priorityClass?: { name: string; value: number };
+}
+
+export class NamespaceBaseline extends pulumi.ComponentResource {
+    /** Use this (not the plain string) so objects in the namespace wait for it to exist. */
+    public readonly namespaceName: pulumi.Output<string>;
+    public readonly priorityClassName: pulumi.Output<string> | undefined;
+    public readonly quotaHard: Record<string, string>;
+
+    constructor(name: string, args: NamespaceBaselineArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kubepolaris:namespace:NamespaceBaseline", name, {}, opts);
+
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
+            metadata: {
+                name: args.namespace,
+                labels: {
+                    ...args.labels,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+        }, { parent: this });
+        const ns = namespace.metadata.name;
+        const meta = (suffix: string) => ({ name: suffix, namespace: ns, labels: args.labels });
+
+        this.quotaHard = quotaFor(args.workloads);
+        new k8s.core.v1.ResourceQuota(`${name}-quota`, {
+            metadata: meta("kubepolaris-quota"),
+            spec: { hard: this.quotaHard },
+        }, { parent: this });
+
+        new k8s.core.v1.LimitRange(`${name}-limits`, {
+            metadata: meta("kubepolaris-limits"),
+            spec: { limits: [limitRangeFor(args.workloads)] },
+        }, { parent: this });
+
+        const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+            new k8s.networking.v1.NetworkPolicy(`${name}-${policyName}`, { metadata: meta(policyName), spec }, { parent: this });
+        const fromNamespace = (namespaceName: string, podLabels?: Record<string, string>) => ({
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespaceName } },
+            podSelector: podLabels ? { matchLabels: podLabels } : undefined,
+        });
+        const tcp = (port: number) => ({ protocol: "TCP", port });
+
+        policy("default-deny-all", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+        policy("allow-dns-egress", {
+            podSelector: {},
+            policyTypes: ["Egress"],
+            egress: [{
+                to: [fromNamespace("kube-system", { "k8s-app": "kube-dns" })],
+                ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
+            }],
+        });
+        for (const [tier, peer] of [["frontend", args.frontend], ["backend", args.backend]] as const) {
+            policy(`allow-ingress-controller-to-${tier}`, {
+                podSelector: { matchLabels: peer.labels },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [fromNamespace(args.ingressController.namespace, args.ingressController.labels)], ports: [tcp(peer.port)] }],
+            });
+        }
+        policy("allow-prometheus-to-backend", {
+            podSelector: { matchLabels: args.backend.labels },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [fromNamespace(args.prometheusNamespace)], ports: [tcp(args.backend.port)] }],
+        });
+        const db = args.database;
+        policy("allow-backend-to-database", {
+            podSelector: { matchLabels: args.backend.labels },
+            policyTypes: ["Egress"],
+            egress: [{
+                to: db.kind === "pods"
+                    ? [{ podSelector: { matchLabels: db.labels } }]
+                    : pulumi.output(db.cidrs).apply((blocks) => blocks.map((cidr) => ({ ipBlock: { cidr } }))),
+                ports: [tcp(db.port)],
+            }],
+        });
+        if (db.kind === "pods") {
+            policy("allow-database-from-backend", {
+                podSelector: { matchLabels: db.labels },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(db.port)] }],
+            });
+        }
+        // KubePolaris' job is to manage other clusters: the backend calls their API servers.
+        policy("allow-backend-to-api-servers", {
+            podSelector: { matchLabels: args.backend.labels },
+            policyTypes: ["Egress"],
+            egress: [{
+                to: args.apiServerEgress.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+                ports: args.apiServerEgress.ports.map(tcp),
+            }],
+        });
+
+        if (args.priorityClass) {
+            const priorityClass = new k8s.scheduling.v1.PriorityClass(`${name}-priority`, {
+                metadata: { name: args.priorityClass.name, labels: args.labels },
+                value: args.priorityClass.value,
+                globalDefault: false,
+                preemptionPolicy: "PreemptLowerPriority",
+                description: "KubePolaris control-plane pods: scheduled ahead of batch work.",
+            }, { parent: this });
+            this.priorityClassName = priorityClass.metadata.name;
+        }
+
+        this.namespaceName = ns;
+        this.registerOutputs({ namespaceName: this.namespaceName, priorityClassName: this.priorityClassName });
+    }
+}
+
+/** Quota with room for every workload at its maximum pod count. */
+export function quotaFor(workloads: QuotaWorkload[]): Record<string, string> {
+    const sum = (pick: (w: QuotaWorkload) => number) => workloads.reduce((total, w) => total + w.maxPods * pick(w), 0);
+    return {
+        "requests.cpu": formatCpu(sum((w) => cpuMillis(w.resources.requests.cpu))),
+        "requests.memory": formatMemory(sum((w) => memoryBytes(w.resources.requests.memory))),
+        "limits.cpu": formatCpu(sum((w) => cpuMillis(w.resources.limits.cpu))),
+        "limits.memory": formatMemory(sum((w) => memoryBytes(w.resources.limits.memory))),
+        pods: String(workloads.reduce((total, w) => total + w.maxPods, 0)),
+    };
+}
+
+/** Defaults for a container that names no resources (a debug container), capped at the largest. */
+function limitRangeFor(workloads: QuotaWorkload[]): k8s.types.input.core.v1.LimitRangeItem {
+    const largestCpu = Math.max(...workloads.map((w) => cpuMillis(w.resources.limits.cpu)));
+    const largestMemory = Math.max(...workloads.map((w) => memoryBytes(w.resources.limits.memory)));
+    return {
+        type: "Container",
+        defaultRequest: { cpu: "100m", memory: "128Mi" },
+        default: { cpu: "500m", memory: "512Mi" },
+        max: { cpu: formatCpu(largestCpu), memory: formatMemory(largestMemory) },
+    };
+}

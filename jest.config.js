@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+    testEnvironment: "node",
+    roots: ["<rootDir>/test"],
+    testMatch: ["**/*.test.ts"],
+    transform: {
+        // Type checking is `npm run build` (tsc --noEmit); here ts-jest only transpiles.
+        "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+    },
+    testTimeout: 120000,
+};

@@ -1,0 +1,63 @@
+// Runs this project's program for a stack under mocks (see tools/mockRun.ts) and offers
+// look-ups over what it registered.
+import * as path from "path";
+import { RecordedResource, runUnderMocks, MockRunResult } from "../../tools/mockRun";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const STACKS = ["local", "dev", "staging", "prod"] as const;
+export type Stack = (typeof STACKS)[number];
+
+export interface Program extends MockRunResult {
+    ofType(type: string): RecordedResource[];
+    one(type: string, predicate?: (r: RecordedResource) => boolean): RecordedResource;
+}
+
+const cache = new Map<string, Promise<Program>>();
+
+export function runStack(stack: string, configOverrides?: Record<string, string>, preview = false): Promise<Program> {
+    const key = JSON.stringify([stack, configOverrides ?? {}, preview]);
+    if (!cache.has(key)) {
+        cache.set(key, runUnderMocks({
+            program: path.join(PROJECT_DIR, "index.ts"),
+            projectDir: PROJECT_DIR,
+            stack,
+            preview,
+            configOverrides,
+            computedState: awsComputedState,
+        }).then(withLookups));
+    }
+    return cache.get(key)!;
+}
+
+function withLookups(result: MockRunResult): Program {
+    const ofType = (type: string) => result.resources.filter((r) => r.type === type);
+    return {
+        ...result,
+        ofType,
+        one(type, predicate = () => true) {
+            const matches = ofType(type).filter(predicate);
+            if (matches.length !== 1) {
+                throw new Error(`expected exactly one ${type}, found ${matches.length}: ${matches.map((m) => m.name).join(", ")}`);
+            }
+            return matches[0];
+        },
+    };
+}
+
+/** What AWS would report after create: the attributes other resources read. */
+function awsComputedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+        case "aws:rds/instance:Instance":
+            return {
+                address: `${name}.abc123.eu-west-1.rds.amazonaws.com`,
+                endpoint: `${name}.abc123.eu-west-1.rds.amazonaws.com:3306`,
+                port: inputs.port ?? 3306,
+                arn: `arn:aws:rds:eu-west-1:123456789012:db:${name}`,
+                resourceId: `db-${name.toUpperCase()}`,
+            };
+        case "aws:ec2/subnet:Subnet":
+            return { cidrBlock: inputs.cidrBlock };
+        default:
+            return { arn: `arn:aws:mock:::${type}/${name}` };
+    }
+}

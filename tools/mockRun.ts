@@ -1,0 +1,239 @@
+// Runs a Pulumi TypeScript program in-process under Pulumi mocks and records every resource
+// registration with the same facts the engine hands to a policy pack: URN, type, name, inputs,
+// parent, provider, dependencies and options. Used by the tests and by `npm run policy:check`.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig, readProjectName } from "./stackConfig";
+
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    /** Inputs as the program sent them (secrets unwrapped; `unknown` sentinels kept as UNKNOWN). */
+    inputs: Record<string, any>;
+    /** Input property paths that were secret when sent. */
+    secretInputs: string[];
+    parent?: string;
+    provider?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    protect: boolean;
+    ignoreChanges: string[];
+    deleteBeforeReplace: boolean;
+    retainOnDelete: boolean;
+    additionalSecretOutputs: string[];
+    aliases: string[];
+    customTimeouts?: { create?: string; update?: string; delete?: string };
+}
+
+export interface MockRunResult {
+    resources: RecordedResource[];
+    /** Stack outputs as the program exported them (Outputs resolved, secrets marked). */
+    outputs: Record<string, { value: unknown; secret: boolean }>;
+}
+
+export interface MockRunOptions {
+    /** Absolute path of the program entry file (a .ts file). */
+    program: string;
+    /** Directory holding Pulumi.yaml and Pulumi.<stack>.yaml. */
+    projectDir: string;
+    stack: string;
+    /** Run as `pulumi preview` (true) or `pulumi up` (false). Defaults to false. */
+    preview?: boolean;
+    /** Extra config on top of the stack file ("<ns>:<key>" → value), e.g. for bad-input tests. */
+    configOverrides?: Record<string, string>;
+    /** Extra state the mock provider reports for a resource (e.g. computed endpoints). */
+    computedState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
+}
+
+/** Marker the recorder puts where a value was unknown (only happens in preview). */
+export const UNKNOWN = "<computed>";
+const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+let runCount = 0;
+
+/**
+ * Runs `options.program` for one stack and returns everything it registered. Each call runs the
+ * program in a fresh module registry, so one test file can run several stacks.
+ */
+export async function runUnderMocks(options: MockRunOptions): Promise<MockRunResult> {
+    const { config, secretKeys } = loadStackConfig(options.projectDir, options.stack);
+    Object.assign(config, options.configOverrides ?? {});
+    const project = readProjectName(options.projectDir);
+    const recorded: RecordedResource[] = [];
+    let outputs: MockRunResult["outputs"] = {};
+
+    await isolated(async (pulumiModule: typeof pulumi) => {
+        const runtime = pulumiModule.runtime;
+        runtime.setAllConfig(config, secretKeys);
+        const mocks: pulumi.runtime.Mocks = {
+            newResource: (args) => {
+                const extra = options.computedState?.(args.type, args.name, args.inputs) ?? {};
+                return { id: args.inputs.metadata?.name ?? `${args.name}-id`, state: { ...args.inputs, ...extra } };
+            },
+            call: (args) => mockCall(args),
+        };
+        await runtime.setMocks(mocks, project, options.stack, options.preview ?? false);
+        const monitor = (runtime as any).getMonitor();
+        wrapRegistration(monitor, recorded);
+
+        const programPath = path.resolve(options.program);
+        const exported = await runtime.runInPulumiStack(async () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            return require(programPath);
+        });
+        await settingsModule().waitForRPCs();
+        outputs = await resolveOutputs(pulumiModule, exported ?? {});
+        await settingsModule().waitForRPCs();
+    });
+    runCount++;
+    return { resources: recorded, outputs };
+}
+
+/** Fetches `@pulumi/pulumi/runtime/settings` from the registry the program sees. */
+function settingsModule(): { waitForRPCs(): Promise<void> } {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("@pulumi/pulumi/runtime/settings");
+}
+
+async function isolated(body: (p: typeof pulumi) => Promise<void>): Promise<void> {
+    // A fresh registry per run: the Pulumi runtime keeps per-process state in its modules.
+    const jestGlobal = (globalThis as any).jest;
+    if (jestGlobal?.isolateModulesAsync) {
+        await jestGlobal.isolateModulesAsync(async () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            await body(require("@pulumi/pulumi"));
+        });
+        return;
+    }
+    if (runCount > 0) {
+        for (const key of Object.keys(require.cache)) {
+            delete require.cache[key];
+        }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await body(require("@pulumi/pulumi"));
+}
+
+function wrapRegistration(monitor: any, recorded: RecordedResource[]): void {
+    const engineUrns = new Map<string, string>();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+        const object = req.getObject()?.toJavaScript() ?? {};
+        const secretInputs: string[] = [];
+        const inputs = unwrap(object, "", secretInputs);
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+            propertyDependencies[key] = deps.getUrnsList();
+        });
+        const timeouts = req.getCustomtimeouts();
+        const entry: RecordedResource = {
+            urn: "",
+            type: req.getType(),
+            name: req.getName(),
+            custom: req.getCustom(),
+            inputs,
+            secretInputs,
+            parent: req.getParent() || undefined,
+            provider: req.getProvider() || undefined,
+            dependencies: req.getDependenciesList(),
+            propertyDependencies,
+            protect: req.getProtect() ?? false,
+            ignoreChanges: req.getIgnorechangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            retainOnDelete: req.getRetainondelete() ?? false,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            aliases: req.getAliasurnsList(),
+            customTimeouts: timeouts
+                ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined }
+                : undefined,
+        };
+        recorded.push(entry);
+        return original(req, (err: any, resp: any) => {
+            if (resp) {
+                // The mock monitor's URNs nest only the parent's last type and keep the root
+                // stack; the engine's carry the parent's full qualified type and drop the stack.
+                const parent = entry.parent ? engineUrns.get(entry.parent) ?? entry.parent : undefined;
+                entry.urn = engineUrn(resp.getUrn(), entry.type, entry.name, parent);
+                engineUrns.set(resp.getUrn(), entry.urn);
+                entry.parent = parent;
+                entry.provider = mapProviderRef(entry.provider, engineUrns);
+                entry.dependencies = entry.dependencies.map((d) => engineUrns.get(d) ?? d);
+                for (const key of Object.keys(entry.propertyDependencies)) {
+                    entry.propertyDependencies[key] = entry.propertyDependencies[key].map((d) => engineUrns.get(d) ?? d);
+                }
+            }
+            callback(err, resp);
+        });
+    };
+}
+
+function engineUrn(mockUrn: string, type: string, name: string, parent: string | undefined): string {
+    const [stackPart, project] = mockUrn.split("::"); // "urn:pulumi:<stack>", "<project>"
+    const parentType = parent?.split("::")[2];
+    const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+    return [stackPart, project, qualified, name].join("::");
+}
+
+/** Provider references are "<urn>::<id>". */
+function mapProviderRef(ref: string | undefined, urns: Map<string, string>): string | undefined {
+    if (!ref) {
+        return ref;
+    }
+    const at = ref.lastIndexOf("::");
+    const urn = ref.slice(0, at);
+    return `${urns.get(urn) ?? urn}${ref.slice(at)}`;
+}
+
+/** Replaces the wire encoding of secrets and unknowns with plain values, noting secret paths. */
+function unwrap(value: any, at: string, secrets: string[]): any {
+    if (value === UNKNOWN_SENTINEL) {
+        return UNKNOWN;
+    }
+    if (Array.isArray(value)) {
+        return value.map((v, i) => unwrap(v, `${at}[${i}]`, secrets));
+    }
+    if (value && typeof value === "object") {
+        if (value[SIG_KEY] === SECRET_SIG) {
+            secrets.push(at);
+            return unwrap(value.value, at, []);
+        }
+        const out: Record<string, any> = {};
+        for (const [k, v] of Object.entries(value)) {
+            out[k] = unwrap(v, at ? `${at}.${k}` : k, secrets);
+        }
+        return out;
+    }
+    return value;
+}
+
+async function resolveOutputs(p: typeof pulumi, exported: Record<string, unknown>): Promise<MockRunResult["outputs"]> {
+    const result: MockRunResult["outputs"] = {};
+    for (const [key, value] of Object.entries(exported)) {
+        const output = p.output(value) as unknown as {
+            promise(withUnknowns?: boolean): Promise<unknown>;
+            isKnown: Promise<boolean>;
+            isSecret: Promise<boolean>;
+        };
+        // promise(true) resolves even when the value is unknown (preview), unlike apply().
+        const [resolved, known, secret] = await Promise.all([output.promise(true), output.isKnown, output.isSecret]);
+        result[key] = { value: known ? resolved : UNKNOWN, secret };
+    }
+    return result;
+}
+
+function mockCall(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    switch (args.token) {
+        case "aws:index/getRegion:getRegion":
+            return { name: "eu-west-1", region: "eu-west-1", id: "eu-west-1" };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
+        case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com" };
+        default:
+            return args.inputs;
+    }
+}
