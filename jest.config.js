@@ -5,7 +5,7 @@ module.exports = {
     testMatch: ["**/*.test.ts"],
     transform: {
         // Type checking is `npm run build` (tsc --noEmit); here ts-jest only transpiles.
-        "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+        "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
     },
     testTimeout: 120000,
 };

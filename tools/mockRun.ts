@@ -47,6 +47,14 @@ export interface MockRunOptions {
     computedState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
 }
 
+/** The program threw; `registered` is what it had registered by then. */
+export class ProgramError extends Error {
+    constructor(public readonly cause: unknown, public readonly registered: RecordedResource[]) {
+        super(cause instanceof Error ? cause.message : String(cause));
+        this.name = "ProgramError";
+    }
+}
+
 /** Marker the recorder puts where a value was unknown (only happens in preview). */
 export const UNKNOWN = "<computed>";
 const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -59,7 +67,16 @@ let runCount = 0;
  * Runs `options.program` for one stack and returns everything it registered. Each call runs the
  * program in a fresh module registry, so one test file can run several stacks.
  */
-export async function runUnderMocks(options: MockRunOptions): Promise<MockRunResult> {
+export function runUnderMocks(options: MockRunOptions): Promise<MockRunResult> {
+    // One program at a time: the Pulumi runtime keeps its state in a process-wide store.
+    const run = queue.then(() => runOnce(options));
+    queue = run.catch(() => undefined);
+    return run;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
     const { config, secretKeys } = loadStackConfig(options.projectDir, options.stack);
     Object.assign(config, options.configOverrides ?? {});
     const project = readProjectName(options.projectDir);
@@ -81,11 +98,21 @@ export async function runUnderMocks(options: MockRunOptions): Promise<MockRunRes
         wrapRegistration(monitor, recorded);
 
         const programPath = path.resolve(options.program);
+        let programError: unknown;
         const exported = await runtime.runInPulumiStack(async () => {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(programPath);
+            try {
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                return require(programPath);
+            } catch (err) {
+                // Thrown inside the stack's constructor it would be an unhandled rejection.
+                programError = err;
+                return {};
+            }
         });
         await settingsModule().waitForRPCs();
+        if (programError !== undefined) {
+            throw new ProgramError(programError, recorded.slice());
+        }
         outputs = await resolveOutputs(pulumiModule, exported ?? {});
         await settingsModule().waitForRPCs();
     });
@@ -100,10 +127,15 @@ function settingsModule(): { waitForRPCs(): Promise<void> } {
 }
 
 async function isolated(body: (p: typeof pulumi) => Promise<void>): Promise<void> {
+    // Every copy of @pulumi/pulumi shares one global store (config, stack resource, monitor);
+    // drop the previous run's so this run starts as a fresh process would.
+    const global = globalThis as any;
+    global.globalStore = undefined;
+    global.stackResource = undefined;
     // A fresh registry per run: the Pulumi runtime keeps per-process state in its modules.
-    const jestGlobal = (globalThis as any).jest;
-    if (jestGlobal?.isolateModulesAsync) {
-        await jestGlobal.isolateModulesAsync(async () => {
+    // Under jest, `jest` is a module-scope variable and require() goes through its registry.
+    if (typeof jest !== "undefined") {
+        await jest.isolateModulesAsync(async () => {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             await body(require("@pulumi/pulumi"));
         });

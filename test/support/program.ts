@@ -61,3 +61,8 @@ function awsComputedState(type: string, name: string, inputs: Record<string, any
             return { arn: `arn:aws:mock:::${type}/${name}` };
     }
 }
+
+/** Was the value at `path` (e.g. "stringData.password") sent as a secret, itself or by an enclosing object? */
+export function isSecretInput(resource: RecordedResource, path: string): boolean {
+    return resource.secretInputs.some((s) => s === "" || path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
+}

@@ -1,0 +1,180 @@
+// Bad stack config fails before any resource is registered, with a message that names the key,
+// the value and what is allowed. Each case starts from a real stack file and changes one thing.
+import { ConfigError, parseConfig, TIER_PROFILES } from "../config";
+import { ProgramError } from "../tools/mockRun";
+import { loadStackConfig } from "../tools/stackConfig";
+import { PROJECT_DIR, runStack, STACKS } from "./support/program";
+
+const strip = (k: string) => k.slice("kubepolaris:".length);
+
+/** The stack file's kubepolaris values, with `changes` applied (undefined deletes a key). */
+function values(stack: string, changes: Record<string, unknown> = {}) {
+    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
+    const out: Record<string, string> = Object.fromEntries(Object.entries(config)
+        .filter(([k]) => k.startsWith("kubepolaris:")).map(([k, v]) => [strip(k), v]));
+    for (const [key, value] of Object.entries(changes)) {
+        if (value === undefined) {
+            delete out[key];
+        } else {
+            out[key] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return { stack, values: out, secretKeys: new Set(secretKeys.map(strip)) };
+}
+
+/** Merges `patch` into the stack file's object value at `key`. */
+function withObject(stack: string, key: string, patch: Record<string, unknown>) {
+    const current = JSON.parse(values(stack).values[key] ?? "{}");
+    return values(stack, { [key]: { ...current, ...patch } });
+}
+
+function problems(raw: ReturnType<typeof values>): string[] {
+    try {
+        parseConfig(raw);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems;
+    }
+    throw new Error("expected the config to be rejected");
+}
+
+test.each(STACKS)("the %s stack file is valid", (stack) => {
+    const config = parseConfig(values(stack));
+    expect(config.environment).toBe(stack);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.backend.resources.limits)).toBe(true);
+});
+
+test("stacks use the tier the design names for them", () => {
+    expect(STACKS.map((s) => `${s}:${parseConfig(values(s)).tier}`)).toEqual(["local:small", "dev:small", "staging:medium", "prod:large"]);
+});
+
+test("the tier table follows seed 000: backend/frontend 2/2, 3/3, 5/3; read replicas only on large", () => {
+    expect(Object.entries(TIER_PROFILES).map(([tier, p]) =>
+        `${tier}:${p.backend.minReplicas}/${p.frontend.minReplicas}:${p.database.readReplicas}`))
+        .toEqual(["small:2/2:0", "medium:3/3:0", "large:5/3:2"]);
+});
+
+describe("rejected with key, value and what is allowed", () => {
+    test("an unknown tier", () => {
+        expect(problems(values("dev", { tier: "huge" }))).toEqual([
+            'kubepolaris:tier: got "huge"; allowed: one of "small", "medium", "large"',
+        ]);
+    });
+
+    test("an unknown environment", () => {
+        expect(problems(values("dev", { environment: "qa" }))[0]).toBe(
+            'kubepolaris:environment: got "qa"; allowed: one of "local", "dev", "staging", "prod"');
+    });
+
+    test("replicas below 2 outside local", () => {
+        expect(problems(values("dev", { scaling: { backend: { minReplicas: 1 } } }))).toEqual([
+            "kubepolaris:scaling.backend.minReplicas: got 1; allowed: an integer ≥ 2 on environment dev",
+        ]);
+    });
+
+    test("fewer than 3 replicas in prod", () => {
+        expect(problems(values("prod", { scaling: { frontend: { minReplicas: 2 } } }))).toEqual([
+            "kubepolaris:scaling.frontend.minReplicas: got 2; allowed: an integer ≥ 3 on environment prod",
+        ]);
+    });
+
+    test("but local may run a single replica", () => {
+        const config = parseConfig(values("local", { scaling: { backend: { minReplicas: 1 } } }));
+        expect(config.backend.minReplicas).toBe(1);
+    });
+
+    test("HPA max below min", () => {
+        expect(problems(values("staging", { scaling: { backend: { minReplicas: 4, maxReplicas: 3 } } }))).toEqual([
+            "kubepolaris:scaling.backend.maxReplicas: got 3; allowed: an integer ≥ scaling.backend.minReplicas (4)",
+        ]);
+    });
+
+    test.each([
+        ["https://kubepolaris.example.com"],
+        ["kubepolaris.example.com:443"],
+        ["KubePolaris.example.com"],
+        ["localhost"],
+        ["*.example.com"],
+        ["kube_polaris.example.com"],
+    ])("a host that is not a DNS name: %s", (host) => {
+        expect(problems(values("dev", { host }))).toEqual([
+            `kubepolaris:host: got "${host}"; allowed: a fully qualified DNS name such as kubepolaris.example.com (lowercase, no wildcard, no scheme or port)`,
+        ]);
+    });
+
+    test.each([
+        ["registry.example.com/kubepolaris-backend:latest"],
+        ["registry.example.com/kubepolaris-backend"],
+        ["registry.example.com:5000/kubepolaris-backend"],
+        ["kubepolaris-backend:stable"],
+    ])("a backend image that is not pinned: %s", (image) => {
+        const [problem] = problems(withObject("prod", "images", { backend: image }));
+        expect(problem).toMatch(new RegExp(`^kubepolaris:images\\.backend: got "${image.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"; allowed: an image pinned by digest`));
+    });
+
+    test("images pinned by digest or by a version tag are fine", () => {
+        const digest = `registry.example.com:5000/kubepolaris-frontend@sha256:${"a".repeat(64)}`;
+        const config = parseConfig(withObject("prod", "images", { frontend: digest, backend: "registry.example.com:5000/kp:v1.2.3" }));
+        expect(config.frontend.image).toBe(digest);
+    });
+
+    test("an unknown key in a structured object", () => {
+        expect(problems(withObject("dev", "edge", { shceme: "internal" }))).toEqual([
+            'kubepolaris:edge.shceme: got "internal"; allowed: only the keys serviceType, scheme, sourceRanges, controllerNamespace, controllerLabels, awaitLoadBalancer under edge',
+        ]);
+    });
+
+    test("an unknown top-level key (a typo would otherwise be ignored silently)", () => {
+        const [problem] = problems(values("dev", { teir: "large" }));
+        expect(problem).toMatch(/^kubepolaris:teir: got "large"; allowed: one of the known keys: environment, tier,/);
+    });
+
+    test("a secret key set in plaintext", () => {
+        const raw = values("dev", { jwtSecret: "hunter2hunter2" });
+        expect(problems(raw)).toEqual([
+            'kubepolaris:jwtSecret: got "<plaintext>"; allowed: a secret: set it with `pulumi config set --secret`',
+        ]);
+    });
+
+    test("an edge scheme that is neither internal nor internet-facing", () => {
+        expect(problems(withObject("prod", "edge", { scheme: "public" }))).toEqual([
+            'kubepolaris:edge.scheme: got "public"; allowed: one of "internal", "internet-facing"',
+        ]);
+    });
+
+    test("a source range that is not a CIDR block", () => {
+        expect(problems(withObject("prod", "edge", { sourceRanges: ["10.0.0.0/8", "10.0.0.300/8"] }))).toEqual([
+            'kubepolaris:edge.sourceRanges[1]: got "10.0.0.300/8"; allowed: an IPv4 CIDR block such as 10.0.0.0/8',
+        ]);
+    });
+
+    test("NodePort outside local", () => {
+        expect(problems(withObject("prod", "edge", { serviceType: "NodePort" }))).toEqual([
+            'kubepolaris:edge.serviceType: got "NodePort"; allowed: "LoadBalancer" on environment prod ("NodePort" is for local only)',
+        ]);
+    });
+
+    test("an in-cluster database in staging or prod", () => {
+        expect(problems(withObject("prod", "database", { mode: "in-cluster" }))).toContain(
+            'kubepolaris:database.mode: got "in-cluster"; allowed: "rds" on environment prod ("in-cluster" is for local and dev only)');
+    });
+
+    test("a missing required key", () => {
+        expect(problems(values("dev", { host: undefined }))).toEqual([
+            "kubepolaris:host: got nothing (the key is not set); allowed: a fully qualified DNS name such as kubepolaris.example.com (lowercase, no wildcard, no scheme or port)",
+        ]);
+    });
+
+    test("every problem is reported at once", () => {
+        expect(problems(values("dev", { tier: "xl", host: "not a host", namespace: "Kube_Polaris" }))).toHaveLength(3);
+    });
+});
+
+test("the program registers nothing when the config is bad", async () => {
+    const err = await runStack("prod", { "kubepolaris:tier": "huge" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProgramError);
+    expect((err as ProgramError).message).toContain('kubepolaris:tier: got "huge"');
+    // Only the root stack resource exists: not even the Kubernetes provider was created.
+    expect((err as ProgramError).registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+});

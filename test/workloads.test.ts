@@ -1,0 +1,190 @@
+// The HA app tier on every real stack file: what keeps KubePolaris up through node drains,
+// rollouts, zone loss and load.
+import { parseConfig } from "../config";
+import { podLabels } from "../components/labels";
+import { RecordedResource } from "../tools/mockRun";
+import { loadStackConfig } from "../tools/stackConfig";
+import { PROJECT_DIR, runStack, STACKS } from "./support/program";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+const SERVICE = "kubernetes:core/v1:Service";
+
+/** The stack's own config, parsed the way the program parses it. */
+function stackConfig(stack: string) {
+    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
+    const values = Object.fromEntries(Object.entries(config)
+        .filter(([k]) => k.startsWith("kubepolaris:")).map(([k, v]) => [k.slice("kubepolaris:".length), v]));
+    return parseConfig({ stack, values, secretKeys: new Set(secretKeys.map((k) => k.slice("kubepolaris:".length))) });
+}
+
+/** Does a matchLabels selector select pods carrying `labels`? */
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+    return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+const tiers = ["backend", "frontend"] as const;
+
+describe.each(STACKS)("stack %s", (stack) => {
+    const config = stackConfig(stack);
+
+    const deployment = async (tier: string): Promise<RecordedResource> =>
+        (await runStack(stack)).one(DEPLOYMENT, (r) => r.inputs.metadata.name === `kubepolaris-${tier}`);
+    const podTemplateLabels = async (tier: string) => (await deployment(tier)).inputs.spec.template.metadata.labels;
+
+    test.each(tiers)("%s: the Deployment selects its own pods, with the shared label helper", async (tier) => {
+        const d = await deployment(tier);
+        expect(d.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(selects(d.inputs.spec.selector.matchLabels, d.inputs.spec.template.metadata.labels)).toBe(true);
+    });
+
+    test.each(tiers)("%s: exactly one PDB, selecting exactly these pods, permitting an eviction at the HPA minimum", async (tier) => {
+        const program = await runStack(stack);
+        const labels = await podTemplateLabels(tier);
+        const pdbs = program.ofType(PDB).filter((p) => selects(p.inputs.spec.selector.matchLabels, labels));
+        expect(pdbs).toHaveLength(1);
+        const pdb = pdbs[0];
+        expect(pdb.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(pdb.inputs.metadata.namespace).toBe(config.namespace);
+        const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${tier}`);
+        const allowedAtMin = hpa.inputs.spec.minReplicas - pdb.inputs.spec.minAvailable;
+        expect(allowedAtMin).toBeGreaterThanOrEqual(1);
+        // And it protects something: at least one pod must stay.
+        expect(pdb.inputs.spec.minAvailable).toBeGreaterThanOrEqual(1);
+        expect(pdb.inputs.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
+    });
+
+    test.each(tiers)("%s: the HPA owns the replica count (bounds from the tier, CPU 70 %%, memory 80 %%)", async (tier) => {
+        const program = await runStack(stack);
+        const d = await deployment(tier);
+        const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === d.inputs.metadata.name);
+        const expected = config[tier];
+        expect(hpa.inputs.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: d.inputs.metadata.name });
+        expect(hpa.inputs.spec.minReplicas).toBe(expected.minReplicas);
+        expect(hpa.inputs.spec.maxReplicas).toBe(expected.maxReplicas);
+        expect(hpa.inputs.spec.minReplicas).toBeLessThan(hpa.inputs.spec.maxReplicas);
+        if (stack !== "local") {
+            expect(hpa.inputs.spec.minReplicas).toBeGreaterThanOrEqual(2);
+        }
+        if (stack === "prod") {
+            expect(hpa.inputs.spec.minReplicas).toBeGreaterThanOrEqual(3);
+        }
+        const targets = Object.fromEntries(hpa.inputs.spec.metrics.map((m: any) => [m.resource.name, m.resource.target]));
+        expect(targets).toEqual({
+            cpu: { type: "Utilization", averageUtilization: 70 },
+            memory: { type: "Utilization", averageUtilization: 80 },
+        });
+        // Created at the minimum, then never reset by `pulumi up`.
+        expect(d.inputs.spec.replicas).toBe(expected.minReplicas);
+        expect(d.ignoreChanges).toContain("spec.replicas");
+    });
+
+    test.each(tiers)("%s: anti-affinity and zone spread select the workload's own pods", async (tier) => {
+        const d = await deployment(tier);
+        const spec = d.inputs.spec.template.spec;
+        const labels = d.inputs.spec.template.metadata.labels;
+        const anti = spec.affinity.podAntiAffinity;
+        const terms = [
+            ...(anti.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+            ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t: any) => t.podAffinityTerm),
+        ];
+        expect(terms).toHaveLength(1);
+        expect(terms[0].topologyKey).toBe("kubernetes.io/hostname");
+        expect(terms[0].labelSelector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(selects(terms[0].labelSelector.matchLabels, labels)).toBe(true);
+        const expectedMode = config.backend.antiAffinity === "required" ? "requiredDuringSchedulingIgnoredDuringExecution"
+            : "preferredDuringSchedulingIgnoredDuringExecution";
+        expect(Object.keys(anti)).toEqual([expectedMode]);
+
+        expect(spec.topologySpreadConstraints).toHaveLength(1);
+        const spread = spec.topologySpreadConstraints[0];
+        expect(spread.topologyKey).toBe("topology.kubernetes.io/zone");
+        expect(spread.maxSkew).toBe(1);
+        expect(spread.labelSelector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(selects(spread.labelSelector.matchLabels, labels)).toBe(true);
+    });
+
+    test.each(tiers)("%s: rollouts never drop below the desired count and drain connections first", async (tier) => {
+        const d = await deployment(tier);
+        expect(d.inputs.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+        const pod = d.inputs.spec.template.spec;
+        const preStop = pod.containers[0].lifecycle.preStop.sleep.seconds;
+        expect(preStop).toBeGreaterThan(0);
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop);
+    });
+
+    test.each(tiers)("%s: the Service selects the pods and targets a port the container exposes", async (tier) => {
+        const program = await runStack(stack);
+        const d = await deployment(tier);
+        const svc = program.one(SERVICE, (s) => s.inputs.metadata.name === `kubepolaris-${tier}`);
+        expect(svc.inputs.spec.selector).toEqual(podLabels(config.release, tier));
+        const containerPorts = d.inputs.spec.template.spec.containers[0].ports.map((p: any) => p.name);
+        for (const port of svc.inputs.spec.ports) {
+            expect(containerPorts).toContain(port.targetPort);
+        }
+        expect(svc.inputs.spec.ports[0].port).toBe(tier === "backend" ? 8080 : 80);
+    });
+
+    test.each(tiers)("%s: liveness and readiness both exist and differ", async (tier) => {
+        const container = (await deployment(tier)).inputs.spec.template.spec.containers[0];
+        expect(container.livenessProbe).toBeDefined();
+        expect(container.readinessProbe).toBeDefined();
+        expect(container.livenessProbe).not.toEqual(container.readinessProbe);
+    });
+
+    test("backend probes are the seed's: /api/health for liveness, /api/health/ready for readiness", async () => {
+        const container = (await deployment("backend")).inputs.spec.template.spec.containers[0];
+        expect(container.livenessProbe).toEqual({
+            httpGet: { path: "/api/health", port: "http" },
+            initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
+        });
+        expect(container.readinessProbe).toEqual({
+            httpGet: { path: "/api/health/ready", port: "http" },
+            initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
+        });
+        expect(container.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+        expect(container.startupProbe.httpGet.path).toBe("/api/health");
+    });
+
+    test("every container of every workload has requests, limits and the restricted security context", async () => {
+        const program = await runStack(stack);
+        const workloads = [...program.ofType(DEPLOYMENT), ...program.ofType("kubernetes:apps/v1:StatefulSet")];
+        expect(workloads.length).toBeGreaterThanOrEqual(2);
+        for (const w of workloads) {
+            const pod = w.inputs.spec.template.spec;
+            expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+            expect(pod.hostNetwork ?? false).toBe(false);
+            for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+                const where = `${w.name}/${c.name}`;
+                expect({ where, requests: Object.keys(c.resources?.requests ?? {}).sort() }).toEqual({ where, requests: ["cpu", "memory"] });
+                expect({ where, limits: Object.keys(c.resources?.limits ?? {}).sort() }).toEqual({ where, limits: ["cpu", "memory"] });
+                expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+                expect(c.securityContext.capabilities.drop).toEqual(["ALL"]);
+                expect((c.securityContext.capabilities.add ?? []).filter((cap: string) => cap !== "NET_BIND_SERVICE")).toEqual([]);
+                expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+                expect(c.image).not.toMatch(/:latest$/);
+                // A read-only root needs somewhere to write temp files.
+                expect(c.volumeMounts.map((m: any) => m.mountPath)).toContain("/tmp");
+            }
+        }
+    });
+
+    test("backend requests/limits follow the tier table (seed HA values from medium up)", async () => {
+        const container = (await deployment("backend")).inputs.spec.template.spec.containers[0];
+        expect(container.resources).toEqual(config.backend.resources);
+        if (config.tier !== "small") {
+            expect(container.resources).toEqual({ requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "4", memory: "4Gi" } });
+        }
+    });
+
+    test("service accounts mount no token", async () => {
+        const program = await runStack(stack);
+        for (const sa of program.ofType("kubernetes:core/v1:ServiceAccount")) {
+            expect(sa.inputs.automountServiceAccountToken).toBe(false);
+        }
+        for (const d of program.ofType(DEPLOYMENT)) {
+            expect(d.inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
+        }
+    });
+});
