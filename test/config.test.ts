@@ -2,25 +2,9 @@
 // the value and what is allowed. Each case starts from a real stack file and changes one thing.
 import { ConfigError, parseConfig, TIER_PROFILES } from "../config";
 import { ProgramError } from "../tools/mockRun";
-import { loadStackConfig } from "../tools/stackConfig";
-import { PROJECT_DIR, runStack, STACKS } from "./support/program";
+import { runStack, STACKS, stackValues } from "./support/program";
 
-const strip = (k: string) => k.slice("kubepolaris:".length);
-
-/** The stack file's kubepolaris values, with `changes` applied (undefined deletes a key). */
-function values(stack: string, changes: Record<string, unknown> = {}) {
-    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
-    const out: Record<string, string> = Object.fromEntries(Object.entries(config)
-        .filter(([k]) => k.startsWith("kubepolaris:")).map(([k, v]) => [strip(k), v]));
-    for (const [key, value] of Object.entries(changes)) {
-        if (value === undefined) {
-            delete out[key];
-        } else {
-            out[key] = typeof value === "string" ? value : JSON.stringify(value);
-        }
-    }
-    return { stack, values: out, secretKeys: new Set(secretKeys.map(strip)) };
-}
+const values = stackValues;
 
 /** Merges `patch` into the stack file's object value at `key`. */
 function withObject(stack: string, key: string, patch: Record<string, unknown>) {

@@ -1,25 +1,17 @@
 // The way in (NLB + Ingress), the namespace guard rails and the shared JWT secret, per stack.
-import { parseConfig } from "../config";
 import { podLabels } from "../components/labels";
 import { quotaFor } from "../components/namespaceBaseline";
 import { cpuMillis, memoryBytes } from "../components/quantity";
-import { loadStackConfig } from "../tools/stackConfig";
-import { isSecretInput, PROJECT_DIR, runStack, STACKS } from "./support/program";
+import { isSecretInput, runStack, stackAppConfig, STACKS } from "./support/program";
 
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const SERVICE = "kubernetes:core/v1:Service";
 const NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const NLB = "service.beta.kubernetes.io/aws-load-balancer";
 
-function stackConfig(stack: string) {
-    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
-    const strip = (k: string) => k.slice("kubepolaris:".length);
-    const values = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("kubepolaris:")).map(([k, v]) => [strip(k), v]));
-    return parseConfig({ stack, values, secretKeys: new Set(secretKeys.map(strip)) });
-}
 
 describe.each(STACKS)("stack %s", (stack) => {
-    const config = stackConfig(stack);
+    const config = stackAppConfig(stack);
 
     test("the Ingress routes / to the frontend, /api and /ws to the backend, for the TLS-covered host", async () => {
         const ingress = (await runStack(stack)).one(INGRESS);

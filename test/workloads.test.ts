@@ -1,23 +1,14 @@
 // The HA app tier on every real stack file: what keeps KubePolaris up through node drains,
 // rollouts, zone loss and load.
-import { parseConfig } from "../config";
 import { podLabels } from "../components/labels";
 import { RecordedResource } from "../tools/mockRun";
-import { loadStackConfig } from "../tools/stackConfig";
-import { PROJECT_DIR, runStack, STACKS } from "./support/program";
+import { runStack, stackAppConfig, STACKS } from "./support/program";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const SERVICE = "kubernetes:core/v1:Service";
 
-/** The stack's own config, parsed the way the program parses it. */
-function stackConfig(stack: string) {
-    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
-    const values = Object.fromEntries(Object.entries(config)
-        .filter(([k]) => k.startsWith("kubepolaris:")).map(([k, v]) => [k.slice("kubepolaris:".length), v]));
-    return parseConfig({ stack, values, secretKeys: new Set(secretKeys.map((k) => k.slice("kubepolaris:".length))) });
-}
 
 /** Does a matchLabels selector select pods carrying `labels`? */
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -27,7 +18,7 @@ function selects(selector: Record<string, string>, labels: Record<string, string
 const tiers = ["backend", "frontend"] as const;
 
 describe.each(STACKS)("stack %s", (stack) => {
-    const config = stackConfig(stack);
+    const config = stackAppConfig(stack);
 
     const deployment = async (tier: string): Promise<RecordedResource> =>
         (await runStack(stack)).one(DEPLOYMENT, (r) => r.inputs.metadata.name === `kubepolaris-${tier}`);

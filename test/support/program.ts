@@ -1,7 +1,9 @@
 // Runs this project's program for a stack under mocks (see tools/mockRun.ts) and offers
 // look-ups over what it registered.
 import * as path from "path";
+import { AppConfig, CONFIG_NAMESPACE, parseConfig, RawConfig } from "../../config";
 import { RecordedResource, runUnderMocks, MockRunResult } from "../../tools/mockRun";
+import { loadStackConfig } from "../../tools/stackConfig";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const STACKS = ["local", "dev", "staging", "prod"] as const;
@@ -65,4 +67,25 @@ function awsComputedState(type: string, name: string, inputs: Record<string, any
 /** Was the value at `path` (e.g. "stringData.password") sent as a secret, itself or by an enclosing object? */
 export function isSecretInput(resource: RecordedResource, path: string): boolean {
     return resource.secretInputs.some((s) => s === "" || path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
+}
+
+/** A stack file's `kubepolaris:` values in parseConfig's shape, with `changes` applied (undefined deletes). */
+export function stackValues(stack: string, changes: Record<string, unknown> = {}): RawConfig {
+    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
+    const strip = (k: string) => k.slice(`${CONFIG_NAMESPACE}:`.length);
+    const values: Record<string, string> = Object.fromEntries(Object.entries(config)
+        .filter(([k]) => k.startsWith(`${CONFIG_NAMESPACE}:`)).map(([k, v]) => [strip(k), v]));
+    for (const [key, value] of Object.entries(changes)) {
+        if (value === undefined) {
+            delete values[key];
+        } else {
+            values[key] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return { stack, values, secretKeys: new Set(secretKeys.map(strip)) };
+}
+
+/** The stack's config parsed the way the program parses it. */
+export function stackAppConfig(stack: string): AppConfig {
+    return parseConfig(stackValues(stack));
 }
