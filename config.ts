@@ -114,6 +114,73 @@ export interface DatabaseConfig {
     /** Connection pool, seed 000 "连接池配置". */
     pool: DatabasePool;
     sizing: DatabaseSizing;
+    /**
+     * The server's max_connections: every backend pod the HPA may run (plus a rollout surge)
+     * holding a full pool, plus room for operators and replication.
+     */
+    maxConnections: number;
+    /** Set exactly when mode is "rds". */
+    rds?: RdsConfig;
+    /** Set exactly when mode is "in-cluster". */
+    inCluster?: InClusterMysqlConfig;
+}
+
+/** A private subnet of the DB subnet group. Its AZ and CIDR come from config so that a single-AZ
+ * subnet list is refused before anything is registered, and the NetworkPolicy egress to the
+ * database is known without a cloud look-up (also during preview). */
+export interface DbSubnet {
+    id: string;
+    az: string;
+    cidr: string;
+}
+
+export interface RdsConfig {
+    /** "8.0" (or a full 8.0.x): with auto minor upgrades, RDS keeps the newest 8.0 minor. */
+    engineVersion: string;
+    parameterGroupFamily: string;
+    /** The region the subnets' AZs belong to (the stack's aws:region). */
+    region: string;
+    vpcId: string;
+    subnets: DbSubnet[];
+    /**
+     * The AZ operators keep the writer in. RDS picks a Multi-AZ writer's AZ itself (the API refuses
+     * an AvailabilityZone with MultiAZ), so this is where read replicas are kept out of.
+     */
+    primaryAz: string;
+    /** Security groups allowed to reach the database (the EKS cluster/node security group). */
+    allowedSecurityGroupIds: string[];
+    allowedCidrs: string[];
+    backupRetentionDays: number;
+    /** Daily, UTC, "hh:mm-hh:mm". */
+    backupWindow: string;
+    /** Weekly, UTC, "ddd:hh:mm-ddd:hh:mm"; never overlaps the backup window. */
+    maintenanceWindow: string;
+    deletionProtection: boolean;
+    finalSnapshot: boolean;
+    /** A customer managed KMS key to use; unset, the component creates one. */
+    kmsKeyArn?: string;
+    readReplicas: number;
+    performanceInsightsRetentionDays: number;
+    monitoringIntervalSeconds: number;
+    logRetentionDays: number;
+    /** An existing SNS topic for alarms and RDS events; unset, the component creates one. */
+    alarmTopicArn?: string;
+    alarmEmails: string[];
+    dr?: DatabaseDrConfig;
+}
+
+/** Automated backups (snapshots and transaction logs) replicated to a second region. */
+export interface DatabaseDrConfig {
+    region: string;
+    kmsKeyArn?: string;
+    backupRetentionDays: number;
+}
+
+export interface InClusterMysqlConfig {
+    image: string;
+    storageSize: string;
+    storageClassName?: string;
+    resources: ResourceSpec;
 }
 
 export interface EdgeConfig {
@@ -175,7 +242,7 @@ export interface AppConfig {
 }
 
 /** Config keys that may only be set as secrets (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["jwtSecret"] as const;
+export const SECRET_KEYS = ["jwtSecret", "databasePassword", "databaseRootPassword"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 const TOP_LEVEL_KEYS = [
@@ -199,6 +266,8 @@ export interface RawConfig {
     values: Record<string, string>;
     /** Keys the stack marks secret. */
     secretKeys: ReadonlySet<string>;
+    /** The stack's `aws:region` (outside the kubepolaris namespace), when set. */
+    awsRegion?: string;
 }
 
 /** Parses and validates the stack's config; throws one ConfigError listing every problem. */
@@ -260,28 +329,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
         ? { mode: "certManager", secretName: tlsSecret ?? "", clusterIssuer: dnsName(p, "tls.clusterIssuer", tlsRaw.clusterIssuer, 1) ?? "" }
         : { mode: "existingSecret", secretName: tlsSecret ?? "" };
 
-    const dbRaw = object(p, "database", values.database, ["mode", "name", "user", "port", "pool"], true);
-    const dbMode = oneOf(p, "database.mode", dbRaw.mode, ["rds", "in-cluster"] as const);
-    if (dbMode === "in-cluster" && environment && !["local", "dev"].includes(environment)) {
-        p.add("database.mode", dbMode, `"rds" on environment ${environment} ("in-cluster" is for local and dev only)`);
-    }
-    const poolRaw = object(p, "database.pool", dbRaw.pool, ["maxIdleConns", "maxOpenConns", "connMaxLifetimeSeconds"], false);
-    const pool: DatabasePool = {
-        maxIdleConns: integer(p, "database.pool.maxIdleConns", poolRaw.maxIdleConns ?? 20, 0) ?? 20,
-        maxOpenConns: integer(p, "database.pool.maxOpenConns", poolRaw.maxOpenConns ?? 200, 1) ?? 200,
-        connMaxLifetimeSeconds: integer(p, "database.pool.connMaxLifetimeSeconds", poolRaw.connMaxLifetimeSeconds ?? 3600, 0) ?? 3600,
-    };
-    if (pool.maxIdleConns > pool.maxOpenConns) {
-        p.add("database.pool.maxIdleConns", pool.maxIdleConns, `an integer ≤ database.pool.maxOpenConns (${pool.maxOpenConns})`);
-    }
-    const database: DatabaseConfig = {
-        mode: dbMode ?? "rds",
-        name: identifier(p, "database.name", dbRaw.name ?? "kubepolaris") ?? "kubepolaris",
-        user: identifier(p, "database.user", dbRaw.user ?? "kubepolaris") ?? "kubepolaris",
-        port: integer(p, "database.port", dbRaw.port ?? 3306, 1, undefined, 65535) ?? 3306,
-        pool,
-        sizing: profile.database,
-    };
+    // The database section is parsed below, once the backend's pod count is known.
 
     const edgeRaw = object(p, "edge", values.edge,
         ["serviceType", "scheme", "sourceRanges", "controllerNamespace", "controllerLabels", "awaitLoadBalancer"], false);
@@ -334,6 +382,9 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
     const backend = workload("backend");
     const frontend: FrontendConfig = { ...workload("frontend"), containerPort: frontendPort ?? 8080 };
+    const database = parseDatabase(p, values.database, {
+        environment, tier, profile, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion, backendMaxPods: backend.maxReplicas + 1,
+    });
 
     p.throwIfAny();
     return deepFreeze({
@@ -377,7 +428,9 @@ export function loadConfig(): AppConfig {
             values[key] = "<secret>";
         }
     }
-    return parseConfig({ stack: pulumi.getStack(), values, secretKeys });
+    // The AWS provider takes its region from aws:region, else from the environment: so do we.
+    const awsRegion = pulumi.runtime.allConfig()["aws:region"] || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
+    return parseConfig({ stack: pulumi.getStack(), values, secretKeys, awsRegion });
 }
 
 /** A secret config value as a Pulumi secret Output, or undefined when the stack does not set it. */
@@ -390,6 +443,356 @@ function isSecretKey(fullKey: string): boolean {
     // runtime store (also under mocks, via setAllConfig) and answers through isConfigSecret.
     const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
     return runtime.isConfigSecret?.(fullKey) ?? false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The database section. Keys of one mode are refused in the other, so a stack cannot carry
+// settings that silently do nothing.
+
+const DB_COMMON_KEYS = ["mode", "name", "user", "port", "pool"];
+const DB_RDS_KEYS = [
+    "engineVersion", "vpcId", "subnets", "primaryAz", "allowedSecurityGroupIds", "allowedCidrs", "publiclyAccessible",
+    "backupRetentionDays", "backupWindow", "maintenanceWindow", "kmsKeyArn", "readReplicas", "alarmTopicArn",
+    "alarmEmails", "drRegion", "drKmsKeyArn", "drBackupRetentionDays",
+];
+const DB_IN_CLUSTER_KEYS = ["image", "storageSize", "storageClassName"];
+
+/** Connections kept out of the backend pools' reach: operators, monitoring, replication. */
+export const DB_RESERVED_CONNECTIONS = 20;
+/** The most read replicas a stack may ask for (RDS allows 15; more would be a new design). */
+export const MAX_READ_REPLICAS = 5;
+/** RDS keeps automated backups for at most 35 days. */
+const MAX_BACKUP_RETENTION_DAYS = 35;
+export const IN_CLUSTER_MYSQL_IMAGE = "docker.io/library/mysql:8.0.40";
+const IN_CLUSTER_MYSQL_RESOURCES: ResourceSpec = {
+    requests: { cpu: "250m", memory: "512Mi" },
+    limits: { cpu: "1", memory: "1Gi" },
+};
+
+const SUBNET_ID = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const VPC_ID = /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const SECURITY_GROUP_ID = /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
+const AZ_NAME = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+[a-z]$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const HH_MM = "([01]\\d|2[0-3]):([0-5]\\d)";
+const BACKUP_WINDOW = new RegExp(`^${HH_MM}-${HH_MM}$`);
+const MAINTENANCE_WINDOW = new RegExp(`^(${DAYS.join("|")}):${HH_MM}-(${DAYS.join("|")}):${HH_MM}$`);
+const DAY_MINUTES = 24 * 60;
+const WEEK_MINUTES = 7 * DAY_MINUTES;
+
+interface DatabaseContext {
+    environment: Environment | undefined;
+    tier: Tier | undefined;
+    profile: TierProfile;
+    /** Keys the stack sets as secrets. */
+    secretKeys: ReadonlySet<string>;
+    awsRegion: string | undefined;
+    /** Backend pods that may run at once: the HPA maximum plus a rollout surge. */
+    backendMaxPods: number;
+}
+
+function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): DatabaseConfig {
+    const db = object(p, "database", raw, [...DB_COMMON_KEYS, ...DB_RDS_KEYS, ...DB_IN_CLUSTER_KEYS], true);
+    const mode = oneOf(p, "database.mode", db.mode, ["rds", "in-cluster"] as const);
+    if (mode === "in-cluster" && ctx.environment && !["local", "dev"].includes(ctx.environment)) {
+        p.add("database.mode", mode, `"rds" on environment ${ctx.environment} ("in-cluster" is for local and dev only)`);
+    }
+    if (mode) {
+        const other = mode === "rds" ? "in-cluster" : "rds";
+        for (const key of mode === "rds" ? DB_IN_CLUSTER_KEYS : DB_RDS_KEYS) {
+            if (key in db) {
+                p.add(`database.${key}`, db[key], `nothing with database.mode "${mode}" (the key is for mode "${other}")`);
+            }
+        }
+    }
+
+    const poolRaw = object(p, "database.pool", db.pool, ["maxIdleConns", "maxOpenConns", "connMaxLifetimeSeconds"], false);
+    const pool: DatabasePool = {
+        maxIdleConns: integer(p, "database.pool.maxIdleConns", poolRaw.maxIdleConns ?? 20, 0) ?? 20,
+        maxOpenConns: integer(p, "database.pool.maxOpenConns", poolRaw.maxOpenConns ?? 200, 1) ?? 200,
+        connMaxLifetimeSeconds: integer(p, "database.pool.connMaxLifetimeSeconds", poolRaw.connMaxLifetimeSeconds ?? 3600, 0) ?? 3600,
+    };
+    if (pool.maxIdleConns > pool.maxOpenConns) {
+        p.add("database.pool.maxIdleConns", pool.maxIdleConns, `an integer ≤ database.pool.maxOpenConns (${pool.maxOpenConns})`);
+    }
+
+    // Passwords: RDS generates its master password unless databasePassword is set; the in-cluster
+    // MySQL takes both from stack config, so the local stack needs no random provider.
+    if (mode === "in-cluster") {
+        for (const key of ["databasePassword", "databaseRootPassword"]) {
+            if (!ctx.secretKeys.has(key)) {
+                p.add(key, undefined, `a secret (\`pulumi config set --secret ${key} …\`): database.mode "in-cluster" takes its passwords from stack config`);
+            }
+        }
+    } else if (mode === "rds" && ctx.secretKeys.has("databaseRootPassword")) {
+        p.add("databaseRootPassword", "<secret>", `nothing with database.mode "rds" (RDS has one master user, its password is databasePassword)`);
+    }
+
+    return {
+        mode: mode ?? "rds",
+        name: identifier(p, "database.name", db.name ?? "kubepolaris") ?? "kubepolaris",
+        user: identifier(p, "database.user", db.user ?? "kubepolaris") ?? "kubepolaris",
+        port: integer(p, "database.port", db.port ?? 3306, 1, undefined, 65535) ?? 3306,
+        pool,
+        sizing: ctx.profile.database,
+        maxConnections: pool.maxOpenConns * ctx.backendMaxPods + DB_RESERVED_CONNECTIONS,
+        rds: mode === "rds" ? parseRds(p, db, ctx) : undefined,
+        inCluster: mode === "in-cluster" ? parseInCluster(p, db) : undefined,
+    };
+}
+
+function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseContext): RdsConfig {
+    const env = ctx.environment;
+    const engineVersion = matching(p, "database.engineVersion", db.engineVersion ?? "8.0", /^8\.(0|4)(\.\d{1,2})?$/,
+        `a MySQL 8.0 or 8.4 engine version: "8.0" (the newest minor, upgraded automatically) or a full one such as "8.0.40"`) ?? "8.0";
+    const vpcId = matching(p, "database.vpcId", db.vpcId, VPC_ID, "a VPC id such as vpc-0a1b2c3d4e5f67890");
+
+    const subnets = dbSubnets(p, db.subnets, ctx.awsRegion);
+    const region = ctx.awsRegion ?? (subnets.length > 0 ? regionOfAz(subnets[0].az) : "");
+    const zones = [...new Set(subnets.map((s) => s.az))];
+    const primaryAz = db.primaryAz ?? subnets[0]?.az;
+    if (db.primaryAz !== undefined && !zones.includes(db.primaryAz)) {
+        p.add("database.primaryAz", db.primaryAz, `one of the subnets' availability zones: ${zones.join(", ") || "(no valid subnets)"}`);
+    }
+
+    const allowedSecurityGroupIds = stringList(p, "database.allowedSecurityGroupIds", db.allowedSecurityGroupIds ?? [],
+        SECURITY_GROUP_ID, "a security group id such as sg-0a1b2c3d4e5f67890");
+    const allowedCidrs = privateCidrs(p, "database.allowedCidrs", db.allowedCidrs ?? []);
+    const isEmpty = (list: unknown) => list === undefined || (Array.isArray(list) && list.length === 0);
+    if (isEmpty(db.allowedSecurityGroupIds) && isEmpty(db.allowedCidrs)) {
+        p.add("database.allowedSecurityGroupIds", db.allowedSecurityGroupIds,
+            "at least one security group id (the EKS cluster security group of the nodes and pods) or a CIDR in database.allowedCidrs: "
+            + "port 3306 is opened to nothing else");
+    }
+    if (db.publiclyAccessible !== undefined && bool(p, "database.publiclyAccessible", db.publiclyAccessible)) {
+        p.add("database.publiclyAccessible", db.publiclyAccessible, "false: the database gets no public address and is reached only from inside the VPC");
+    }
+
+    // Retention 0 turns automated backups and point-in-time restore off (the API default is 1).
+    const minRetention = env === "prod" ? 14 : 7;
+    const retentionRaw = db.backupRetentionDays ?? minRetention;
+    const retentionRange = `an integer from ${minRetention} to ${MAX_BACKUP_RETENTION_DAYS}${env ? ` on environment ${env}` : ""}`;
+    let backupRetentionDays: number | undefined;
+    if (retentionRaw === 0 || retentionRaw === "0") {
+        p.add("database.backupRetentionDays", retentionRaw, `${retentionRange} (0 turns off automated backups and point-in-time restore)`);
+    } else {
+        backupRetentionDays = integer(p, "database.backupRetentionDays", retentionRaw, minRetention, env ? `environment ${env}` : undefined,
+            MAX_BACKUP_RETENTION_DAYS);
+    }
+
+    const backupWindow = db.backupWindow ?? "01:00-02:00";
+    const maintenanceWindow = db.maintenanceWindow ?? "sun:03:00-sun:04:00";
+    const backup = windowMinutes(p, "database.backupWindow", backupWindow, BACKUP_WINDOW, DAY_MINUTES,
+        `a daily UTC window "hh:mm-hh:mm" of at least 30 minutes, such as "01:00-02:00"`);
+    const maintenance = windowMinutes(p, "database.maintenanceWindow", maintenanceWindow, MAINTENANCE_WINDOW, WEEK_MINUTES,
+        `a weekly UTC window "ddd:hh:mm-ddd:hh:mm" of at least 30 minutes, such as "sun:03:00-sun:04:00"`);
+    if (backup && maintenance) {
+        const clash = DAYS.some((_, day) => circularOverlap(day * DAY_MINUTES + backup.start, backup.length, maintenance.start, maintenance.length, WEEK_MINUTES));
+        if (clash) {
+            p.add("database.maintenanceWindow", maintenanceWindow, `a window that does not overlap the daily backup window ${backupWindow} (database.backupWindow)`);
+        }
+    }
+
+    const kmsKeyArn = kmsKey(p, "database.kmsKeyArn", db.kmsKeyArn, region);
+
+    let readReplicas = 0;
+    const replicasRaw = db.readReplicas ?? ctx.profile.database.readReplicas;
+    if (ctx.tier === "large") {
+        readReplicas = integer(p, "database.readReplicas", replicasRaw, 1, "tier large", MAX_READ_REPLICAS) ?? 0;
+    } else if (ctx.tier && !(replicasRaw === 0 || replicasRaw === "0")) {
+        p.add("database.readReplicas", replicasRaw, `0 on tier ${ctx.tier}: read replicas (the read/write split) belong to the large tier `
+            + `(seed 000 "推荐配置"); choose tier "large" to get them`);
+    }
+
+    let alarmTopicArn: string | undefined;
+    if (db.alarmTopicArn !== undefined) {
+        alarmTopicArn = matching(p, "database.alarmTopicArn", db.alarmTopicArn, SNS_TOPIC_ARN,
+            "a standard (not FIFO) SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:oncall");
+        const topicRegion = alarmTopicArn ? SNS_TOPIC_ARN.exec(alarmTopicArn)![1] : undefined;
+        if (topicRegion && region && topicRegion !== region) {
+            p.add("database.alarmTopicArn", alarmTopicArn, `a topic in ${region}: CloudWatch alarms and RDS events publish only to topics of their own region`);
+        }
+    }
+    const alarmEmails = stringList(p, "database.alarmEmails", db.alarmEmails ?? [], EMAIL, "an e-mail address");
+
+    let dr: DatabaseDrConfig | undefined;
+    if (db.drRegion !== undefined) {
+        const drRegion = matching(p, "database.drRegion", db.drRegion, REGION, "an AWS region name such as eu-central-1");
+        if (drRegion && drRegion === region) {
+            p.add("database.drRegion", drRegion, `a region other than the primary region ${region} (aws:region): a copy in the same region does not survive a regional outage`);
+        }
+        dr = {
+            region: drRegion ?? "",
+            kmsKeyArn: kmsKey(p, "database.drKmsKeyArn", db.drKmsKeyArn, drRegion),
+            backupRetentionDays: integer(p, "database.drBackupRetentionDays", db.drBackupRetentionDays ?? backupRetentionDays ?? minRetention, 7,
+                undefined, MAX_BACKUP_RETENTION_DAYS) ?? minRetention,
+        };
+    } else {
+        for (const key of ["drKmsKeyArn", "drBackupRetentionDays"]) {
+            if (key in db) {
+                p.add(`database.${key}`, db[key], "nothing unless database.drRegion is set");
+            }
+        }
+    }
+
+    const prod = env === "prod";
+    return {
+        engineVersion,
+        parameterGroupFamily: `mysql${engineVersion.split(".").slice(0, 2).join(".")}`,
+        region,
+        vpcId: vpcId ?? "",
+        subnets,
+        primaryAz: primaryAz ?? "",
+        allowedSecurityGroupIds,
+        allowedCidrs,
+        backupRetentionDays: backupRetentionDays ?? minRetention,
+        backupWindow,
+        maintenanceWindow,
+        // Only dev may be thrown away without a final snapshot.
+        deletionProtection: env !== "dev",
+        finalSnapshot: env !== "dev",
+        kmsKeyArn,
+        readReplicas,
+        performanceInsightsRetentionDays: 7,
+        monitoringIntervalSeconds: prod ? 15 : 60,
+        logRetentionDays: prod ? 90 : 30,
+        alarmTopicArn,
+        alarmEmails,
+        dr,
+    };
+}
+
+function dbSubnets(p: Problems, raw: unknown, awsRegion: string | undefined): DbSubnet[] {
+    const allowed = "a list of at least 2 private subnets in distinct availability zones, each {id: subnet-…, az: eu-west-1a, cidr: 10.0.96.0/20}";
+    if (!Array.isArray(raw)) {
+        p.add("database.subnets", raw, allowed);
+        return [];
+    }
+    const subnets: DbSubnet[] = [];
+    raw.forEach((entry, i) => {
+        const key = `database.subnets[${i}]`;
+        const s = object(p, key, entry, ["id", "az", "cidr"], true);
+        const id = matching(p, `${key}.id`, s.id, SUBNET_ID, "a subnet id such as subnet-0a1b2c3d4e5f67890");
+        const az = matching(p, `${key}.az`, s.az, AZ_NAME, "an availability zone name such as eu-west-1a");
+        const cidr = oneCidr(p, `${key}.cidr`, s.cidr);
+        if (az && awsRegion && regionOfAz(az) !== awsRegion) {
+            p.add(`${key}.az`, az, `an availability zone of the stack's region ${awsRegion} (aws:region)`);
+        }
+        if (id && subnets.some((other) => other.id === id)) {
+            p.add(`${key}.id`, id, "a subnet not listed before (each subnet once)");
+        } else if (id && az && cidr) {
+            subnets.push({ id, az, cidr });
+        }
+    });
+    const zones = new Set(subnets.map((s) => s.az));
+    const regions = new Set(subnets.map((s) => regionOfAz(s.az)));
+    if (raw.length < 2) {
+        p.add("database.subnets", raw, `${allowed}: a DB subnet group spans at least 2 AZs, and Multi-AZ keeps its standby in another AZ than the writer`);
+    } else if (subnets.length === raw.length && zones.size < 2) {
+        p.add("database.subnets", raw, `${allowed}: all ${raw.length} are in ${[...zones].join(", ")}, so losing that one AZ takes the writer and its standby down together`);
+    } else if (!awsRegion && regions.size > 1) {
+        p.add("database.subnets", raw, `${allowed}, all in one region (found ${[...regions].join(", ")})`);
+    }
+    return subnets;
+}
+
+function parseInCluster(p: Problems, db: Record<string, any>): InClusterMysqlConfig {
+    return {
+        image: image(p, "database.image", db.image ?? IN_CLUSTER_MYSQL_IMAGE) ?? IN_CLUSTER_MYSQL_IMAGE,
+        storageSize: matching(p, "database.storageSize", db.storageSize ?? "10Gi", /^[1-9]\d*(Mi|Gi|Ti)$/, "a volume size such as 10Gi") ?? "10Gi",
+        storageClassName: db.storageClassName === undefined ? undefined : dnsName(p, "database.storageClassName", db.storageClassName, 1),
+        resources: IN_CLUSTER_MYSQL_RESOURCES,
+    };
+}
+
+/** "eu-west-1a" → "eu-west-1". */
+function regionOfAz(az: string): string {
+    return az.replace(/[a-z]$/, "");
+}
+
+function kmsKey(p: Problems, key: string, value: unknown, region: string | undefined): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const arn = matching(p, key, value, KMS_KEY_ARN, "a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<uuid> (an alias is not enough)");
+    const keyRegion = arn ? KMS_KEY_ARN.exec(arn)![1] : undefined;
+    if (keyRegion && region && keyRegion !== region) {
+        p.add(key, value, `a key in ${region}: a KMS key encrypts only in its own region`);
+        return undefined;
+    }
+    return arn;
+}
+
+/** Start (minutes into the day or week) and length of an RDS window; undefined when invalid. */
+function windowMinutes(p: Problems, key: string, value: unknown, pattern: RegExp, period: number, allowed: string):
+    { start: number; length: number } | undefined {
+    const m = typeof value === "string" ? pattern.exec(value) : null;
+    if (!m) {
+        p.add(key, value, allowed);
+        return undefined;
+    }
+    const parts = m.slice(1);
+    const at = (day: string | undefined, hh: string, mm: string) => (day ? DAYS.indexOf(day) * DAY_MINUTES : 0) + Number(hh) * 60 + Number(mm);
+    const [start, end] = period === DAY_MINUTES
+        ? [at(undefined, parts[0], parts[1]), at(undefined, parts[2], parts[3])]
+        : [at(parts[0], parts[1], parts[2]), at(parts[3], parts[4], parts[5])];
+    const length = (end - start + period) % period;
+    if (length < 30) {
+        p.add(key, value, allowed);
+        return undefined;
+    }
+    return { start, length };
+}
+
+/** Whether [a, a+aLength) and [b, b+bLength) meet on a circle of `period` minutes. */
+function circularOverlap(a: number, aLength: number, b: number, bLength: number, period: number): boolean {
+    const mod = (x: number) => ((x % period) + period) % period;
+    return mod(b - a) < aLength || mod(a - b) < bLength;
+}
+
+function matching(p: Problems, key: string, value: unknown, pattern: RegExp, allowed: string): string | undefined {
+    if (typeof value === "string" && pattern.test(value)) {
+        return value;
+    }
+    p.add(key, value, allowed);
+    return undefined;
+}
+
+function stringList(p: Problems, key: string, raw: unknown, pattern: RegExp, allowed: string): string[] {
+    if (!Array.isArray(raw)) {
+        p.add(key, raw, `a list, each ${allowed}`);
+        return [];
+    }
+    return raw.filter((value, i) => matching(p, `${key}[${i}]`, value, pattern, allowed) !== undefined);
+}
+
+function oneCidr(p: Problems, key: string, value: unknown): string | undefined {
+    const m = typeof value === "string" ? CIDR.exec(value) : null;
+    if (m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32) {
+        return value as string;
+    }
+    p.add(key, value, "an IPv4 CIDR block such as 10.0.96.0/20");
+    return undefined;
+}
+
+/** CIDRs that may reach the database: the cluster's own network, never the whole internet. */
+function privateCidrs(p: Problems, key: string, raw: unknown): string[] {
+    if (!Array.isArray(raw)) {
+        p.add(key, raw, "a list of IPv4 CIDR blocks such as 10.0.0.0/16");
+        return [];
+    }
+    return raw.filter((value, i) => {
+        const cidr = oneCidr(p, `${key}[${i}]`, value);
+        if (cidr && Number(cidr.split("/")[1]) < 8) {
+            p.add(`${key}[${i}]`, value, "a CIDR block of /8 or narrower (the cluster's network): the database is never opened to the internet");
+            return false;
+        }
+        return cidr !== undefined;
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

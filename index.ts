@@ -2,6 +2,11 @@
 // operator needs next. Logic lives in config.ts and components/.
 import * as k8s from "@pulumi/kubernetes";
 import { loadConfig, secretSetting } from "./config";
+import { AlertRules } from "./components/alerts/alertRules";
+import { alertRuleParams } from "./components/alerts/params";
+import { credentialsSecretName, databaseEnv } from "./components/database/connection";
+import { InClusterMysql } from "./components/database/inClusterMysql";
+import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
 import { HaWorkload } from "./components/haWorkload";
 import { commonLabels, componentName, podLabels } from "./components/labels";
@@ -26,6 +31,8 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     workloads: [
         { name: "backend", maxPods: config.backend.maxReplicas + 1, resources: config.backend.resources },
         { name: "frontend", maxPods: config.frontend.maxReplicas + 1, resources: config.frontend.resources },
+        // One MySQL pod; a StatefulSet replaces it without surging.
+        ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
     ],
     backend: { labels: podLabels(release, "backend"), port: BACKEND_PORT },
     frontend: { labels: podLabels(release, "frontend"), port: config.frontend.containerPort },
@@ -33,7 +40,7 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     prometheusNamespace: config.monitoring.prometheusNamespace,
     database: config.database.mode === "in-cluster"
         ? { kind: "pods", labels: mysqlLabels, port: config.database.port }
-        : { kind: "cidrs", cidrs: ["0.0.0.0/0"], port: config.database.port },
+        : { kind: "cidrs", cidrs: (config.database.rds?.subnets ?? []).map((subnet) => subnet.cidr), port: config.database.port },
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
 }, opts);
@@ -46,6 +53,38 @@ const jwt = new SharedSecret("jwt", {
     labels,
     value: secretSetting(config, "jwtSecret"),
 }, opts);
+
+// The data tier: Multi-AZ RDS (dev, staging, prod) or one MySQL pod in the namespace (local).
+const rdsConfig = config.database.rds;
+const inClusterConfig = config.database.inCluster;
+const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
+    identifier: `${release}-${config.environment}`,
+    rds: rdsConfig,
+    sizing: config.database.sizing,
+    databaseName: config.database.name,
+    username: config.database.user,
+    port: config.database.port,
+    maxConnections: config.database.maxConnections,
+    password: secretSetting(config, "databasePassword"),
+    kubernetes: { namespace, secretName: credentialsSecretName(release), labels },
+    tags: { Project: "kubepolaris", Environment: config.environment, Stack: config.stack, ManagedBy: "pulumi" },
+}, opts);
+const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
+    release,
+    namespace,
+    labels,
+    mysql: inClusterConfig,
+    databaseName: config.database.name,
+    username: config.database.user,
+    port: config.database.port,
+    maxConnections: config.database.maxConnections,
+    // parseConfig refuses mode in-cluster without both secrets.
+    password: secretSetting(config, "databasePassword")!,
+    rootPassword: secretSetting(config, "databaseRootPassword")!,
+    secretName: credentialsSecretName(release),
+    priorityClassName: baseline.priorityClassName,
+}, opts);
+const database = (rdsDatabase || inClusterDatabase)!.connection;
 
 const backend = new HaWorkload("backend", {
     release,
@@ -61,6 +100,7 @@ const backend = new HaWorkload("backend", {
         { name: "SERVER_PORT", value: String(BACKEND_PORT) },
         { name: "SERVER_MODE", value: config.environment === "prod" ? "release" : "debug" },
         { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: jwt.secretName, key: jwt.key } } },
+        ...databaseEnv(database, config.database.pool),
     ],
     // WebSocket sessions get a minute to close after the pod leaves the endpoints.
     shutdownSeconds: 60,
@@ -90,6 +130,16 @@ const edge = new Edge("edge", {
     edge: config.edge,
 }, opts);
 
+// Scrapes the backend's /metrics (on its "http" Service port) and alerts on the names created above.
+const alerts = new AlertRules("alerts", {
+    release,
+    namespace,
+    labels,
+    selectorLabels: config.monitoring.selectorLabels,
+    rules: alertRuleParams(config),
+    scrape: { serviceSelector: backend.selector, port: "http" },
+}, opts);
+
 export const url = edge.url;
 export const environment = config.environment;
 export const tier = config.tier;
@@ -103,6 +153,31 @@ export const loadBalancerService = edge.loadBalancerServiceName;
 export const loadBalancerHostname = edge.loadBalancerHostname;
 export const jwtSecretName = jwt.secretName;
 export const tlsSecretName = config.tls.secretName;
+export const prometheusRuleName = alerts.prometheusRuleName;
+export const serviceMonitorName = alerts.serviceMonitorName;
+export const alertNames = alerts.alertNames;
 export const dnsRecord = `Point ${config.host} (CNAME/alias) at the loadBalancerHostname output`;
 export const checkRollout = `kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "backend")}`
     + ` && kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "frontend")}`;
+
+// The data tier (no secret among these: the password stays in Secrets Manager and the Secret).
+export const databaseMode = config.database.mode;
+export const databaseWriterEndpoint = database.host;
+export const databaseReaderEndpoints = rdsDatabase?.readerEndpoints ?? [];
+export const databasePort = config.database.port;
+export const databaseName = config.database.name;
+export const databaseUser = config.database.user;
+export const databaseCredentialsSecret = database.passwordSecret.name;
+// RDS only (null on the local stack): what the failover and restore runbooks name.
+export const databaseRds = rdsDatabase ? {
+    instanceId: rdsDatabase.instanceIdentifier,
+    replicaIds: rdsDatabase.replicaIdentifiers,
+    secretArn: rdsDatabase.secretArn,
+    kmsKeyArn: rdsDatabase.kmsKeyArn,
+    securityGroupId: rdsDatabase.securityGroupId,
+    subnetGroupName: rdsDatabase.subnetGroupName,
+    parameterGroupName: rdsDatabase.parameterGroupName,
+    alarmTopicArn: rdsDatabase.alarmTopicArn,
+    drRegion: rdsConfig?.dr?.region,
+    drBackupsArn: rdsDatabase.drBackupsArn,
+} : null;

@@ -46,8 +46,11 @@ function withLookups(result: MockRunResult): Program {
     };
 }
 
+/** The mock `result` of a random.RandomPassword is this prefix plus the resource name. */
+export const MOCK_RANDOM_PASSWORD_PREFIX = "mock-random-password-";
+
 /** What AWS would report after create: the attributes other resources read. */
-function awsComputedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+export function awsComputedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
     switch (type) {
         case "aws:rds/instance:Instance":
             return {
@@ -59,6 +62,13 @@ function awsComputedState(type: string, name: string, inputs: Record<string, any
             };
         case "aws:ec2/subnet:Subnet":
             return { cidrBlock: inputs.cidrBlock };
+        case "aws:rds/parameterGroup:ParameterGroup":
+        case "aws:iam/role:Role":
+            // Autonamed by the provider when the program gives no name.
+            return { name: inputs.name ?? `${name}-0123abcd`, arn: `arn:aws:mock:::${type}/${name}` };
+        case "random:index/randomPassword:RandomPassword":
+            // A recognisable value, so tests can follow where a generated password flows.
+            return { result: `${MOCK_RANDOM_PASSWORD_PREFIX}${name}` };
         default:
             return { arn: `arn:aws:mock:::${type}/${name}` };
     }

@@ -1,0 +1,318 @@
+// The KubePolaris alert rules, built once from the names the program creates. Pure: no Pulumi,
+// no I/O. The AlertRules component puts the groups into a PrometheusRule; scripts/render-alert-
+// rules.ts writes the very same groups to a Prometheus rule file for `promtool check rules` and
+// the `promtool test rules` unit tests under test/alerts/.
+//
+// What the expressions assume about the monitoring stack (kube-prometheus-stack defaults):
+// - kube-state-metrics v2 is scraped with honorLabels, so `namespace`, `deployment`,
+//   `horizontalpodautoscaler`, `poddisruptionbudget`, `pod` and `container` are the objects' own.
+// - cAdvisor metrics come from the kubelet with the pod's `namespace`, `pod` and `container`.
+// - cert-manager's controller is scraped; its ServiceMonitor may or may not honour labels, so the
+//   Certificate's namespace is read from `exported_namespace` or, failing that, `namespace`.
+//
+// What they assume about the backend's /metrics (the metrics contract, see BACKEND_METRICS):
+// - `http_request_duration_seconds` histogram (seed 000), optionally labelled `path`; WebSocket
+//   upgrades (path /ws…) are excluded from the latency quantile because a socket "request" lasts
+//   as long as the session.
+// - `kubepolaris_db_connection_errors_total` counter, incremented on every failed attempt to open
+//   or ping a database connection, exported (at 0) from start-up.
+
+/** Metric names the backend must export on /metrics for the application-level alerts. */
+export const BACKEND_METRICS = {
+    requestDuration: "http_request_duration_seconds",
+    dbConnectionErrors: "kubepolaris_db_connection_errors_total",
+} as const;
+
+/** The alert names (the policy pack requires each of them). */
+export const ALERT_NAMES = [
+    "KubePolarisInstanceDown",
+    "KubePolarisHighLatencyP99",
+    "KubePolarisReplicasBelowPdbFloor",
+    "KubePolarisReplicasBelowDesired",
+    "KubePolarisHighCpu",
+    "KubePolarisHighMemory",
+    "KubePolarisDatabaseConnectionFailures",
+    "KubePolarisCertificateExpiringSoon",
+    "KubePolarisPodCrashLooping",
+    "KubePolarisHpaMaxedOut",
+    "KubePolarisPdbNoDisruptionsAllowed",
+] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+export type Severity = "critical" | "warning";
+
+/** One Deployment with its HPA, PDB and container, by the names the cluster will know them. */
+export interface WorkloadTarget {
+    deployment: string;
+    hpa: string;
+    /** The PDB's name. A PDB that does not exist (too few replicas) simply matches no series. */
+    pdb: string;
+    /** The application container's name inside the pod. */
+    container: string;
+    /** HPA minimum: the absolute availability floor is min(2, minReplicas). */
+    minReplicas: number;
+}
+
+export interface AlertRuleParams {
+    /** Prefix of the rule group names (the release). */
+    groupPrefix: string;
+    /** Namespace the workloads (and the cert-manager Certificate) live in. */
+    namespace: string;
+    /** Prometheus `job` label of the backend's /metrics target (the ServiceMonitor sets it). */
+    job: string;
+    workloads: WorkloadTarget[];
+    /** cert-manager Certificate that issues the Ingress' TLS secret (ingress-shim names it after the secret). */
+    certificate: string;
+    /** Alert `runbook_url` = runbookBaseUrl + "#" + lower-cased alert name. */
+    runbookBaseUrl: string;
+}
+
+export interface AlertingRule {
+    alert: AlertName;
+    expr: string;
+    for: string;
+    labels: { severity: Severity } & Record<string, string>;
+    annotations: { summary: string; description: string; runbook_url: string };
+}
+
+export interface RuleGroup {
+    name: string;
+    rules: AlertingRule[];
+}
+
+/** Thresholds, seed 000 "监控告警" (CPU > 80 %, memory > 85 %, P99 > 1 s, cert < 30 days). */
+export const THRESHOLDS = {
+    latencyP99Seconds: 1,
+    cpuOfLimit: 0.8,
+    memoryOfLimit: 0.85,
+    certificateDays: 30,
+    /** Below this many available pods a workload is no longer highly available. */
+    minimumAvailable: 2,
+} as const;
+
+/** Builds the alert rule groups. Throws on params that would produce a rule selecting nothing. */
+export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
+    validate(p);
+    const ns = eq("namespace", p.namespace);
+    const deployments = oneOf("deployment", p.workloads.map((w) => w.deployment));
+    const hpas = oneOf("horizontalpodautoscaler", p.workloads.map((w) => w.hpa));
+    const pdbs = oneOf("poddisruptionbudget", p.workloads.map((w) => w.pdb));
+    const containers = oneOf("container", p.workloads.map((w) => w.container));
+    // Pods of a Deployment are named <deployment>-<pod-template-hash>-<suffix>.
+    const pods = re("pod", `(${p.workloads.map((w) => escapeRegex(w.deployment)).join("|")})-[a-z0-9]+-[a-z0-9]+`);
+    const backendJob = sel(eq("job", p.job), ns);
+
+    const rule = (alert: AlertName, severity: Severity, forDuration: string, expr: string,
+        summary: string, description: string, extraLabels: Record<string, string> = {}): AlertingRule => ({
+        alert,
+        expr,
+        for: forDuration,
+        labels: { severity, ...extraLabels },
+        annotations: {
+            summary,
+            description: description.replace("{{for}}", humanFor(forDuration)),
+            runbook_url: `${p.runbookBaseUrl}#${alert.toLowerCase()}`,
+        },
+    });
+
+    // --- availability -----------------------------------------------------------------------
+    const available = `max by (namespace, deployment) (kube_deployment_status_replicas_available${sel(ns, deployments)})`;
+    // The PDB floor is read from the cluster (desired_healthy = minAvailable), mapped from each
+    // PDB's name onto its Deployment's name; a PDB that does not exist contributes nothing.
+    const pdbFloor = p.workloads.map((w) =>
+        `label_replace(kube_poddisruptionbudget_status_desired_healthy${sel(ns, eq("poddisruptionbudget", w.pdb))}, `
+        + `"deployment", ${quote(w.deployment)}, "poddisruptionbudget", ".*")`).join("\n    or\n    ");
+    // The absolute floor: 2, or fewer when the workload is meant to run fewer (local, minReplicas 1).
+    const absoluteFloors = new Map<number, string[]>();
+    for (const w of p.workloads) {
+        const floor = Math.min(THRESHOLDS.minimumAvailable, w.minReplicas);
+        absoluteFloors.set(floor, [...(absoluteFloors.get(floor) ?? []), w.deployment]);
+    }
+    const belowAbsolute = [...absoluteFloors.entries()].map(([floor, names]) =>
+        `max by (namespace, deployment) (kube_deployment_status_replicas_available${sel(ns, oneOf("deployment", names))}) < ${floor}`);
+
+    const availability: AlertingRule[] = [
+        rule("KubePolarisInstanceDown", "critical", "5m",
+            // `absent` covers the case where no backend target is left at all (every pod gone,
+            // or the ServiceMonitor no longer matches): `up` then has no series to be 0.
+            `up${backendJob} == 0\nor\nabsent(up${backendJob})`,
+            "KubePolaris backend instance is down",
+            "{{ with $labels.instance }}Prometheus cannot scrape backend target {{ . }}{{ with $labels.pod }} (pod {{ . }}){{ end }}"
+            + "{{ else }}Prometheus has no backend target at all{{ end }} for job {{ $labels.job }} in namespace"
+            + " {{ $labels.namespace }} for more than {{for}}."),
+        rule("KubePolarisReplicasBelowPdbFloor", "critical", "5m",
+            `(\n  ${available}\n  < on (namespace, deployment)\n  max by (namespace, deployment) (\n    ${pdbFloor}\n  )\n)\nor\n(\n  ${belowAbsolute.join("\n  or\n  ")}\n)`,
+            "KubePolaris Deployment has fewer available pods than it must keep",
+            "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has only {{ $value }} available pod(s),"
+            + ` below its PodDisruptionBudget's minAvailable or below ${THRESHOLDS.minimumAvailable}, for more than {{for}}:`
+            + " it is no longer highly available."),
+        rule("KubePolarisReplicasBelowDesired", "warning", "15m",
+            `${available}\n< on (namespace, deployment)\nmax by (namespace, deployment) (kube_deployment_spec_replicas${sel(ns, deployments)})`,
+            "KubePolaris Deployment has fewer available pods than desired",
+            "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has had only {{ $value }} available pod(s),"
+            + " fewer than its desired replica count, for more than {{for}} (pods Pending, failing readiness or crash-looping)."),
+        rule("KubePolarisPodCrashLooping", "warning", "15m",
+            // The waiting-reason series only exists while the container waits; between restarts
+            // it vanishes, so look back over the back-off interval to keep the alert pending.
+            `max by (namespace, pod, container) (\n  max_over_time(kube_pod_container_status_waiting_reason${sel(ns, pods, containers, eq("reason", "CrashLoopBackOff"))}[5m])\n) >= 1`,
+            "KubePolaris container is crash-looping",
+            "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff"
+            + " for more than {{for}}."),
+        rule("KubePolarisPdbNoDisruptionsAllowed", "warning", "15m",
+            `max by (namespace, poddisruptionbudget) (kube_poddisruptionbudget_status_pod_disruptions_allowed${sel(ns, pdbs)}) == 0`,
+            "KubePolaris PodDisruptionBudget allows no disruptions",
+            "PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }} has allowed no voluntary disruptions"
+            + " for more than {{for}}: node drains and cluster upgrades are blocked until its pods are healthy again."),
+    ];
+
+    // --- saturation -------------------------------------------------------------------------
+    const limit = (resource: "cpu" | "memory") =>
+        `max by (namespace, pod, container) (kube_pod_container_resource_limits${sel(ns, pods, containers, eq("resource", resource))})`;
+    const saturation: AlertingRule[] = [
+        rule("KubePolarisHighLatencyP99", "warning", "5m",
+            // Aggregate the buckets of every instance before taking the quantile; keep the job's
+            // identity labels (they are fixed by the selector) for routing.
+            `histogram_quantile(\n  0.99,\n  sum by (namespace, job, le) (\n    rate(${BACKEND_METRICS.requestDuration}_bucket`
+            + `${sel(eq("job", p.job), ns, nre("path", "/ws(/.*)?"))}[5m])\n  )\n) > ${THRESHOLDS.latencyP99Seconds}`,
+            "KubePolaris API P99 latency is high",
+            `The backend's 99th percentile request latency is {{ $value | humanizeDuration }} (threshold ${THRESHOLDS.latencyP99Seconds}s)`
+            + " in namespace {{ $labels.namespace }} for more than {{for}}."),
+        rule("KubePolarisHighCpu", "warning", "15m",
+            `sum by (namespace, pod, container) (\n  rate(container_cpu_usage_seconds_total${sel(ns, pods, containers)}[5m])\n)\n`
+            + `/ on (namespace, pod, container)\n${limit("cpu")}\n> ${THRESHOLDS.cpuOfLimit}`,
+            "KubePolaris container CPU usage is close to its limit",
+            "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has used"
+            + ` {{ $value | humanizePercentage }} of its CPU limit (threshold ${percent(THRESHOLDS.cpuOfLimit)}) for more than {{for}};`
+            + " it is being throttled or about to be."),
+        rule("KubePolarisHighMemory", "warning", "10m",
+            `max by (namespace, pod, container) (container_memory_working_set_bytes${sel(ns, pods, containers)})\n`
+            + `/ on (namespace, pod, container)\n${limit("memory")}\n> ${THRESHOLDS.memoryOfLimit}`,
+            "KubePolaris container memory usage is close to its limit",
+            "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has used"
+            + ` {{ $value | humanizePercentage }} of its memory limit (threshold ${percent(THRESHOLDS.memoryOfLimit)}) for more than {{for}};`
+            + " it will be OOM-killed when it reaches the limit."),
+        rule("KubePolarisHpaMaxedOut", "warning", "15m",
+            // An HPA whose max equals its min is "at max" by construction: not worth an alert.
+            `(\n  max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas${sel(ns, hpas)})\n`
+            + `  >= on (namespace, horizontalpodautoscaler)\n`
+            + `  max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas${sel(ns, hpas)})\n)\n`
+            + `and on (namespace, horizontalpodautoscaler)\n(\n`
+            + `  max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas${sel(ns, hpas)})\n`
+            + `  > on (namespace, horizontalpodautoscaler)\n`
+            + `  max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_min_replicas${sel(ns, hpas)})\n)`,
+            "KubePolaris HPA has been running at its maximum replicas",
+            "HorizontalPodAutoscaler {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has run at its maximum of"
+            + " {{ $value }} replicas for more than {{for}}: it cannot absorb more load; raise maxReplicas or the size tier."),
+    ];
+
+    // --- dependencies -----------------------------------------------------------------------
+    const certExpiry = "certmanager_certificate_expiration_timestamp_seconds";
+    const dependencies: AlertingRule[] = [
+        rule("KubePolarisDatabaseConnectionFailures", "critical", "5m",
+            // A 2-minute window: an RDS Multi-AZ failover (60–120 s) resolves before `for` ends;
+            // failures that keep coming for 5 minutes do not.
+            `sum by (namespace, job) (increase(${BACKEND_METRICS.dbConnectionErrors}${backendJob}[2m])) > 0`,
+            "KubePolaris backend cannot connect to its database",
+            "The backend (job {{ $labels.job }}, namespace {{ $labels.namespace }}) has kept failing to open database connections"
+            + " ({{ $value | humanize }} failures in the last 2 minutes) for more than {{for}}. Check the database tier"
+            + " (RDS events and CloudWatch alarms, or the in-cluster MySQL) and the network policy to it."),
+        rule("KubePolarisCertificateExpiringSoon", "warning", "1h",
+            // cert-manager renews 30 days before expiry by default (1/3 of a 90-day certificate),
+            // so `for: 1h` lets a healthy renewal finish before anyone is told.
+            `min by (name) (\n  ${certExpiry}${sel(eq("name", p.certificate), eq("exported_namespace", p.namespace))}\n  or\n`
+            + `  ${certExpiry}${sel(eq("name", p.certificate), ns, eq("exported_namespace", ""))}\n)\n`
+            + `- time() < ${THRESHOLDS.certificateDays} * 86400`,
+            "KubePolaris TLS certificate expires soon",
+            `Certificate ${p.namespace}/{{ $labels.name }} expires in {{ $value | humanizeDuration }}`
+            + ` (threshold ${THRESHOLDS.certificateDays} days) and cert-manager has not renewed it for more than {{for}}.`,
+            { namespace: p.namespace }),
+    ];
+
+    return [
+        { name: `${p.groupPrefix}.availability`, rules: availability },
+        { name: `${p.groupPrefix}.saturation`, rules: saturation },
+        { name: `${p.groupPrefix}.dependencies`, rules: dependencies },
+    ];
+}
+
+function validate(p: AlertRuleParams): void {
+    const problems: string[] = [];
+    const name = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+    const check = (key: string, value: string) => {
+        if (!name.test(value)) {
+            problems.push(`${key}: got ${JSON.stringify(value)}; allowed: a Kubernetes object name`);
+        }
+    };
+    check("namespace", p.namespace);
+    check("certificate", p.certificate);
+    if (!/^[^\s"\\]+$/.test(p.job)) {
+        problems.push(`job: got ${JSON.stringify(p.job)}; allowed: a non-empty label value without spaces, quotes or backslashes`);
+    }
+    if (!/^[a-zA-Z0-9_.:-]+$/.test(p.groupPrefix)) {
+        problems.push(`groupPrefix: got ${JSON.stringify(p.groupPrefix)}; allowed: letters, digits, '_', '.', ':' and '-'`);
+    }
+    if (p.workloads.length === 0) {
+        problems.push("workloads: got an empty list; allowed: at least one workload");
+    }
+    p.workloads.forEach((w, i) => {
+        check(`workloads[${i}].deployment`, w.deployment);
+        check(`workloads[${i}].hpa`, w.hpa);
+        check(`workloads[${i}].pdb`, w.pdb);
+        check(`workloads[${i}].container`, w.container);
+        if (!Number.isInteger(w.minReplicas) || w.minReplicas < 1) {
+            problems.push(`workloads[${i}].minReplicas: got ${w.minReplicas}; allowed: an integer ≥ 1`);
+        }
+    });
+    if (!/^https?:\/\/\S+$/.test(p.runbookBaseUrl) || p.runbookBaseUrl.includes("#")) {
+        problems.push(`runbookBaseUrl: got ${JSON.stringify(p.runbookBaseUrl)}; allowed: an http(s) URL without a #fragment`);
+    }
+    if (problems.length > 0) {
+        throw new Error(`invalid alert rule parameters:\n  - ${problems.join("\n  - ")}`);
+    }
+}
+
+// --- PromQL helpers ---------------------------------------------------------------------------
+
+function quote(value: string): string {
+    return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+function escapeRegex(value: string): string {
+    return value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function eq(label: string, value: string): string {
+    return `${label}=${quote(value)}`;
+}
+
+function re(label: string, regex: string): string {
+    return `${label}=~${quote(regex)}`;
+}
+
+function nre(label: string, regex: string): string {
+    return `${label}!~${quote(regex)}`;
+}
+
+/** Exact match for one value, an anchored alternation for several (duplicates dropped). */
+function oneOf(label: string, values: string[]): string {
+    const unique = [...new Set(values)];
+    return unique.length === 1 ? eq(label, unique[0]) : re(label, unique.map(escapeRegex).join("|"));
+}
+
+function sel(...matchers: string[]): string {
+    return `{${matchers.join(", ")}}`;
+}
+
+function percent(ratio: number): string {
+    return `${Math.round(ratio * 100)}%`;
+}
+
+/** "5m" → "5 minutes", "1h" → "1 hour" (for descriptions). */
+function humanFor(duration: string): string {
+    const m = /^(\d+)([smh])$/.exec(duration);
+    if (!m) {
+        throw new Error(`unsupported duration ${duration}`);
+    }
+    const unit = { s: "second", m: "minute", h: "hour" }[m[2] as "s" | "m" | "h"];
+    return `${m[1]} ${unit}${m[1] === "1" ? "" : "s"}`;
+}

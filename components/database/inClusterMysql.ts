@@ -1,0 +1,206 @@
+// MySQL inside the cluster, for the local stack (no cloud): one StatefulSet pod with a volume,
+// a headless Service and a Secret. Not highly available, by design: the local stack runs on one
+// machine. Its passwords come from stack config (secrets), so this needs no random provider.
+//
+// Runs under Pod Security "restricted": as the image's mysql user (uid 999), read-only root
+// filesystem with writable volumes only where mysqld writes (data, socket/pid, tmp).
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { InClusterMysqlConfig } from "../../config";
+import { componentName, podLabels } from "../labels";
+import { DatabaseConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
+
+/** The official image's mysql user and group. */
+const MYSQL_UID = 999;
+const DATA_MOUNT = "/var/lib/mysql";
+
+export interface InClusterMysqlArgs {
+    release: string;
+    namespace: pulumi.Input<string>;
+    /** Metadata labels for every object (the pod additionally gets `podLabels(release, "mysql")`). */
+    labels: Record<string, string>;
+    mysql: InClusterMysqlConfig;
+    databaseName: string;
+    username: string;
+    port: number;
+    maxConnections: number;
+    /** The application user's password (a secret from stack config). */
+    password: pulumi.Output<string>;
+    rootPassword: pulumi.Output<string>;
+    /** Name of the Secret holding both passwords (the backend reads the user's from it). */
+    secretName: string;
+    priorityClassName?: pulumi.Input<string>;
+}
+
+export class InClusterMysql extends pulumi.ComponentResource {
+    public readonly host: pulumi.Output<string>;
+    public readonly port: number;
+    public readonly statefulSetName: pulumi.Output<string>;
+    public readonly serviceName: pulumi.Output<string>;
+    public readonly secretName: pulumi.Output<string>;
+    /** The pod labels, also every selector of this workload. */
+    public readonly selector: Record<string, string>;
+    public readonly connection: DatabaseConnection;
+
+    constructor(name: string, args: InClusterMysqlArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kubepolaris:database:InClusterMysql", name, {}, opts);
+
+        const objectName = componentName(args.release, "mysql");
+        const selector = podLabels(args.release, "mysql");
+        const labels = { ...args.labels, ...selector };
+        const metadata = { name: objectName, namespace: args.namespace, labels };
+        const port = args.port;
+
+        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
+            metadata: { name: args.secretName, namespace: args.namespace, labels },
+            type: "Opaque",
+            stringData: {
+                [PASSWORD_KEY]: pulumi.secret(args.password),
+                [ROOT_PASSWORD_KEY]: pulumi.secret(args.rootPassword),
+            },
+        }, { parent: this });
+        const fromSecret = (key: string) => ({ secretKeyRef: { name: secret.metadata.name, key } });
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+            metadata,
+            automountServiceAccountToken: false,
+        }, { parent: this });
+
+        // Headless: the name resolves to the pod's address only while it is ready.
+        const service = new k8s.core.v1.Service(`${name}-service`, {
+            metadata,
+            spec: {
+                clusterIP: "None",
+                selector,
+                ports: [{ name: "mysql", port, targetPort: "mysql", protocol: "TCP" }],
+            },
+        }, { parent: this });
+
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
+            metadata,
+            spec: {
+                serviceName: service.metadata.name,
+                replicas: 1,
+                selector: { matchLabels: selector },
+                podManagementPolicy: "OrderedReady",
+                updateStrategy: { type: "RollingUpdate" },
+                // The data outlives the StatefulSet: deleting the stack never deletes the volume.
+                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        serviceAccountName: serviceAccount.metadata.name,
+                        automountServiceAccountToken: false,
+                        enableServiceLinks: false,
+                        priorityClassName: args.priorityClassName,
+                        // mysqld flushes its buffer pool and closes cleanly on SIGTERM.
+                        terminationGracePeriodSeconds: 60,
+                        securityContext: {
+                            runAsNonRoot: true,
+                            runAsUser: MYSQL_UID,
+                            runAsGroup: MYSQL_UID,
+                            fsGroup: MYSQL_UID,
+                            fsGroupChangePolicy: "OnRootMismatch",
+                            seccompProfile: { type: "RuntimeDefault" },
+                        },
+                        containers: [{
+                            name: "mysql",
+                            image: args.mysql.image,
+                            imagePullPolicy: "IfNotPresent",
+                            // The image's entrypoint initialises the data directory on first start
+                            // and passes these flags on to mysqld.
+                            args: [
+                                // A subdirectory: a fresh volume's lost+found would stop the initialisation.
+                                `--datadir=${DATA_MOUNT}/data`,
+                                `--port=${port}`,
+                                "--character-set-server=utf8mb4",
+                                "--collation-server=utf8mb4_unicode_ci",
+                                "--skip-name-resolve",
+                                "--slow-query-log=ON",
+                                "--long-query-time=1",
+                                `--max-connections=${args.maxConnections}`,
+                            ],
+                            ports: [{ name: "mysql", containerPort: port, protocol: "TCP" }],
+                            env: [
+                                { name: "MYSQL_DATABASE", value: args.databaseName },
+                                { name: "MYSQL_USER", value: args.username },
+                                { name: "MYSQL_PASSWORD", valueFrom: fromSecret(PASSWORD_KEY) },
+                                { name: "MYSQL_ROOT_PASSWORD", valueFrom: fromSecret(ROOT_PASSWORD_KEY) },
+                                // root only over the local socket, never from another pod.
+                                { name: "MYSQL_ROOT_HOST", value: "localhost" },
+                            ],
+                            resources: args.mysql.resources,
+                            // The first start initialises the data directory (a temporary server
+                            // without networking): up to 5 minutes before liveness takes over.
+                            startupProbe: {
+                                tcpSocket: { port },
+                                periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60,
+                            },
+                            // Alive: mysqld answers on its socket (a refused login still counts).
+                            livenessProbe: {
+                                exec: { command: ["mysqladmin", "--protocol=socket", "ping"] },
+                                periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6,
+                            },
+                            // Ready: the application user can log in over TCP and run a query.
+                            readinessProbe: {
+                                exec: {
+                                    command: ["sh", "-c",
+                                        `MYSQL_PWD="$MYSQL_PASSWORD" exec mysql --protocol=TCP --host=127.0.0.1 --port=${port} `
+                                        + `--user="$MYSQL_USER" --execute="SELECT 1" "$MYSQL_DATABASE"`],
+                                },
+                                periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
+                            },
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                privileged: false,
+                                readOnlyRootFilesystem: true,
+                                runAsNonRoot: true,
+                                capabilities: { drop: ["ALL"] },
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
+                            volumeMounts: [
+                                { name: "data", mountPath: DATA_MOUNT },
+                                // Socket and pid file.
+                                { name: "run", mountPath: "/var/run/mysqld" },
+                                { name: "tmp", mountPath: "/tmp" },
+                            ],
+                        }],
+                        volumes: [
+                            { name: "run", emptyDir: { sizeLimit: "16Mi" } },
+                            { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+                        ],
+                    },
+                },
+                volumeClaimTemplates: [{
+                    metadata: { name: "data", labels },
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        storageClassName: args.mysql.storageClassName,
+                        resources: { requests: { storage: args.mysql.storageSize } },
+                    },
+                }],
+            },
+        }, { parent: this });
+
+        this.selector = selector;
+        this.port = port;
+        this.host = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc`;
+        this.statefulSetName = statefulSet.metadata.name;
+        this.serviceName = service.metadata.name;
+        this.secretName = secret.metadata.name;
+        this.connection = {
+            host: this.host,
+            port,
+            database: args.databaseName,
+            username: args.username,
+            passwordSecret: { name: secret.metadata.name, key: PASSWORD_KEY },
+            readerHosts: [],
+        };
+        this.registerOutputs({
+            host: this.host,
+            statefulSetName: this.statefulSetName,
+            serviceName: this.serviceName,
+            secretName: this.secretName,
+        });
+    }
+}

@@ -1,0 +1,246 @@
+// Alert rules: the PrometheusRule and ServiceMonitor each stack registers, the rule file promtool
+// validates (one source: buildRuleGroups), and the promtool unit tests in test/alerts/*.yaml.
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { alertRuleParams } from "../components/alerts/params";
+import { ALERT_NAMES, AlertRuleParams, buildRuleGroups, RuleGroup } from "../components/alerts/rules";
+import { ALERT_TEST_STACK, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, writeRuleFile } from "../scripts/render-alert-rules";
+import { RecordedResource } from "../tools/mockRun";
+import { PROJECT_DIR, runStack, stackAppConfig, STACKS } from "./support/program";
+
+const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+const SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
+const SERVICE = "kubernetes:core/v1:Service";
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+
+const TEST_DIR = path.join(PROJECT_DIR, "test", "alerts");
+const TEST_FILES = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith(".yaml")).sort().map((f) => path.join(TEST_DIR, f));
+
+const rulesOf = (groups: RuleGroup[]) => groups.flatMap((g) => g.rules);
+const ruleNamed = (groups: RuleGroup[], alert: string) => rulesOf(groups).find((r) => r.alert === alert)!;
+const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+    Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe.each(STACKS)("stack %s", (stack) => {
+    const config = stackAppConfig(stack);
+    const params = alertRuleParams(config);
+    const prometheusRule = async () => (await runStack(stack)).one(PROMETHEUS_RULE);
+    const serviceMonitor = async () => (await runStack(stack)).one(SERVICE_MONITOR);
+    const inNamespace = async (type: string) =>
+        (await runStack(stack)).ofType(type).filter((r) => r.inputs.metadata?.namespace === config.namespace);
+
+    test("the PrometheusRule holds exactly the groups `npm run alerts:render` writes for this stack", async () => {
+        const rule = await prometheusRule();
+        const rendered = stackRuleGroups(stack);
+        expect(rule.inputs.spec.groups).toEqual(rendered);
+        // ...and the rule file's YAML reads back as the very same groups.
+        expect((yaml.load(ruleFileText(stack, rendered)) as { groups: unknown }).groups).toEqual(rule.inputs.spec.groups);
+        // The script's stack-file path and the program's config path agree.
+        expect(stackAlertParams(stack)).toEqual(params);
+    });
+
+    test("every required alert exists once, with a severity, a summary, a description and a runbook anchor", async () => {
+        const alerts = rulesOf((await prometheusRule()).inputs.spec.groups as RuleGroup[]);
+        const names = alerts.map((r) => r.alert);
+        expect(new Set(names).size).toBe(names.length);
+        expect([...names].sort()).toEqual([...ALERT_NAMES].sort());
+        for (const alert of alerts) {
+            expect({ alert: alert.alert, severity: alert.labels?.severity }).toEqual({
+                alert: alert.alert, severity: expect.stringMatching(/^(critical|warning)$/),
+            });
+            expect(alert.annotations.runbook_url).toBe(`${config.monitoring.runbookBaseUrl}#${alert.alert.toLowerCase()}`);
+            expect(alert.annotations.summary).not.toHaveLength(0);
+            expect(alert.annotations.description).not.toHaveLength(0);
+            expect(alert.for).toMatch(/^\d+[mh]$/);
+        }
+    });
+
+    test("PrometheusRule and ServiceMonitor live in the app namespace and carry the operator's selector labels", async () => {
+        for (const resource of [await prometheusRule(), await serviceMonitor()]) {
+            expect(resource.inputs.metadata.namespace).toBe(config.namespace);
+            expect(selects(config.monitoring.selectorLabels, resource.inputs.metadata.labels)).toBe(true);
+        }
+    });
+
+    test("the ServiceMonitor scrapes /metrics on the backend Service's named port, under the job the rules select", async () => {
+        const monitor = (await serviceMonitor()).inputs.spec;
+        const services = await inNamespace(SERVICE);
+        const selected = services.filter((s) => selects(monitor.selector.matchLabels, s.inputs.metadata.labels));
+        expect(selected.map((s) => s.inputs.metadata.name)).toEqual([params.job]);
+        expect(monitor.namespaceSelector).toEqual({ matchNames: [config.namespace] });
+        expect(monitor.endpoints).toHaveLength(1);
+        const endpoint = monitor.endpoints[0];
+        expect(selected[0].inputs.spec.ports.map((p: { name: string }) => p.name)).toContain(endpoint.port);
+        expect(endpoint.path).toBe("/metrics");
+        expect(endpoint.relabelings).toEqual([{ action: "replace", targetLabel: "job", replacement: params.job }]);
+        // The backend is the job of the availability and application alerts.
+        const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
+        for (const alert of ["KubePolarisInstanceDown", "KubePolarisHighLatencyP99", "KubePolarisDatabaseConnectionFailures"]) {
+            expect(ruleNamed(groups, alert).expr).toContain(`job="${params.job}"`);
+        }
+    });
+
+    test("the rules select the namespace, Deployments, HPAs, PDBs, containers and certificate the program creates", async () => {
+        const program = await runStack(stack);
+        const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
+        const names = (rs: RecordedResource[]) => rs.map((r) => r.inputs.metadata.name as string).sort();
+        const deployments = await inNamespace(DEPLOYMENT);
+        const app = deployments.filter((d) => ["backend", "frontend"].includes(d.inputs.spec.template.metadata.labels["app.kubernetes.io/component"]));
+        expect(names(app)).toEqual(params.workloads.map((w) => w.deployment).sort());
+        expect(names(await inNamespace(HPA))).toEqual(params.workloads.map((w) => w.hpa).sort());
+        // A PDB exists only for workloads with 2+ replicas; every one that exists is watched.
+        expect(params.workloads.map((w) => w.pdb)).toEqual(expect.arrayContaining(names(await inNamespace(PDB))));
+        for (const d of app) {
+            const target = params.workloads.find((w) => w.deployment === d.inputs.metadata.name)!;
+            expect(d.inputs.spec.template.spec.containers.map((c: { name: string }) => c.name)).toContain(target.container);
+        }
+        expect(program.one(INGRESS).inputs.spec.tls.map((t: { secretName: string }) => t.secretName)).toEqual([params.certificate]);
+
+        for (const rule of rulesOf(groups)) {
+            expect(rule.expr).toContain(`namespace="${config.namespace}"`);
+        }
+        const regexOf = (values: string[]) => values.length === 1 ? `="${values[0]}"` : `=~"${values.join("|")}"`;
+        const deploymentNames = params.workloads.map((w) => w.deployment);
+        for (const alert of ["KubePolarisReplicasBelowPdbFloor", "KubePolarisReplicasBelowDesired"]) {
+            expect(ruleNamed(groups, alert).expr).toContain(`deployment${regexOf(deploymentNames)}`);
+        }
+        expect(ruleNamed(groups, "KubePolarisHpaMaxedOut").expr).toContain(`horizontalpodautoscaler${regexOf(params.workloads.map((w) => w.hpa))}`);
+        expect(ruleNamed(groups, "KubePolarisPdbNoDisruptionsAllowed").expr).toContain(`poddisruptionbudget${regexOf(params.workloads.map((w) => w.pdb))}`);
+        for (const alert of ["KubePolarisHighCpu", "KubePolarisHighMemory", "KubePolarisPodCrashLooping"]) {
+            expect(ruleNamed(groups, alert).expr).toContain(`container${regexOf(params.workloads.map((w) => w.container))}`);
+        }
+        expect(ruleNamed(groups, "KubePolarisCertificateExpiringSoon").expr).toContain(`name="${params.certificate}"`);
+    });
+
+    test("exports the PrometheusRule's and ServiceMonitor's names and the alert names", async () => {
+        const { outputs } = await runStack(stack);
+        expect(outputs.prometheusRuleName.value).toBe((await prometheusRule()).inputs.metadata.name);
+        expect(outputs.serviceMonitorName.value).toBe((await serviceMonitor()).inputs.metadata.name);
+        expect([...(outputs.alertNames.value as string[])].sort()).toEqual([...ALERT_NAMES].sort());
+    });
+});
+
+describe("buildRuleGroups", () => {
+    const base: AlertRuleParams = alertRuleParams(stackAppConfig(ALERT_TEST_STACK));
+
+    test("an absolute floor of min(2, minReplicas): a single-replica workload alerts only at 0 available", () => {
+        const groups = buildRuleGroups({
+            ...base,
+            workloads: [{ ...base.workloads[0], minReplicas: 1 }, { ...base.workloads[1], minReplicas: 3 }],
+        });
+        const expr = ruleNamed(groups, "KubePolarisReplicasBelowPdbFloor").expr;
+        expect(expr).toContain(`deployment="${base.workloads[0].deployment}"}) < 1`);
+        expect(expr).toContain(`deployment="${base.workloads[1].deployment}"}) < 2`);
+    });
+
+    test("bad parameters are refused with the key, the value and what is allowed", () => {
+        expect(() => buildRuleGroups({ ...base, namespace: "Kube Polaris" }))
+            .toThrow(/namespace: got "Kube Polaris"; allowed: a Kubernetes object name/);
+        expect(() => buildRuleGroups({ ...base, workloads: [] })).toThrow(/workloads: got an empty list/);
+        expect(() => buildRuleGroups({ ...base, runbookBaseUrl: "https://example.com/runbooks#top" }))
+            .toThrow(/runbookBaseUrl: .*without a #fragment/);
+        expect(() => buildRuleGroups({ ...base, job: 'a"b' })).toThrow(/job: got "a\\"b"/);
+    });
+});
+
+describe(`promtool (rule file rendered for stack ${ALERT_TEST_STACK})`, () => {
+    const params = stackAlertParams(ALERT_TEST_STACK);
+    type TestFile = {
+        rule_files: string[];
+        tests: { name: string; alert_rule_test?: { alertname: string; exp_alerts: { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[] }[] }[];
+    };
+    const testFiles = TEST_FILES.map((file) => ({ file, doc: yaml.load(fs.readFileSync(file, "utf8")) as TestFile }));
+
+    test("there are unit-test files", () => {
+        expect(testFiles.length).toBeGreaterThan(0);
+    });
+
+    test("every alert has a history where it fires and one where it stays silent", () => {
+        const fires = new Set<string>();
+        const silent = new Set<string>();
+        for (const { doc } of testFiles) {
+            for (const t of doc.tests) {
+                for (const check of t.alert_rule_test ?? []) {
+                    (check.exp_alerts.length > 0 ? fires : silent).add(check.alertname);
+                }
+            }
+        }
+        expect({ fires: [...fires].sort(), silent: [...silent].sort() })
+            .toEqual({ fires: [...ALERT_NAMES].sort(), silent: [...ALERT_NAMES].sort() });
+    });
+
+    test("the unit tests read the generated rule file and use the names the program creates on that stack", () => {
+        const allowed: Record<string, string[]> = {
+            namespace: [params.namespace],
+            job: [params.job],
+            deployment: params.workloads.map((w) => w.deployment),
+            horizontalpodautoscaler: params.workloads.map((w) => w.hpa),
+            poddisruptionbudget: params.workloads.map((w) => w.pdb),
+            container: params.workloads.map((w) => w.container),
+            name: [params.certificate],
+        };
+        const mismatches: string[] = [];
+        for (const { file, doc } of testFiles) {
+            const where = path.relative(PROJECT_DIR, file);
+            const ruleFiles = doc.rule_files.map((f) => path.resolve(path.dirname(file), f));
+            if (JSON.stringify(ruleFiles) !== JSON.stringify([RULE_FILE])) {
+                mismatches.push(`${where}: rule_files ${JSON.stringify(doc.rule_files)} do not name ${path.relative(path.dirname(file), RULE_FILE)} alone`);
+            }
+            for (const t of doc.tests) {
+                for (const check of t.alert_rule_test ?? []) {
+                    for (const expected of check.exp_alerts) {
+                        const at = `${where} "${t.name}" ${check.alertname}`;
+                        for (const [label, values] of Object.entries(allowed)) {
+                            const value = expected.exp_labels[label];
+                            if (value !== undefined && !values.includes(value)) {
+                                mismatches.push(`${at}: ${label}="${value}", but stack ${ALERT_TEST_STACK} creates ${values.join(" / ")}`);
+                            }
+                        }
+                        const pod = expected.exp_labels.pod;
+                        if (pod !== undefined && !params.workloads.some((w) => pod.startsWith(`${w.deployment}-`))) {
+                            mismatches.push(`${at}: pod="${pod}" belongs to none of ${params.workloads.map((w) => w.deployment).join(", ")}`);
+                        }
+                        const runbook = `${params.runbookBaseUrl}#${check.alertname.toLowerCase()}`;
+                        if (expected.exp_annotations?.runbook_url !== runbook) {
+                            mismatches.push(`${at}: runbook_url ${expected.exp_annotations?.runbook_url} is not ${runbook}`);
+                        }
+                    }
+                }
+            }
+        }
+        expect(mismatches).toEqual([]);
+    });
+
+    test("`promtool check rules` accepts the rule file and `promtool test rules` passes every unit test", () => {
+        writeRuleFile(ALERT_TEST_STACK);
+        const check = promtool(["check", "rules", RULE_FILE]);
+        if (check.status !== 0) {
+            throw new Error(`promtool check rules ${RULE_FILE} failed (exit ${check.status}):\n${check.stdout}${check.stderr}`);
+        }
+        expect(check.stdout).toContain(`SUCCESS: ${ALERT_NAMES.length} rules found`);
+        const unit = promtool(["test", "rules", ...TEST_FILES]);
+        if (unit.status !== 0) {
+            throw new Error(`promtool test rules failed (exit ${unit.status}):\n${unit.stdout}${unit.stderr}`);
+        }
+        expect(unit.stdout.match(/SUCCESS/g)).toHaveLength(TEST_FILES.length);
+    });
+});
+
+/** Runs promtool ($PROMTOOL or the one on PATH); a missing promtool fails the test, it is never skipped. */
+function promtool(args: string[]): SpawnSyncReturns<string> {
+    const command = process.env.PROMTOOL ?? "promtool";
+    const result = spawnSync(command, args, { cwd: PROJECT_DIR, encoding: "utf8", timeout: 60000 });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+        throw new Error(`${command} not found: install it with scripts/install-promtool.sh (CI runs it before the tests), `
+            + "or point $PROMTOOL at a promtool binary");
+    }
+    if (result.error) {
+        throw result.error;
+    }
+    return result;
+}
