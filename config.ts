@@ -409,28 +409,35 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
 /** Reads the running stack's config (the only place that touches pulumi.Config). */
 export function loadConfig(): AppConfig {
+    const all = pulumi.runtime.allConfig();
+    const secret = Object.keys(all).filter(isSecretKey);
+    // The AWS provider takes its region from aws:region, else from the environment: so do we.
+    const envRegion = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
+    return parseConfig(rawConfig(pulumi.getStack(), all, secret, envRegion));
+}
+
+/**
+ * The one way from a flat config map ("<namespace>:<key>" → value, as the engine passes it and as
+ * tools/stackConfig.ts reads a stack file) to parseConfig's input. A secret's plaintext never
+ * enters it: only the fact that the key is set, as a secret.
+ */
+export function rawConfig(stack: string, flat: Record<string, string>, secretKeys: string[], fallbackRegion?: string): RawConfig {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, string> = {};
-    const secretKeys = new Set<string>();
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    const secrets = new Set<string>();
+    for (const [key, value] of Object.entries(flat)) {
         if (!key.startsWith(prefix)) {
-            continue;
+            continue; // other namespaces (aws:region, …)
         }
         const short = key.slice(prefix.length);
-        if (isSecretKey(key)) {
-            secretKeys.add(short);
-            continue; // never copy a secret's plaintext into the config object
-        }
-        values[short] = value;
-    }
-    for (const key of SECRET_KEYS) {
-        if (secretKeys.has(key)) {
-            values[key] = "<secret>";
+        if (secretKeys.includes(key)) {
+            secrets.add(short);
+            values[short] = "<secret>";
+        } else {
+            values[short] = value;
         }
     }
-    // The AWS provider takes its region from aws:region, else from the environment: so do we.
-    const awsRegion = pulumi.runtime.allConfig()["aws:region"] || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
-    return parseConfig({ stack: pulumi.getStack(), values, secretKeys, awsRegion });
+    return { stack, values, secretKeys: secrets, awsRegion: flat["aws:region"] || fallbackRegion };
 }
 
 /** A secret config value as a Pulumi secret Output, or undefined when the stack does not set it. */

@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { CONFIG_NAMESPACE, parseConfig } from "../config";
+import { parseConfig, rawConfig } from "../config";
 import { alertRuleParams } from "../components/alerts/params";
 import { AlertRuleParams, buildRuleGroups, RuleGroup } from "../components/alerts/rules";
 import { loadStackConfig } from "../tools/stackConfig";
@@ -22,22 +22,7 @@ export const RULE_FILE = path.join(PROJECT_DIR, "build", "alerts", "kubepolaris.
 /** The alert rule parameters `pulumi up` would use for `stack`, read from Pulumi.<stack>.yaml. */
 export function stackAlertParams(stack: string, projectDir = PROJECT_DIR): AlertRuleParams {
     const { config, secretKeys } = loadStackConfig(projectDir, stack);
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const values: Record<string, string> = {};
-    const secrets = new Set<string>();
-    for (const [key, value] of Object.entries(config)) {
-        if (!key.startsWith(prefix)) {
-            continue; // other providers' settings (aws:region, …)
-        }
-        const short = key.slice(prefix.length);
-        const secret = secretKeys.includes(key);
-        if (secret) {
-            secrets.add(short);
-        }
-        // As loadConfig does: a secret's value never enters the config object.
-        values[short] = secret ? "<secret>" : value;
-    }
-    return alertRuleParams(parseConfig({ stack, values, secretKeys: secrets }));
+    return alertRuleParams(parseConfig(rawConfig(stack, config, secretKeys)));
 }
 
 export function stackRuleGroups(stack: string, projectDir = PROJECT_DIR): RuleGroup[] {

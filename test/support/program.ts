@@ -1,7 +1,7 @@
 // Runs this project's program for a stack under mocks (see tools/mockRun.ts) and offers
 // look-ups over what it registered.
 import * as path from "path";
-import { AppConfig, CONFIG_NAMESPACE, parseConfig, RawConfig } from "../../config";
+import { AppConfig, parseConfig, rawConfig, RawConfig } from "../../config";
 import { RecordedResource, runUnderMocks, MockRunResult } from "../../tools/mockRun";
 import { loadStackConfig } from "../../tools/stackConfig";
 
@@ -79,20 +79,18 @@ export function isSecretInput(resource: RecordedResource, path: string): boolean
     return resource.secretInputs.some((s) => s === "" || path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
 }
 
-/** A stack file's `kubepolaris:` values in parseConfig's shape, with `changes` applied (undefined deletes). */
+/** A stack file's config in parseConfig's shape, with `changes` to `kubepolaris:` keys applied (undefined deletes). */
 export function stackValues(stack: string, changes: Record<string, unknown> = {}): RawConfig {
     const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
-    const strip = (k: string) => k.slice(`${CONFIG_NAMESPACE}:`.length);
-    const values: Record<string, string> = Object.fromEntries(Object.entries(config)
-        .filter(([k]) => k.startsWith(`${CONFIG_NAMESPACE}:`)).map(([k, v]) => [strip(k), v]));
+    const raw = rawConfig(stack, config, secretKeys);
     for (const [key, value] of Object.entries(changes)) {
         if (value === undefined) {
-            delete values[key];
+            delete raw.values[key];
         } else {
-            values[key] = typeof value === "string" ? value : JSON.stringify(value);
+            raw.values[key] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
-    return { stack, values, secretKeys: new Set(secretKeys.map(strip)) };
+    return raw;
 }
 
 /** The stack's config parsed the way the program parses it. */
