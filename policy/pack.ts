@@ -1,0 +1,35 @@
+// The policy pack's contents, importable without starting anything: `index.ts` hands these to
+// `new PolicyPack(...)` (which starts the analyzer's gRPC server), while tests and the offline
+// runner (`npm run policy:check`) evaluate the same objects directly.
+import type { PolicyPackArgs } from "@pulumi/policy";
+import { databasePolicies } from "./rules/database";
+import { edgePolicies } from "./rules/edge";
+import { hpaPolicies } from "./rules/hpa";
+import { monitoringPolicies } from "./rules/monitoring";
+import { namespacePolicies } from "./rules/namespace";
+import { pdbPolicies } from "./rules/pdb";
+import { rolloutPolicies } from "./rules/rollout";
+import { workloadPolicies } from "./rules/workloads";
+
+/** The pack's name as the engine reports it (its version comes from policy/package.json). */
+export const PACK_NAME = "kubepolaris-ha";
+
+export const packArgs: PolicyPackArgs = {
+    description: "KubePolaris HA checklist (seed 000 部署检查清单): replicas, anti-affinity, zone spread, probes, "
+        + "resources, restricted pods, pinned images, PDBs, HPAs, rollouts, TLS, NLB cross-zone, RDS Multi-AZ and "
+        + "backups, Prometheus alerts, namespace baseline.",
+    displayName: "KubePolaris HA",
+    // Policies without a level of their own (none today) and config without one default to
+    // mandatory: forgetting a config file must not make the pack lenient.
+    enforcementLevel: "mandatory",
+    policies: [
+        ...workloadPolicies,
+        ...pdbPolicies,
+        ...hpaPolicies,
+        ...rolloutPolicies,
+        ...edgePolicies,
+        ...databasePolicies,
+        ...monitoringPolicies,
+        ...namespacePolicies,
+    ],
+};

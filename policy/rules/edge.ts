@@ -1,0 +1,141 @@
+// The way in: seed 000 "负载均衡配置" and "SSL/TLS 证书". Every host the Ingress serves is covered
+// by a certificate, the AWS NLB spreads traffic across zones (off by default on NLBs), and the
+// seed's `websocket-services` annotation — which ingress-nginx does not have — is flagged.
+import { Props, resourcePolicy } from "./common";
+import { T } from "./k8s";
+
+/** Does TLS host `pattern` (possibly "*.example.com") cover `host`? DNS names compare case-insensitively. */
+export function tlsHostCovers(pattern: string, host: string): boolean {
+    const p = pattern.toLowerCase().replace(/\.$/, "");
+    const h = host.toLowerCase().replace(/\.$/, "");
+    if (p === h) {
+        return true;
+    }
+    // A wildcard certificate name covers exactly one leftmost label, never the apex or two labels.
+    if (p.startsWith("*.") && !h.startsWith("*.")) {
+        const suffix = p.slice(1); // ".example.com"
+        const first = h.slice(0, h.length - suffix.length);
+        return h.endsWith(suffix) && first.length > 0 && !first.includes(".");
+    }
+    return false;
+}
+
+export const ingressTls = resourcePolicy({
+    name: "ingress-tls",
+    description: "Every host an Ingress routes is covered by its TLS section (spec.tls[].hosts lists it, or a wildcard "
+        + "such as *.example.com covers it), every TLS entry names its certificate Secret (when `requireSecretName`), "
+        + "and no rule omits its host (such a rule answers every name, with no certificate to match). Fix: add "
+        + "spec.tls: [{ hosts: [<host>], secretName: <secret> }] (cert-manager fills the Secret).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: {
+        properties: {
+            requireSecretName: { type: "boolean", default: true, description: "Every spec.tls entry must set secretName." },
+        },
+    },
+    types: [T.ingress],
+    validate(props, args, report) {
+        const { requireSecretName } = args.getConfig<{ requireSecretName: boolean }>();
+        const spec: Props = props.spec ?? {};
+        const tls: Props[] = Array.isArray(spec.tls) ? spec.tls : [];
+        const tlsHosts: string[] = tls.flatMap((t) => (Array.isArray(t?.hosts) ? t.hosts : []));
+        const rules: Props[] = Array.isArray(spec.rules) ? spec.rules : [];
+        if (rules.length === 0) {
+            report(spec.defaultBackend
+                ? "routes only a defaultBackend, without a host: TLS cannot be matched to it. Add a rule per host and cover each in spec.tls."
+                : "has no rules.");
+        }
+        for (const [i, rule] of rules.entries()) {
+            const host = rule?.host;
+            if (typeof host !== "string" || host === "") {
+                report(`rules[${i}] has no host: it answers every host name over plain HTTP. Name the host and cover it in spec.tls.`);
+            } else if (!tlsHosts.some((pattern) => typeof pattern === "string" && tlsHostCovers(pattern, host))) {
+                report(`host ${host} is not covered by spec.tls${tlsHosts.length > 0 ? ` (TLS hosts: ${tlsHosts.join(", ")})` : " (there is none)"}: `
+                    + "it is served over plain HTTP.");
+            }
+        }
+        if (requireSecretName) {
+            for (const [i, entry] of tls.entries()) {
+                if (typeof entry?.secretName !== "string" || entry.secretName === "") {
+                    report(`spec.tls[${i}] has no secretName: the controller would serve its default (self-signed) certificate.`);
+                }
+            }
+        }
+    },
+});
+
+export const CROSS_ZONE_ATTRIBUTES = "service.beta.kubernetes.io/aws-load-balancer-attributes";
+export const CROSS_ZONE_LEGACY = "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled";
+const CROSS_ZONE_KEY = "load_balancing.cross_zone.enabled";
+
+/** Parses "k1=v1,k2=v2" (the AWS Load Balancer Controller's attribute list). */
+function parseAttributes(value: string): Map<string, string> {
+    const result = new Map<string, string>();
+    for (const pair of value.split(",")) {
+        const at = pair.indexOf("=");
+        if (at > 0) {
+            result.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+        }
+    }
+    return result;
+}
+
+export const serviceNlbCrossZone = resourcePolicy({
+    name: "service-nlb-cross-zone",
+    description: "Every LoadBalancer Service (on EKS: an NLB, or a classic ELB from the in-tree controller) enables "
+        + "cross-zone load balancing, which NLBs leave off by default: otherwise a zone with fewer ready targets gets "
+        + "the same share of traffic as the others, and a zone with none drops its share. Fix: annotate "
+        + `${CROSS_ZONE_ATTRIBUTES}: "${CROSS_ZONE_KEY}=true" (or the legacy ${CROSS_ZONE_LEGACY}: "true"). `
+        + "Services with a non-AWS spec.loadBalancerClass are skipped.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    types: [T.service],
+    validate(props, args, report) {
+        const spec: Props = props.spec ?? {};
+        if (spec.type !== "LoadBalancer") {
+            args.notApplicable("only LoadBalancer Services provision a load balancer");
+        }
+        const lbClass = spec.loadBalancerClass;
+        if (typeof lbClass === "string" && lbClass !== "" && !lbClass.startsWith("service.k8s.aws/")) {
+            args.notApplicable(`loadBalancerClass ${lbClass} is not an AWS load balancer controller`);
+        }
+        const annotations: Props = props.metadata?.annotations ?? {};
+        const attributes = annotations[CROSS_ZONE_ATTRIBUTES];
+        if (typeof attributes === "string" && parseAttributes(attributes).has(CROSS_ZONE_KEY)) {
+            const value = parseAttributes(attributes).get(CROSS_ZONE_KEY);
+            if (value?.toLowerCase() !== "true") {
+                report(`${CROSS_ZONE_ATTRIBUTES} sets ${CROSS_ZONE_KEY}=${value}; it must be true.`);
+            }
+            return;
+        }
+        const legacy = annotations[CROSS_ZONE_LEGACY];
+        if (typeof legacy === "string" && legacy.toLowerCase() === "true") {
+            return;
+        }
+        report(legacy !== undefined
+            ? `${CROSS_ZONE_LEGACY} is "${legacy}"; cross-zone load balancing stays off.`
+            : `cross-zone load balancing is not enabled (no ${CROSS_ZONE_KEY}=true in ${CROSS_ZONE_ATTRIBUTES}); `
+                + "NLBs leave it off by default.");
+    },
+});
+
+export const WEBSOCKET_SERVICES = "nginx.ingress.kubernetes.io/websocket-services";
+
+export const ingressNoWebsocketServicesAnnotation = resourcePolicy({
+    name: "ingress-no-websocket-services-annotation",
+    description: `The annotation ${WEBSOCKET_SERVICES} (from nginx-inc's controller and old guides) is not an `
+        + "ingress-nginx annotation and does nothing: ingress-nginx proxies WebSocket upgrades on its own. What "
+        + "long-lived WebSockets need is long proxy timeouts. Fix: remove it and set "
+        + "nginx.ingress.kubernetes.io/proxy-read-timeout and proxy-send-timeout (e.g. \"3600\").",
+    enforcementLevel: "advisory",
+    severity: "low",
+    types: [T.ingress],
+    validate(props, _args, report) {
+        const annotations: Props = props.metadata?.annotations ?? {};
+        if (Object.prototype.hasOwnProperty.call(annotations, WEBSOCKET_SERVICES)) {
+            report(`has ${WEBSOCKET_SERVICES}, which ingress-nginx ignores; set proxy-read-timeout/proxy-send-timeout for WebSockets instead.`);
+        }
+    },
+});
+
+export const edgePolicies = [ingressTls, serviceNlbCrossZone, ingressNoWebsocketServicesAnnotation];

@@ -1,0 +1,65 @@
+// Monitoring: seed 000 "监控告警" — the stack ships the PrometheusRule with the alerts the
+// runbook relies on (replicas below desired / below the PDB floor, CPU, memory, P99 latency,
+// database connection failures, certificate expiry, ...).
+import { describe, Props, schema, stackPolicy, unknownMessage } from "./common";
+import { T } from "./k8s";
+import { label } from "./model";
+
+export const DEFAULT_REQUIRED_ALERTS = [
+    "KubePolarisInstanceDown",
+    "KubePolarisHighLatencyP99",
+    "KubePolarisReplicasBelowPdbFloor",
+    "KubePolarisReplicasBelowDesired",
+    "KubePolarisHighCpu",
+    "KubePolarisHighMemory",
+    "KubePolarisDatabaseConnectionFailures",
+    "KubePolarisCertificateExpiringSoon",
+    "KubePolarisPodCrashLooping",
+    "KubePolarisHpaMaxedOut",
+    "KubePolarisPdbNoDisruptionsAllowed",
+];
+
+export const prometheusAlerts = stackPolicy({
+    name: "prometheus-alerts",
+    description: "The stack defines a PrometheusRule (monitoring.coreos.com/v1) whose groups contain every alert in "
+        + "`requiredAlerts`, so an outage pages someone. Fix: add the missing alerting rules (alert: <name>) to the "
+        + "PrometheusRule, or adjust requiredAlerts in the environment's policy config.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: {
+        properties: {
+            requiredAlerts: { ...schema.stringList("Alert names that must exist.", DEFAULT_REQUIRED_ALERTS), uniqueItems: true },
+        },
+    },
+    validate(resources, args, report) {
+        const { requiredAlerts } = args.getConfig<{ requiredAlerts: string[] }>();
+        const rules = resources.filter((r) => r.type === T.prometheusRule);
+        if (rules.length === 0) {
+            report(`the stack has no PrometheusRule (${T.prometheusRule}); required alerts: ${requiredAlerts.join(", ")}.`);
+            return;
+        }
+        const defined = new Set<string>();
+        let unknown = false;
+        for (const r of rules) {
+            const alerts = describe(() => {
+                const groups: Props[] = Array.isArray(r.props.spec?.groups) ? r.props.spec.groups : [];
+                return groups.flatMap((g) => (Array.isArray(g?.rules) ? g.rules : []))
+                    .map((rule: Props) => rule?.alert)
+                    .filter((name: unknown): name is string => typeof name === "string");
+            });
+            if (!alerts.ok) {
+                report(unknownMessage(alerts.unknown, label(r)), r.urn);
+                unknown = true; // the missing alerts may be in there: do not claim they are missing
+                continue;
+            }
+            alerts.value.forEach((name) => defined.add(name));
+        }
+        const missing = requiredAlerts.filter((name) => !defined.has(name));
+        if (missing.length > 0 && !unknown) {
+            report(`the PrometheusRule${rules.length > 1 ? "s" : ""} ${rules.map((r) => r.name).join(", ")} lack${rules.length > 1 ? "" : "s"} `
+                + `the alert${missing.length > 1 ? "s" : ""} ${missing.join(", ")}.`, rules[0].urn);
+        }
+    },
+});
+
+export const monitoringPolicies = [prometheusAlerts];
