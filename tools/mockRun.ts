@@ -83,7 +83,7 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
     const recorded: RecordedResource[] = [];
     let outputs: MockRunResult["outputs"] = {};
 
-    await isolated(async (pulumiModule: typeof pulumi) => {
+    await withoutLeakedProcessListeners(() => isolated(async (pulumiModule: typeof pulumi) => {
         const runtime = pulumiModule.runtime;
         runtime.setAllConfig(config, secretKeys);
         const mocks: pulumi.runtime.Mocks = {
@@ -115,9 +115,30 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
         }
         outputs = await resolveOutputs(pulumiModule, exported ?? {});
         await settingsModule().waitForRPCs();
-    });
+    }));
     runCount++;
     return { resources: recorded, outputs };
+}
+
+/**
+ * Each fresh copy of the Pulumi SDK hooks process events (exit, unhandled rejections) for a
+ * program that owns the process. Here the run is over when `body` settles: unhook them, so
+ * repeated runs in one process neither pile up listeners nor keep old runtimes alive.
+ */
+async function withoutLeakedProcessListeners(body: () => Promise<void>): Promise<void> {
+    const events = ["exit", "beforeExit", "unhandledRejection", "uncaughtException"] as const;
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as any))]));
+    try {
+        await body();
+    } finally {
+        for (const event of events) {
+            for (const listener of process.listeners(event as any)) {
+                if (!before.get(event)!.has(listener)) {
+                    process.removeListener(event, listener as (...args: any[]) => void);
+                }
+            }
+        }
+    }
 }
 
 /** Fetches `@pulumi/pulumi/runtime/settings` from the registry the program sees. */
