@@ -237,6 +237,8 @@ export interface AppConfig {
     monitoring: MonitoringConfig;
     priorityClass?: PriorityClassConfig;
     kubernetes: KubernetesProviderConfig;
+    /** KubePolaris' SERVER_MODE: "release" in prod, "debug" (verbose) elsewhere. */
+    serverMode: "release" | "debug";
     /** Keys of secrets the stack sets (values are read separately, as Pulumi secrets). */
     secretsSet: ReadonlySet<SecretKey>;
 }
@@ -379,6 +381,12 @@ export function parseConfig(raw: RawConfig): AppConfig {
         renderYamlToDirectory: optionalString(p, "kubernetes.renderYamlToDirectory", k8sRaw.renderYamlToDirectory),
         context: optionalString(p, "kubernetes.context", k8sRaw.context),
     };
+    // Rendered manifests hold Secrets in plaintext: fine for the local stack's throwaway
+    // passwords, never for a real database password or JWT key.
+    if (kubernetes.renderYamlToDirectory !== undefined && environment && !isLocal) {
+        p.add("kubernetes.renderYamlToDirectory", kubernetes.renderYamlToDirectory,
+            `nothing on environment ${environment} (rendering writes Secrets in plaintext; it is for local only)`);
+    }
 
     const backend = workload("backend");
     const frontend: FrontendConfig = { ...workload("frontend"), containerPort: frontendPort ?? 8080 };
@@ -403,6 +411,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
         monitoring,
         priorityClass,
         kubernetes,
+        serverMode: environment === "prod" ? "release" : "debug",
         secretsSet: new Set(SECRET_KEYS.filter((key) => raw.secretKeys.has(key))),
     });
 }

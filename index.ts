@@ -4,11 +4,11 @@ import * as k8s from "@pulumi/kubernetes";
 import { loadConfig, secretSetting } from "./config";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
-import { credentialsSecretName, databaseEnv } from "./components/database/connection";
+import { credentialsSecretName, databaseEnv, databasePeer } from "./components/database/connection";
 import { InClusterMysql } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
-import { HaWorkload } from "./components/haWorkload";
+import { HaWorkload, quotaEntry } from "./components/haWorkload";
 import { commonLabels, componentName, podLabels } from "./components/labels";
 import { NamespaceBaseline } from "./components/namespaceBaseline";
 import { backendProbes, frontendProbes, BACKEND_PORT } from "./components/probes";
@@ -24,13 +24,12 @@ const provider = new k8s.Provider("kubernetes", {
 });
 const opts = { provider };
 
-const mysqlLabels = podLabels(release, "mysql");
 const baseline = new NamespaceBaseline("kubepolaris", {
     namespace: config.namespace,
     labels,
     workloads: [
-        { name: "backend", maxPods: config.backend.maxReplicas + 1, resources: config.backend.resources },
-        { name: "frontend", maxPods: config.frontend.maxReplicas + 1, resources: config.frontend.resources },
+        quotaEntry("backend", config.backend),
+        quotaEntry("frontend", config.frontend),
         // One MySQL pod; a StatefulSet replaces it without surging.
         ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
     ],
@@ -38,9 +37,7 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     frontend: { labels: podLabels(release, "frontend"), port: config.frontend.containerPort },
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
     prometheusNamespace: config.monitoring.prometheusNamespace,
-    database: config.database.mode === "in-cluster"
-        ? { kind: "pods", labels: mysqlLabels, port: config.database.port }
-        : { kind: "cidrs", cidrs: (config.database.rds?.subnets ?? []).map((subnet) => subnet.cidr), port: config.database.port },
+    database: databasePeer(release, config.database),
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
 }, opts);
@@ -98,7 +95,7 @@ const backend = new HaWorkload("backend", {
     priorityClassName: baseline.priorityClassName,
     env: [
         { name: "SERVER_PORT", value: String(BACKEND_PORT) },
-        { name: "SERVER_MODE", value: config.environment === "prod" ? "release" : "debug" },
+        { name: "SERVER_MODE", value: config.serverMode },
         { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: jwt.secretName, key: jwt.key } } },
         ...databaseEnv(database, config.database.pool),
     ],

@@ -17,7 +17,13 @@ export interface EdgeArgs {
 }
 
 /** Seconds nginx keeps an idle proxied connection: WebSockets under /ws stay open for hours. */
-const PROXY_TIMEOUT_SECONDS = "3600";
+const PROXY_IDLE_TIMEOUT_SECONDS = "3600";
+/**
+ * Seconds to open a connection to a pod. Not a WebSocket setting (the seed's 3600 s would be
+ * capped by nginx at ~75 s anyway): short, so a request aimed at a dead pod's IP moves on to the
+ * next upstream within seconds instead of hanging.
+ */
+const PROXY_CONNECT_TIMEOUT_SECONDS = "10";
 
 export class Edge extends pulumi.ComponentResource {
     public readonly ingressName: pulumi.Output<string>;
@@ -72,9 +78,9 @@ export class Edge extends pulumi.ComponentResource {
                     "nginx.ingress.kubernetes.io/session-cookie-samesite": "Lax",
                     // WebSockets: ingress-nginx upgrades connections by itself (there is no
                     // websocket-services annotation); idle sockets only need long timeouts.
-                    "nginx.ingress.kubernetes.io/proxy-read-timeout": PROXY_TIMEOUT_SECONDS,
-                    "nginx.ingress.kubernetes.io/proxy-send-timeout": PROXY_TIMEOUT_SECONDS,
-                    "nginx.ingress.kubernetes.io/proxy-connect-timeout": PROXY_TIMEOUT_SECONDS,
+                    "nginx.ingress.kubernetes.io/proxy-read-timeout": PROXY_IDLE_TIMEOUT_SECONDS,
+                    "nginx.ingress.kubernetes.io/proxy-send-timeout": PROXY_IDLE_TIMEOUT_SECONDS,
+                    "nginx.ingress.kubernetes.io/proxy-connect-timeout": PROXY_CONNECT_TIMEOUT_SECONDS,
                     "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
                 },
             },

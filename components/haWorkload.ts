@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ResourceSpec } from "../config";
 import { Component, componentName, podLabels } from "./labels";
+import { QuotaWorkload } from "./namespaceBaseline";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -46,6 +47,14 @@ export interface HaWorkloadArgs {
     shutdownSeconds?: number;
 }
 
+/** Pods a rollout adds above the desired count (and never takes below it). */
+export const MAX_SURGE = 1;
+
+/** A workload's worst case for the namespace quota: its HPA maximum plus a rollout's surge. */
+export function quotaEntry(name: string, sizing: { maxReplicas: number; resources: ResourceSpec }): QuotaWorkload {
+    return { name, maxPods: sizing.maxReplicas + MAX_SURGE, resources: sizing.resources };
+}
+
 export class HaWorkload extends pulumi.ComponentResource {
     public readonly deploymentName: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
@@ -82,7 +91,7 @@ export class HaWorkload extends pulumi.ComponentResource {
                 progressDeadlineSeconds: 600,
                 // Never below the desired count during a rollout: surge one pod, wait until it
                 // is ready, then retire one old pod.
-                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: MAX_SURGE } },
                 template: {
                     metadata: { labels, annotations: args.podAnnotations },
                     spec: {

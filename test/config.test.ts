@@ -144,6 +144,13 @@ describe("rejected with key, value and what is allowed", () => {
             'kubepolaris:database.mode: got "in-cluster"; allowed: "rds" on environment prod ("in-cluster" is for local and dev only)');
     });
 
+    test("rendering manifests (plaintext Secrets) outside local", () => {
+        expect(problems(values("prod", { kubernetes: { renderYamlToDirectory: "/tmp/out" } }))).toEqual([
+            'kubepolaris:kubernetes.renderYamlToDirectory: got "/tmp/out"; allowed: nothing on environment prod (rendering writes Secrets in plaintext; it is for local only)',
+        ]);
+        expect(parseConfig(values("local", { kubernetes: { renderYamlToDirectory: "/tmp/out" } })).kubernetes.renderYamlToDirectory).toBe("/tmp/out");
+    });
+
     test("a missing required key", () => {
         expect(problems(values("dev", { host: undefined }))).toEqual([
             "kubepolaris:host: got nothing (the key is not set); allowed: a fully qualified DNS name such as kubepolaris.example.com (lowercase, no wildcard, no scheme or port)",

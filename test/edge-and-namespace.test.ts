@@ -29,14 +29,15 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(spec.tls).toEqual([{ hosts: [config.host], secretName: config.tls.secretName }]);
     });
 
-    test("Ingress annotations: sticky cookie, long proxy timeouts for WebSockets, 100m bodies, no made-up annotations", async () => {
+    test("Ingress annotations: sticky cookie, long idle timeouts for WebSockets, a short connect timeout, 100m bodies, no made-up annotations", async () => {
         const annotations = (await runStack(stack)).one(INGRESS).inputs.metadata.annotations;
         expect(annotations).toMatchObject({
             "nginx.ingress.kubernetes.io/affinity": "cookie",
             "nginx.ingress.kubernetes.io/session-cookie-name": "route",
             "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
             "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
-            "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
+            // Opening a connection to a pod is not what WebSockets wait on: fail over fast.
+            "nginx.ingress.kubernetes.io/proxy-connect-timeout": "10",
             "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
         });
         expect(Object.keys(annotations)).not.toContain("nginx.ingress.kubernetes.io/websocket-services");

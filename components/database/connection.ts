@@ -2,7 +2,9 @@
 // KubePolaris chart's DB_* environment variables, the password only by secretKeyRef.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabasePool } from "../../config";
+import { DatabaseConfig, DatabasePool } from "../../config";
+import { podLabels } from "../labels";
+import { DatabasePeer } from "../namespaceBaseline";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
@@ -51,4 +53,11 @@ export function databaseEnv(connection: DatabaseConnection, pool: DatabasePool):
         env.push({ name: "DB_READ_HOSTS", value: pulumi.all(connection.readerHosts).apply((hosts) => hosts.join(",")) });
     }
     return env;
+}
+
+/** Where the backend's database traffic goes: the in-cluster MySQL pods, or the RDS subnets. */
+export function databasePeer(release: string, database: DatabaseConfig): DatabasePeer {
+    return database.inCluster
+        ? { kind: "pods", labels: podLabels(release, "mysql"), port: database.port }
+        : { kind: "cidrs", cidrs: (database.rds?.subnets ?? []).map((subnet) => subnet.cidr), port: database.port };
 }

@@ -88,7 +88,7 @@ export const hpaMinAbovePdbFloor = stackPolicy({
                 continue; // hpa-target-exists
             }
             for (const p of model.pdbsFor(target)) {
-                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, h.minReplicas));
+                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, h.minReplicas, p.resource.type));
                 if (!budget.ok) {
                     report(unknownMessage(budget.unknown, label(p.resource)), h.resource.urn);
                 } else if (!("problem" in budget.value) && h.minReplicas <= budget.value.desiredHealthy) {

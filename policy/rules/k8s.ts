@@ -145,13 +145,17 @@ export interface DisruptionBudget {
 /**
  * What the disruption controller computes for a PDB over `expected` pods: minAvailable as an
  * integer, or a percentage rounded up; maxUnavailable as an integer, or a percentage rounded up,
- * subtracted from `expected`. Neither set: policy/v1 defaults minAvailable to 1.
+ * subtracted from `expected`. Neither set: policy/v1beta1 defaults minAvailable to 1, while
+ * policy/v1 has no default, so the budget keeps no pod at all.
  */
-export function disruptionBudget(pdbSpec: Props, expected: number): DisruptionBudget | { problem: string } {
+export function disruptionBudget(pdbSpec: Props, expected: number, pdbType: string = T.pdb): DisruptionBudget | { problem: string } {
     const hasMin = pdbSpec.minAvailable !== undefined && pdbSpec.minAvailable !== null;
     const hasMax = pdbSpec.maxUnavailable !== undefined && pdbSpec.maxUnavailable !== null;
     if (hasMin && hasMax) {
         return { problem: "sets both minAvailable and maxUnavailable (the API accepts only one)" };
+    }
+    if (!hasMin && !hasMax && pdbType !== T.pdbBeta) {
+        return { problem: "sets neither minAvailable nor maxUnavailable: a policy/v1 budget without them keeps no pod, so it protects nothing" };
     }
     let desiredHealthy: number;
     let describeBudget: string;
@@ -169,7 +173,7 @@ export function disruptionBudget(pdbSpec: Props, expected: number): DisruptionBu
             return { problem: `minAvailable ${scaled.problem}` };
         }
         desiredHealthy = scaled.value;
-        describeBudget = hasMin ? `minAvailable ${minAvailable}` : "minAvailable 1 (the policy/v1 default)";
+        describeBudget = hasMin ? `minAvailable ${minAvailable}` : "minAvailable 1 (the policy/v1beta1 default)";
     }
     return { desiredHealthy, allowed: Math.max(0, expected - desiredHealthy), describe: describeBudget };
 }

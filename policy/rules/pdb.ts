@@ -95,7 +95,7 @@ export const pdbAllowsEviction = stackPolicy({
                 continue;
             }
             for (const p of pdbs) {
-                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, floor.value.min));
+                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, floor.value.min, p.resource.type));
                 if (!budget.ok) {
                     report(unknownMessage(budget.unknown, label(p.resource)), p.resource.urn);
                 } else if ("problem" in budget.value) {

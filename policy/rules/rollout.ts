@@ -92,7 +92,7 @@ export const rolloutRespectsPdb = stackPolicy({
             const maxUnavailable = shape.value.maxUnavailable ?? 0;
             const available = replicas - maxUnavailable;
             for (const p of model.pdbsFor(w)) {
-                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, replicas));
+                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, replicas, p.resource.type));
                 if (!budget.ok) {
                     report(unknownMessage(budget.unknown, label(p.resource)), w.resource.urn);
                 } else if (!("problem" in budget.value) && available < budget.value.desiredHealthy) {

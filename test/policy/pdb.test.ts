@@ -111,7 +111,11 @@ policyCases(pdbAllowsEviction, [
     { title: "maxUnavailable 0", mutate: (s) => { s.tiers.api.pdbs[0].spec = { maxUnavailable: 0, selector: s.tiers.api.pdbs[0].spec.selector }; }, expected: ["(maxUnavailable 0) keeps 3 of"] },
     { title: "maxUnavailable 0%", mutate: (s) => { s.tiers.api.pdbs[0].spec = { maxUnavailable: "0%", selector: s.tiers.api.pdbs[0].spec.selector }; }, expected: ["allowing 0 eviction(s)"] },
     { title: "maxUnavailable 10% of 3 rounds up to 1 and passes", mutate: (s) => { s.tiers.api.pdbs[0].spec = { maxUnavailable: "10%", selector: s.tiers.api.pdbs[0].spec.selector }; }, expected: [] },
-    { title: "neither set: minAvailable defaults to 1", mutate: (s) => { s.tiers.api.pdbs[0].spec = { selector: s.tiers.api.pdbs[0].spec.selector }; }, expected: [] },
+    {
+        title: "neither set: policy/v1 has no default, so the budget keeps no pod",
+        mutate: (s) => { s.tiers.api.pdbs[0].spec = { selector: s.tiers.api.pdbs[0].spec.selector }; },
+        expected: ["api-pdb: PodDisruptionBudget shop-api sets neither minAvailable nor maxUnavailable: a policy/v1 budget without them keeps no pod, so it protects nothing"],
+    },
     { title: "both set", mutate: (s) => { s.tiers.api.pdbs[0].spec.maxUnavailable = 1; }, expected: ["api-pdb: PodDisruptionBudget shop-api sets both minAvailable and maxUnavailable"] },
     { title: "a malformed percentage", mutate: (s) => { s.tiers.api.pdbs[0].spec.minAvailable = "2"; }, expected: ["minAvailable \"2\" is neither an integer nor a percentage"] },
     {
@@ -141,9 +145,12 @@ describe("disruption arithmetic (the disruption controller's rounding)", () => {
         [{ maxUnavailable: "50%" }, 3, 1, 2],
         [{ maxUnavailable: "34%" }, 3, 1, 2],
         [{ maxUnavailable: "33%" }, 3, 2, 1],
-        [{}, 3, 1, 2],
         [{ minAvailable: 5 }, 3, 5, 0],
     ])("disruptionBudget(%p, %p pods): desiredHealthy %p, allowed %p", (spec, expected, desired, allowed) => {
         expect(disruptionBudget(spec, expected)).toMatchObject({ desiredHealthy: desired, allowed });
+    });
+    test("neither field: policy/v1beta1 defaults minAvailable to 1, policy/v1 keeps nothing", () => {
+        expect(disruptionBudget({}, 3, "kubernetes:policy/v1beta1:PodDisruptionBudget")).toMatchObject({ desiredHealthy: 1, allowed: 2 });
+        expect(disruptionBudget({}, 3, "kubernetes:policy/v1:PodDisruptionBudget")).toEqual({ problem: expect.stringContaining("protects nothing") });
     });
 });

@@ -119,10 +119,9 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
             preview: options.preview ?? true,
             configOverrides: options.configOverrides,
             // Under `up` the mock provider answers for what a real one computes; AWS ARNs are what
-            // programs pass around most (role ARNs, KMS keys). In preview they stay unknown.
-            computedState: options.preview === false
-                ? (type, name) => (type.startsWith("aws:") ? { arn: `arn:aws:mock:::${type}/${name}` } : {})
-                : undefined,
+            // programs pass around most (role ARNs, KMS keys), and a random integer is known once
+            // created (its lowest allowed value stands in). In preview they stay unknown.
+            computedState: options.preview === false ? computedAtUp : undefined,
         });
         const root = run.resources.find((r) => r.type === "pulumi:pulumi:Stack");
         const stackUrn = root?.urn ?? `urn:pulumi:${options.stack}::unknown::pulumi:pulumi:Stack::stack`;
@@ -148,4 +147,11 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
     } finally {
         project.cleanup();
     }
+}
+
+function computedAtUp(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    if (type === "random:index/randomInteger:RandomInteger") {
+        return { result: inputs.min };
+    }
+    return type.startsWith("aws:") ? { arn: `arn:aws:mock:::${type}/${name}` } : {};
 }
