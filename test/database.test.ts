@@ -363,11 +363,18 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
         expect(primaryOf(p).inputs.finalSnapshotIdentifier).toBe("kubepolaris-prod-final");
     });
 
-    test("the large tier's replicas sit in the two AZs the writer is not kept in", () => {
+    test("the large tier's replicas sit in the two AZs other than primaryAz", () => {
         const replicas = replicasOf(p);
         expect(replicas).toHaveLength(TIER_PROFILES.large.database.readReplicas);
         expect(replicas.map((r) => r.inputs.availabilityZone).sort()).toEqual(["eu-west-1b", "eu-west-1c"]);
         expect(replicas.every((r) => r.inputs.skipFinalSnapshot === true && r.inputs.deletionProtection === true)).toBe(true);
+    });
+
+    test("a replica forced to move is dropped before its successor takes its identifier; the writer never is", () => {
+        expect(replicasOf(p).map((r) => r.deleteBeforeReplace)).toEqual([true, true]);
+        // The writer's fixed identifier makes a forced replacement fail loudly instead of
+        // deleting the database first.
+        expect(primaryOf(p).deleteBeforeReplace).toBe(false);
     });
 
     test("automated backups are replicated to eu-central-1 with a KMS key there", () => {

@@ -225,7 +225,9 @@ export class MultiAzMysql extends pulumi.ComponentResource {
             backupRetentionPeriod: rds.backupRetentionDays,
             // RDS takes no final snapshot of a read replica.
             skipFinalSnapshot: true,
-        }, { parent: this, dependsOn: [monitoringPolicy, ...logGroups] }));
+            // A replica holds no data of its own: when a change forces a new one (another AZ),
+            // drop the old first, since both would need the same identifier.
+        }, { parent: this, dependsOn: [monitoringPolicy, ...logGroups], deleteBeforeReplace: true }));
 
         // DR: automated backups replicated to a second region, encrypted with a key there.
         let drKeyArn: pulumi.Output<string> | undefined;
