@@ -147,6 +147,20 @@ describe("engine", () => {
         expect(result.violations.map((v) => [v.policy, v.level])).toEqual([["own", "mandatory"], ["pack", "advisory"], ["fix", "mandatory"]]);
     });
 
+    test("a policy-info object as the report: its own name, level and message win, as in @pulumi/policy", async () => {
+        const result = await run([{
+            name: "info", description: "d", enforcementLevel: "advisory",
+            validateStack: (_a, report) => {
+                (report as any)({ name: "renamed", enforcementLevel: "mandatory", message: "raised" });
+                (report as any)({ description: "only a description" });
+            },
+        }]);
+        expect(result.violations).toEqual([
+            { policy: "renamed", level: "mandatory", urn: STACK, message: "raised" },
+            { policy: "info", level: "advisory", urn: STACK, message: "only a description" },
+        ]);
+    });
+
     test("a resource violation always carries the resource's URN; a stack violation without URN the stack's", async () => {
         const result = await run([
             { name: "r", description: "d", validateResource: (a, report) => { if (a.name === "bucket") { report("m", "urn:ignored"); } } },

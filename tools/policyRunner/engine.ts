@@ -272,7 +272,8 @@ export async function evaluatePolicies(options: EvaluateOptions): Promise<Evalua
                 // The SDK also accepts a policy-info object in place of the message.
                 violations.push({
                     policy: message.name || p.name,
-                    level: message.enforcementLevel === "advisory" ? "advisory" : level,
+                    // As @pulumi/policy: the object's own level wins when it names one.
+                    level: message.enforcementLevel === "advisory" || message.enforcementLevel === "mandatory" ? message.enforcementLevel : level,
                     urn: fixedUrn ?? message.urn ?? options.stackUrn,
                     message: message.message || message.description || p.description,
                 });
