@@ -1,8 +1,9 @@
 // Workloads (Deployment, StatefulSet; the pod-spec rules also cover every other pod controller):
 // seed 000 "部署检查清单" — 多副本部署, Pod 反亲和性配置, 健康检查配置 — plus what makes a pod
 // schedulable and safe under Pod Security "restricted".
-import { has, Props, resourcePolicy, schema, stackPolicy, unknownMessage } from "./common";
-import { containersOf, HPA_TYPES, POD_WORKLOADS, podTemplate, REPLICATED_WORKLOADS } from "./k8s";
+import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { has, Props, resourcePolicy, ResourcePolicyDef, schema, stackPolicy, unknownMessage } from "./common";
+import { containersOf, HPA_TYPES, POD_WORKLOADS, PodTemplate, podTemplate, REPLICATED_WORKLOADS } from "./k8s";
 import { label, StackModel } from "./model";
 import { formatLabels, formatSelector, LabelSelector, selects } from "./selectors";
 
@@ -11,6 +12,26 @@ export const ZONE_KEY = "topology.kubernetes.io/zone";
 const DEPRECATED_ZONE_KEY = "failure-domain.beta.kubernetes.io/zone";
 
 export const DEFAULT_MUTABLE_TAGS = ["latest", "stable", "main", "master", "edge", "nightly", "dev", "develop", "head", "canary", "current"];
+
+interface PodTemplatePolicyDef extends Omit<ResourcePolicyDef, "validate"> {
+    validate(template: PodTemplate, args: ResourceValidationArgs, report: (message: string) => void, props: Props): void;
+}
+
+/** A resource policy over a workload's pod template: a workload without one is reported here, once. */
+function podTemplatePolicy(def: PodTemplatePolicyDef): ResourceValidationPolicy {
+    const { validate, ...meta } = def;
+    return resourcePolicy({
+        ...meta,
+        validate(props, args, report) {
+            const template = podTemplate(args.type, props);
+            if (!template) {
+                report("has no pod template (spec.template).");
+                return;
+            }
+            validate(template, args, report, props);
+        },
+    });
+}
 
 export const workloadMinReplicas = stackPolicy({
     name: "workload-min-replicas",
@@ -50,7 +71,7 @@ function termCoversOwnNamespace(term: Props, namespace: string | undefined): boo
     return true;
 }
 
-export const workloadHostnameAntiAffinity = resourcePolicy({
+export const workloadHostnameAntiAffinity = podTemplatePolicy({
     name: "workload-hostname-anti-affinity",
     description: "Replicas must not share a node: the pod spec needs a podAntiAffinity term (required or preferred) "
         + `with topologyKey ${HOSTNAME_KEY} whose labelSelector selects the pods' own labels. Fix: add `
@@ -59,12 +80,7 @@ export const workloadHostnameAntiAffinity = resourcePolicy({
     enforcementLevel: "mandatory",
     severity: "high",
     types: REPLICATED_WORKLOADS,
-    validate(props, args, report) {
-        const template = podTemplate(args.type, props);
-        if (!template) {
-            report("has no pod template (spec.template).");
-            return;
-        }
+    validate(template, _args, report, props) {
         const anti = template.spec.affinity?.podAntiAffinity ?? {};
         const required: Props[] = Array.isArray(anti.requiredDuringSchedulingIgnoredDuringExecution)
             ? anti.requiredDuringSchedulingIgnoredDuringExecution : [];
@@ -86,7 +102,7 @@ export const workloadHostnameAntiAffinity = resourcePolicy({
     },
 });
 
-export const workloadZoneSpread = resourcePolicy({
+export const workloadZoneSpread = podTemplatePolicy({
     name: "workload-zone-spread",
     description: `Replicas are spread across zones: the pod spec needs a topologySpreadConstraint on ${ZONE_KEY} `
         + "with maxSkew ≤ `maxSkew` and a labelSelector that selects the pods' own labels (charts that drop "
@@ -100,13 +116,8 @@ export const workloadZoneSpread = resourcePolicy({
         },
     },
     types: REPLICATED_WORKLOADS,
-    validate(props, args, report) {
+    validate(template, args, report) {
         const { maxSkew } = args.getConfig<{ maxSkew: number }>();
-        const template = podTemplate(args.type, props);
-        if (!template) {
-            report("has no pod template (spec.template).");
-            return;
-        }
         const constraints: Props[] = Array.isArray(template.spec.topologySpreadConstraints) ? template.spec.topologySpreadConstraints : [];
         const zone = constraints.filter((c) => c?.topologyKey === ZONE_KEY);
         if (zone.length === 0) {
@@ -153,7 +164,7 @@ function probeCheck(probe: Props, container: Props): string | undefined {
     return undefined;
 }
 
-export const workloadProbes = resourcePolicy({
+export const workloadProbes = podTemplatePolicy({
     name: "workload-probes",
     description: "Every container has both a livenessProbe and a readinessProbe, and they check different things "
         + "(different endpoint, port or command; timings do not count). Liveness answers \"is the process wedged? "
@@ -162,12 +173,7 @@ export const workloadProbes = resourcePolicy({
     enforcementLevel: "mandatory",
     severity: "high",
     types: REPLICATED_WORKLOADS,
-    validate(props, args, report) {
-        const template = podTemplate(args.type, props);
-        if (!template) {
-            report("has no pod template (spec.template).");
-            return;
-        }
+    validate(template, _args, report) {
         const containers = containersOf(template.spec, { init: false });
         if (containers.length === 0) {
             report("has no containers.");
@@ -191,7 +197,7 @@ export const workloadProbes = resourcePolicy({
     },
 });
 
-export const workloadResources = resourcePolicy({
+export const workloadResources = podTemplatePolicy({
     name: "workload-resources",
     description: "Every container and init container sets resources.requests and resources.limits for each of "
         + "`resources` (cpu and memory): requests make scheduling, quotas and HPA utilization work; limits keep one "
@@ -204,13 +210,8 @@ export const workloadResources = resourcePolicy({
         },
     },
     types: POD_WORKLOADS,
-    validate(props, args, report) {
+    validate(template, args, report) {
         const { resources } = args.getConfig<{ resources: string[] }>();
-        const template = podTemplate(args.type, props);
-        if (!template) {
-            report("has no pod template.");
-            return;
-        }
         for (const { where, container } of containersOf(template.spec)) {
             const missing: string[] = [];
             for (const kind of ["requests", "limits"]) {
@@ -230,7 +231,7 @@ export const workloadResources = resourcePolicy({
 
 const SECCOMP_OK = ["RuntimeDefault", "Localhost"];
 
-export const workloadSecurityContext = resourcePolicy({
+export const workloadSecurityContext = podTemplatePolicy({
     name: "workload-security-context",
     description: "Pods meet Pod Security \"restricted\": every container (init containers too) runs as non-root "
         + "(runAsNonRoot true, no runAsUser 0), allowPrivilegeEscalation false, not privileged, capabilities drop "
@@ -245,13 +246,8 @@ export const workloadSecurityContext = resourcePolicy({
         },
     },
     types: POD_WORKLOADS,
-    validate(props, args, report) {
+    validate(template, args, report) {
         const { allowedCapabilities } = args.getConfig<{ allowedCapabilities: string[] }>();
-        const template = podTemplate(args.type, props);
-        if (!template) {
-            report("has no pod template.");
-            return;
-        }
         const pod = template.spec;
         for (const field of ["hostNetwork", "hostPID", "hostIPC"]) {
             if (pod[field] === true) {
@@ -311,7 +307,7 @@ export function imageTag(image: string): string | undefined {
     return colon >= 0 ? image.slice(colon + 1) : "";
 }
 
-export const workloadImmutableImage = resourcePolicy({
+export const workloadImmutableImage = podTemplatePolicy({
     name: "workload-immutable-image",
     description: "Every container image is pinned: by digest (repo@sha256:…) or by a version tag, never untagged "
         + "(means :latest) or a floating tag from `mutableTags` (latest, stable, main, …). A floating tag makes "
@@ -326,14 +322,9 @@ export const workloadImmutableImage = resourcePolicy({
         },
     },
     types: POD_WORKLOADS,
-    validate(props, args, report) {
+    validate(template, args, report) {
         const { mutableTags, requireDigest } = args.getConfig<{ mutableTags: string[]; requireDigest: boolean }>();
         const floating = mutableTags.map((t) => t.toLowerCase());
-        const template = podTemplate(args.type, props);
-        if (!template) {
-            report("has no pod template.");
-            return;
-        }
         for (const { where, container } of containersOf(template.spec)) {
             const image = container.image;
             if (typeof image !== "string" || image.trim() === "") {
