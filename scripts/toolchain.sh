@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Pulumi engine toolchain for this repo, outside the repo:
-#   pulumi, pulumi-language-nodejs, pulumi-resource-kubernetes
+# Installs the real Pulumi engine toolchain for this repo, outside the repo:
+#   pulumi (CLI), pulumi-language-nodejs (upstream language host), pulumi-resource-kubernetes
 # into ${KUBEPOLARIS_TOOLCHAIN_DIR:-$HOME/.cache/kubepolaris-toolchain}/<versions>/bin
 #
 # Usage:
@@ -9,17 +9,19 @@
 #   source scripts/toolchain.sh       same as the --env form, in the current shell
 #   scripts/toolchain.sh --check      exit 0 if installed (never builds), print the bin dir
 #   scripts/toolchain.sh --force      rebuild everything
-#   scripts/toolchain.sh --standins   print the directory of the preview-only aws/random stand-ins
-#                                     (not on the --env PATH; the engine policy-parity test uses it)
+#   scripts/toolchain.sh --test-doubles   print the directory of the preview-only aws/random
+#                                     echo providers (test doubles, never on the --env PATH)
 #
 # Pinned versions live in scripts/toolchain.versions. Progress goes to stderr.
-# Order of attempts for each binary:
-#   1. the official release download (get.pulumi.com), with a 5 s timeout;
-#   2. a build from Go modules (the real module, through the Go module proxy);
-#   3. for the language host and the kubernetes provider only: the small stand-ins
-#      in scripts/toolchain/ (built from Go modules too), used when the proxy
-#      refuses the real modules. `pulumi-resource-kubernetes version` / the
-#      stamp file say which one you got.
+# Order of attempts:
+#   1. the official release downloads (get.pulumi.com), 5 s connect timeout;
+#   2. otherwise builds from Go modules through the Go module proxy:
+#      - the CLI from github.com/pulumi/pulumi/pkg/v3;
+#      - the language host from its upstream source ($PULUMI_LANGUAGE_NODEJS_SRC, default
+#        ../shared/vendor/pulumi-language-nodejs beside the repo), because the proxy refuses
+#        its module;
+#      - the Kubernetes provider from provider/v4 at the release commit's pseudo-version.
+#   There is no fallback: a binary that cannot be had is an error that says what to do.
 
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
   # Sourced: install in a child bash, then export into the caller's shell.
@@ -42,7 +44,7 @@ for arg in "$@"; do
     --env) MODE=env ;;
     --check) MODE=check ;;
     --force) FORCE=1 ;;
-    --standins) MODE=standins ;;
+    --test-doubles) MODE=doubles ;;
     -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "toolchain.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
@@ -52,14 +54,16 @@ ROOT="${KUBEPOLARIS_TOOLCHAIN_DIR:-$HOME/.cache/kubepolaris-toolchain}"
 KEY="pulumi-v${PULUMI_VERSION}_kubernetes-v${KUBERNETES_PROVIDER_VERSION}"
 PREFIX="$ROOT/$KEY"
 BIN="$PREFIX/bin"
-STANDINS="$PREFIX/preview-standins"
+DOUBLES="$PREFIX/test-doubles"
+REPO="$(cd "$HERE/.." && pwd)"
+LANGHOST_SRC="${PULUMI_LANGUAGE_NODEJS_SRC:-$REPO/../shared/vendor/pulumi-language-nodejs}"
 STAMP="$BIN/.toolchain-stamp"
 LOG="$PREFIX/build.log"
 
-# The stamp covers the pins and the stand-in sources, so editing either rebuilds.
+# The stamp covers the pins and the test-double source, so editing either rebuilds.
 expected_stamp() {
   {
-    cat "$HERE/toolchain.versions"
+    grep -E '^(PULUMI|KUBERNETES|AWS|RANDOM|GO)_' "$HERE/toolchain.versions"
     cat "$HERE"/toolchain/*/main.go
   } | sha256sum | cut -d' ' -f1
 }
@@ -71,7 +75,7 @@ emit() {
       echo 'export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true'
       echo 'export PULUMI_SKIP_UPDATE_CHECK=true'
       ;;
-    standins) echo "$STANDINS" ;;
+    doubles) echo "$DOUBLES" ;;
     *) echo "$BIN" ;;
   esac
 }
@@ -79,11 +83,11 @@ emit() {
 WANT="$(expected_stamp)"
 if [[ $FORCE == 0 && -f "$STAMP" ]] && [[ "$(head -1 "$STAMP")" == "$WANT" ]] &&
    [[ -x "$BIN/pulumi" && -x "$BIN/pulumi-language-nodejs" && -x "$BIN/pulumi-resource-kubernetes" ]] &&
-   [[ -x "$STANDINS/pulumi-resource-aws" && -x "$STANDINS/pulumi-resource-random" ]]; then
+   [[ -x "$DOUBLES/pulumi-resource-aws" && -x "$DOUBLES/pulumi-resource-random" ]]; then
   emit
   exit 0
 fi
-if [[ $MODE == check || $MODE == standins ]]; then
+if [[ $MODE == check || $MODE == doubles ]]; then
   echo "toolchain not installed (run scripts/toolchain.sh)" >&2
   exit 1
 fi
@@ -101,7 +105,7 @@ fi
 
 START=$(date +%s)
 say() { printf '[toolchain %4ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
-mkdir -p "$BIN" "$STANDINS" "$PREFIX/src"
+mkdir -p "$BIN" "$DOUBLES" "$PREFIX/src"
 : > "$LOG"
 run() { # run a command, its output to the log; on failure show the tail
   if ! "$@" >>"$LOG" 2>&1; then
@@ -180,112 +184,82 @@ build_cli() {
   SOURCES+=("pulumi=go:github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION")
 }
 
-# Real Node.js language host at the release commit (pseudo-version).
-build_langhost_real() {
-  local dir="$PREFIX/src/langhost" info ver gomod
-  say "pulumi-language-nodejs: resolving $PULUMI_LANGHOST_MODULE@$PULUMI_COMMIT"
-  info="$(go list -m -json "$PULUMI_LANGHOST_MODULE@$PULUMI_COMMIT" 2>>"$LOG")" || return 1
-  ver="$(node -e 'console.log(JSON.parse(process.argv[1]).Version)' "$info")"
-  gomod="$(go mod download -json "$PULUMI_LANGHOST_MODULE@$ver" | node -e '
-    const j = JSON.parse(require("fs").readFileSync(0, "utf8")); if (j.Error) process.exit(1); console.log(j.GoMod);')" || return 1
-  new_module "$dir" kubepolaris.local/toolchain/langhost
-  copy_replaces "$gomod" "$dir"
-  (cd "$dir" && run go get "$PULUMI_LANGHOST_MODULE@$ver" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" \
-      "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION") || return 1
-  (cd "$dir" && run go build -ldflags "$LDFLAGS_BASE -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-      -o "$BIN/pulumi-language-nodejs" "$PULUMI_LANGHOST_MODULE") || return 1
-  SOURCES+=("pulumi-language-nodejs=go:$PULUMI_LANGHOST_MODULE@$ver")
+# The upstream Node.js language host, built from its source at tag v$PULUMI_VERSION: its *.go
+# (not the tests) in a wrapper module that requires the released pkg/v3 and sdk/v3 instead of
+# the monorepo's ../ replaces.
+build_langhost() {
+  local dir="$PREFIX/src/langhost"
+  if [[ ! -f "$LANGHOST_SRC/main.go" || ! -f "$LANGHOST_SRC/go.mod" ]]; then
+    echo "toolchain.sh: the Node.js language host's source is not at $LANGHOST_SRC." >&2
+    echo "  The Go proxy refuses $PULUMI_LANGHOST_MODULE and get.pulumi.com was not reachable." >&2
+    echo "  Check out github.com/pulumi/pulumi at tag v$PULUMI_VERSION and point" >&2
+    echo "  PULUMI_LANGUAGE_NODEJS_SRC at its sdk/nodejs/cmd/pulumi-language-nodejs folder." >&2
+    return 1
+  fi
+  say "pulumi-language-nodejs v$PULUMI_VERSION: building from $LANGHOST_SRC"
+  rm -rf "$dir"; mkdir -p "$dir"
+  local f
+  for f in "$LANGHOST_SRC"/*.go; do
+    [[ "$f" == *_test.go ]] || cp "$f" "$dir/"
+  done
+  cp "$LANGHOST_SRC/go.mod" "$LANGHOST_SRC/go.sum" "$dir/"
+  (cd "$dir" &&
+    run go mod edit -module kubepolaris.local/toolchain/langhost -go "$GO_MIN_VERSION" \
+      -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+      -require "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" -require "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" &&
+    run go mod tidy &&
+    run go build -ldflags "$LDFLAGS_BASE -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      -o "$BIN/pulumi-language-nodejs" .) || return 1
+  SOURCES+=("pulumi-language-nodejs=source:$LANGHOST_SRC (upstream v$PULUMI_VERSION)")
 }
 
-# Real kubernetes provider: its cmd/ go:embeds generated files that are not in
-# the module zip, so we compile our own main around provider.Serve with the
-# schema shipped in the module.
-build_k8s_real() {
-  local dir="$PREFIX/src/kubernetes" info ver moddir
-  say "pulumi-resource-kubernetes: resolving $KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_REF"
-  info="$(go list -m -json "$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_REF" 2>>"$LOG")" || return 1
-  ver="$(node -e 'console.log(JSON.parse(process.argv[1]).Version)' "$info")"
-  moddir="$(go mod download -json "$KUBERNETES_PROVIDER_MODULE@$ver" | node -e '
-    const j = JSON.parse(require("fs").readFileSync(0, "utf8")); if (j.Error) process.exit(1); console.log(j.Dir);')" || return 1
+# The Kubernetes provider from its module: its cmd/ go:embeds schema-embed.json and
+# terraform-mapping-embed.json, which the module's own generate.go writes from the shipped
+# schema.json and terraform-mapping.json. The provider's go.mod replaces sdk/v4 with ../sdk,
+# which a module build cannot use: the wrapper requires the released sdk/v4 instead.
+build_k8s() {
+  local dir="$PREFIX/src/kubernetes" moddir
+  say "pulumi-resource-kubernetes v$KUBERNETES_PROVIDER_VERSION: resolving $KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_REF"
+  moddir="$(go mod download -json "$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_REF" | node -e '
+    const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    if (j.Error) { console.error(j.Error); process.exit(1); } console.log(j.Dir);')" || return 1
   new_module "$dir" kubepolaris.local/toolchain/kubernetes
   copy_replaces "$moddir/go.mod" "$dir"
-  local cmd="$moddir/cmd/pulumi-resource-kubernetes"
-  cp "$cmd/schema.json" "$dir/schema-embed.json" || return 1
-  [[ -f "$cmd/terraform-mapping.json" ]] && cp "$cmd/terraform-mapping.json" "$dir/terraform-mapping-embed.json" || echo '{}' > "$dir/terraform-mapping-embed.json"
-  [[ -f "$cmd/helm-mapping.json" ]] && cp "$cmd/helm-mapping.json" "$dir/helm-mapping.json" || echo '{}' > "$dir/helm-mapping.json"
-  cat > "$dir/main.go" <<'EOF'
-package main
-
-import (
-	_ "embed"
-
-	"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/provider"
-	"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version"
-)
-
-//go:embed schema-embed.json
-var schema []byte
-
-//go:embed terraform-mapping-embed.json
-var terraformMapping []byte
-
-//go:embed helm-mapping.json
-var helmMapping []byte
-
-func main() { provider.Serve("kubernetes", version.Version, schema, terraformMapping, helmMapping) }
-EOF
-  (cd "$dir" && run go get "$KUBERNETES_PROVIDER_MODULE@$ver" && run go mod tidy) || return 1
-  say "pulumi-resource-kubernetes: compiling the real provider (cold: many minutes)"
+  local f
+  for f in main.go generate.go schema.json terraform-mapping.json; do
+    cp "$moddir/cmd/pulumi-resource-kubernetes/$f" "$dir/" || return 1
+  done
+  chmod u+w "$dir"/*
+  (cd "$dir" &&
+    run go mod edit -require "$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_REF" \
+      -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$KUBERNETES_PROVIDER_VERSION" &&
+    run go mod tidy &&
+    VERSION="$KUBERNETES_PROVIDER_VERSION" run go run generate.go) || return 1
+  say "pulumi-resource-kubernetes: compiling (cold: ~12 min on 2 cores)"
   (cd "$dir" && run go build -ldflags "$LDFLAGS_BASE -X $KUBERNETES_PROVIDER_MODULE/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
       -o "$BIN/pulumi-resource-kubernetes" .) || return 1
-  SOURCES+=("pulumi-resource-kubernetes=go:$KUBERNETES_PROVIDER_MODULE@$ver")
+  SOURCES+=("pulumi-resource-kubernetes=go:$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_REF (v$KUBERNETES_PROVIDER_VERSION)")
 }
 
-build_standins() { # <which...>: langhost, k8s and/or echo
-  local dir="$PREFIX/src/standins" w
-  say "building stand-in(s) from scripts/toolchain/: $*"
-  new_module "$dir" kubepolaris.local/toolchain/standins
-  for w in nodejs-langhost k8s-render-provider preview-echo-provider; do
-    mkdir -p "$dir/$w"
-    cp "$HERE/toolchain/$w/main.go" "$dir/$w/"
-  done
-  (cd "$dir" && run go get "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" && run go mod tidy)
-  for w in "$@"; do
-    case "$w" in
-      langhost)
-        (cd "$dir" && run go build -ldflags "$LDFLAGS_BASE -X main.Version=$PULUMI_VERSION" \
-            -o "$BIN/pulumi-language-nodejs" ./nodejs-langhost)
-        SOURCES+=("pulumi-language-nodejs=standin:scripts/toolchain/nodejs-langhost") ;;
-      k8s)
-        (cd "$dir" && run go build -ldflags "$LDFLAGS_BASE -X main.Version=$KUBERNETES_PROVIDER_VERSION+render-standin" \
-            -o "$BIN/pulumi-resource-kubernetes" ./k8s-render-provider)
-        SOURCES+=("pulumi-resource-kubernetes=standin:scripts/toolchain/k8s-render-provider") ;;
-      echo)
-        (cd "$dir" && run go build -ldflags "$LDFLAGS_BASE -X main.Version=$AWS_PROVIDER_VERSION+preview-standin" \
-            -o "$STANDINS/pulumi-resource-aws" ./preview-echo-provider)
-        (cd "$dir" && run go build -ldflags "$LDFLAGS_BASE -X main.Version=$RANDOM_PROVIDER_VERSION+preview-standin" \
-            -o "$STANDINS/pulumi-resource-random" ./preview-echo-provider)
-        SOURCES+=("preview-standins=standin:scripts/toolchain/preview-echo-provider (aws, random; not on PATH)") ;;
-    esac
-  done
+# Test doubles for the fixture policy-parity test only (see their main.go).
+build_test_doubles() {
+  local dir="$PREFIX/src/test-doubles"
+  say "building the aws/random preview test doubles (scripts/toolchain/test-double-echo-provider)"
+  new_module "$dir" kubepolaris.local/toolchain/testdoubles
+  cp "$HERE/toolchain/test-double-echo-provider/main.go" "$dir/"
+  (cd "$dir" && run go get "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" && run go mod tidy &&
+    run go build -ldflags "$LDFLAGS_BASE -X main.Version=$AWS_PROVIDER_VERSION+test-double" -o "$DOUBLES/pulumi-resource-aws" . &&
+    run go build -ldflags "$LDFLAGS_BASE -X main.Version=$RANDOM_PROVIDER_VERSION+test-double" -o "$DOUBLES/pulumi-resource-random" .)
+  SOURCES+=("test-doubles=scripts/toolchain/test-double-echo-provider (aws, random; not on PATH)")
 }
 
 rm -f "$STAMP"
 if ! try_download; then
-  build_cli
-  standins=()
-  if ! build_langhost_real; then
-    say "pulumi-language-nodejs: the real module is not available here (see $LOG); using the stand-in"
-    standins+=(langhost)
-  fi
-  if ! build_k8s_real; then
-    say "pulumi-resource-kubernetes: the real module is not available here (see $LOG); using the render-only stand-in"
-    standins+=(k8s)
-  fi
-  build_standins ${standins[@]+"${standins[@]}"} echo
-else
-  build_standins echo
+  build_cli || { echo "toolchain.sh: could not build the Pulumi CLI (log: $LOG)" >&2; exit 1; }
+  build_langhost || { echo "toolchain.sh: could not build pulumi-language-nodejs (log: $LOG)" >&2; exit 1; }
+  build_k8s || { echo "toolchain.sh: could not build pulumi-resource-kubernetes (log: $LOG)" >&2; exit 1; }
 fi
+build_test_doubles
 
 {
   echo "$WANT"

@@ -1,9 +1,8 @@
-// Preview-only stand-in for a resource provider this toolchain cannot build
-// (pulumi-resource-aws, pulumi-resource-random: the Go module proxy refuses
-// their modules). scripts/toolchain.sh installs copies of it into a separate
-// directory (<prefix>/preview-standins), which is NOT on the PATH that
-// `scripts/toolchain.sh --env` exports: only the engine policy-parity test adds
-// it, to preview fixture programs that register AWS resources.
+// Test double, not a provider users run: a preview-only echo of pulumi-resource-aws and
+// pulumi-resource-random, whose real builds (the Terraform bridge) are far too large for this
+// toolchain. scripts/toolchain.sh installs copies of it into <prefix>/test-doubles, which is NOT
+// on the PATH that `scripts/toolchain.sh --env` exports: only the engine policy-parity test adds
+// it, to preview fixture programs that register AWS resources under the real engine.
 //
 // In a preview it echoes the program's inputs, so outputs it does not return
 // (ARNs, endpoints, generated passwords) stay unknown, as with the real
@@ -29,7 +28,7 @@ import (
 )
 
 // Version is set with -ldflags "-X main.Version=…" (one build per provider name).
-var Version = "0.0.0+preview-standin"
+var Version = "0.0.0+test-double"
 
 type echo struct {
 	pulumirpc.UnimplementedResourceProviderServer
