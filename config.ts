@@ -4,6 +4,8 @@
 // `parseConfig` is pure (plain strings in, AppConfig out) so scripts and tests can call it on a
 // stack file without the Pulumi runtime; `loadConfig` feeds it the running stack's config.
 import * as pulumi from "@pulumi/pulumi";
+import { BACKEND, FRONTEND } from "./app/kubepolaris";
+import { componentName } from "./components/labels";
 
 export const CONFIG_NAMESPACE = "kubepolaris";
 
@@ -96,29 +98,32 @@ export interface FrontendConfig extends WorkloadConfig {
     containerPort: number;
 }
 
+/** HTTP paths the probes call, per image (defaults: what the pinned release serves). */
+export interface ProbePaths {
+    backend: { liveness: string; readiness: string };
+    frontend: { readiness: string };
+}
+
 export type TlsConfig =
     | { mode: "existingSecret"; secretName: string }
     | { mode: "certManager"; secretName: string; clusterIssuer: string };
-
-export interface DatabasePool {
-    maxIdleConns: number;
-    maxOpenConns: number;
-    connMaxLifetimeSeconds: number;
-}
 
 export interface DatabaseConfig {
     mode: "rds" | "in-cluster";
     name: string;
     user: string;
     port: number;
-    /** Connection pool, seed 000 "连接池配置". */
-    pool: DatabasePool;
     sizing: DatabaseSizing;
     /**
      * The server's max_connections: every backend pod the HPA may run (plus a rollout surge)
-     * holding a full pool, plus room for operators and replication.
+     * holding the app's full pool (hard-coded in the backend), plus room for operators.
      */
     maxConnections: number;
+    /**
+     * Whether the server refuses connections without TLS (RDS require_secure_transport). Off by
+     * default because the backend cannot speak TLS to MySQL; on, it could not connect at all.
+     */
+    requireTls: boolean;
     /** Set exactly when mode is "rds". */
     rds?: RdsConfig;
     /** Set exactly when mode is "in-cluster". */
@@ -230,6 +235,7 @@ export interface AppConfig {
     host: string;
     backend: WorkloadConfig;
     frontend: FrontendConfig;
+    probePaths: ProbePaths;
     tls: TlsConfig;
     database: DatabaseConfig;
     edge: EdgeConfig;
@@ -244,11 +250,11 @@ export interface AppConfig {
 }
 
 /** Config keys that may only be set as secrets (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["jwtSecret", "databasePassword", "databaseRootPassword"] as const;
+export const SECRET_KEYS = ["jwtSecret", "databasePassword", "databaseRootPassword", "adminPassword"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 const TOP_LEVEL_KEYS = [
-    "environment", "tier", "release", "namespace", "host", "images", "scaling", "tls", "database",
+    "environment", "tier", "release", "namespace", "host", "images", "scaling", "probes", "tls", "database",
     "edge", "network", "monitoring", "priorityClass", "kubernetes", ...SECRET_KEYS,
 ] as const;
 
@@ -294,6 +300,11 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const isLocal = environment === "local";
 
     const release = dnsLabel(p, "release", values.release ?? "kubepolaris");
+    // The frontend image's nginx proxies to a fixed Service name and will not start without it.
+    if (release !== undefined && componentName(release, "backend") !== FRONTEND.backendServiceName) {
+        p.add("release", release, `"kubepolaris": the frontend image's nginx resolves ${FRONTEND.backendServiceName} at start`
+            + ` and exits when it does not exist (the backend Service is named <release>-backend)`);
+    }
     const namespace = dnsLabel(p, "namespace", values.namespace ?? "kubepolaris");
     const host = dnsName(p, "host", values.host);
 
@@ -323,7 +334,8 @@ export function parseConfig(raw: RawConfig): AppConfig {
             targetMemoryUtilization: 80,
         };
     };
-    const frontendPort = integer(p, "scaling.frontendPort", scaling.frontendPort ?? 8080, 1, undefined, 65535);
+    const frontendPort = integer(p, "scaling.frontendPort", scaling.frontendPort ?? FRONTEND.port, 1, undefined, 65535);
+    const probePaths = parseProbePaths(p, values.probes);
 
     const tlsRaw = object(p, "tls", values.tls, ["secretName", "clusterIssuer"], true);
     const tlsSecret = dnsName(p, "tls.secretName", tlsRaw.secretName ?? `${release ?? "kubepolaris"}-tls`, 1);
@@ -389,10 +401,15 @@ export function parseConfig(raw: RawConfig): AppConfig {
     }
 
     const backend = workload("backend");
-    const frontend: FrontendConfig = { ...workload("frontend"), containerPort: frontendPort ?? 8080 };
+    const frontend: FrontendConfig = { ...workload("frontend"), containerPort: frontendPort ?? FRONTEND.port };
     const database = parseDatabase(p, values.database, {
         environment, tier, profile, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion, backendMaxPods: backend.maxReplicas + 1,
     });
+    // The seeded admin password is published: a stack without a generator must bring its own.
+    if (database.mode === "in-cluster" && !raw.secretKeys.has("adminPassword")) {
+        p.add("adminPassword", undefined, "a secret (`pulumi config set --secret adminPassword …`, at least 12 characters):"
+            + ` the program replaces the published ${BACKEND.seededAdmin.username} password, and this stack has no random provider to generate one`);
+    }
 
     p.throwIfAny();
     return deepFreeze({
@@ -404,6 +421,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
         host: host!,
         backend,
         frontend,
+        probePaths,
         tls,
         database,
         edge,
@@ -465,7 +483,8 @@ function isSecretKey(fullKey: string): boolean {
 // The database section. Keys of one mode are refused in the other, so a stack cannot carry
 // settings that silently do nothing.
 
-const DB_COMMON_KEYS = ["mode", "name", "user", "port", "pool"];
+// "pool" is known only to be refused with a reason (the backend fixes its pool in code).
+const DB_COMMON_KEYS = ["mode", "name", "user", "port", "requireTls", "pool"];
 const DB_RDS_KEYS = [
     "engineVersion", "vpcId", "subnets", "primaryAz", "allowedSecurityGroupIds", "allowedCidrs", "publiclyAccessible",
     "backupRetentionDays", "backupWindow", "maintenanceWindow", "kmsKeyArn", "readReplicas", "alarmTopicArn",
@@ -526,14 +545,15 @@ function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): Databas
         }
     }
 
-    const poolRaw = object(p, "database.pool", db.pool, ["maxIdleConns", "maxOpenConns", "connMaxLifetimeSeconds"], false);
-    const pool: DatabasePool = {
-        maxIdleConns: integer(p, "database.pool.maxIdleConns", poolRaw.maxIdleConns ?? 20, 0) ?? 20,
-        maxOpenConns: integer(p, "database.pool.maxOpenConns", poolRaw.maxOpenConns ?? 200, 1) ?? 200,
-        connMaxLifetimeSeconds: integer(p, "database.pool.connMaxLifetimeSeconds", poolRaw.connMaxLifetimeSeconds ?? 3600, 0) ?? 3600,
-    };
-    if (pool.maxIdleConns > pool.maxOpenConns) {
-        p.add("database.pool.maxIdleConns", pool.maxIdleConns, `an integer ≤ database.pool.maxOpenConns (${pool.maxOpenConns})`);
+    // The backend hard-codes its pool and reads no DB_MAX_* variable: a pool setting would lie.
+    if ("pool" in db) {
+        p.add("database.pool", db.pool, `nothing: the backend's pool is fixed in its code (${BACKEND.dbPool.maxOpenConns} open,`
+            + ` ${BACKEND.dbPool.maxIdleConns} idle, ${BACKEND.dbPool.connMaxLifetimeSeconds} s lifetime) and max_connections is sized from it`);
+    }
+    const requireTls = bool(p, "database.requireTls", db.requireTls ?? BACKEND.supportsDatabaseTls);
+    if (requireTls && !BACKEND.supportsDatabaseTls) {
+        p.add("database.requireTls", requireTls, "false: the backend's MySQL DSN has no TLS option, so with TLS required"
+            + " it cannot connect and exits at start-up (see README, \"What the app really does\")");
     }
 
     // Passwords: RDS generates its master password unless databasePassword is set; the in-cluster
@@ -553,9 +573,9 @@ function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): Databas
         name: identifier(p, "database.name", db.name ?? "kubepolaris") ?? "kubepolaris",
         user: identifier(p, "database.user", db.user ?? "kubepolaris") ?? "kubepolaris",
         port: integer(p, "database.port", db.port ?? 3306, 1, undefined, 65535) ?? 3306,
-        pool,
         sizing: ctx.profile.database,
-        maxConnections: pool.maxOpenConns * ctx.backendMaxPods + DB_RESERVED_CONNECTIONS,
+        maxConnections: BACKEND.dbPool.maxOpenConns * ctx.backendMaxPods + DB_RESERVED_CONNECTIONS,
+        requireTls,
         rds: mode === "rds" ? parseRds(p, db, ctx) : undefined,
         inCluster: mode === "in-cluster" ? parseInCluster(p, db) : undefined,
     };
@@ -997,4 +1017,33 @@ function deepFreeze<T>(value: T): T {
         Object.freeze(value);
     }
     return value;
+}
+
+/** `probes`: the HTTP paths of each image's health checks. */
+function parseProbePaths(p: Problems, raw: unknown): ProbePaths {
+    const probes = object(p, "probes", raw, ["backend", "frontend"], false);
+    const backendRaw = object(p, "probes.backend", probes.backend, ["liveness", "readiness"], false);
+    const frontendRaw = object(p, "probes.frontend", probes.frontend, ["readiness"], false);
+    const paths: ProbePaths = {
+        backend: {
+            liveness: httpPath(p, "probes.backend.liveness", backendRaw.liveness ?? BACKEND.livenessPath) ?? BACKEND.livenessPath,
+            readiness: httpPath(p, "probes.backend.readiness", backendRaw.readiness ?? BACKEND.readinessPath) ?? BACKEND.readinessPath,
+        },
+        frontend: {
+            readiness: httpPath(p, "probes.frontend.readiness", frontendRaw.readiness ?? FRONTEND.healthPath) ?? FRONTEND.healthPath,
+        },
+    };
+    // One endpoint for both would restart every pod whenever readiness fails (a slow database).
+    if (paths.backend.liveness === paths.backend.readiness) {
+        p.add("probes.backend.readiness", paths.backend.readiness, `a path other than probes.backend.liveness (${paths.backend.liveness})`);
+    }
+    return paths;
+}
+
+function httpPath(p: Problems, key: string, value: unknown): string | undefined {
+    if (typeof value === "string" && /^\/[\x21-\x7e]*$/.test(value)) {
+        return value;
+    }
+    p.add(key, value, "an absolute HTTP path such as /healthz (printable ASCII, no spaces)");
+    return undefined;
 }

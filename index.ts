@@ -1,7 +1,10 @@
 // Composition only: read the validated config, wire the components together, export what an
 // operator needs next. Logic lives in config.ts and components/.
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { BACKEND, FRONTEND } from "./app/kubepolaris";
 import { loadConfig, secretSetting } from "./config";
+import { AdminPassword, ADMIN_JOB_RESOURCES } from "./components/adminPassword";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
 import { credentialsSecretName, databaseEnv, databasePeer } from "./components/database/connection";
@@ -11,7 +14,7 @@ import { Edge } from "./components/edge";
 import { HaWorkload, quotaEntry } from "./components/haWorkload";
 import { commonLabels, componentName, podLabels } from "./components/labels";
 import { NamespaceBaseline } from "./components/namespaceBaseline";
-import { backendProbes, frontendProbes, BACKEND_PORT } from "./components/probes";
+import { backendProbes, frontendProbes } from "./components/probes";
 import { SharedSecret } from "./components/sharedSecret";
 
 const config = loadConfig();
@@ -32,9 +35,11 @@ const baseline = new NamespaceBaseline("kubepolaris", {
         quotaEntry("frontend", config.frontend),
         // One MySQL pod; a StatefulSet replaces it without surging.
         ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
+        { name: "admin-password", maxPods: 1, resources: ADMIN_JOB_RESOURCES },
     ],
-    backend: { labels: podLabels(release, "backend"), port: BACKEND_PORT },
+    backend: { labels: podLabels(release, "backend"), port: BACKEND.port },
     frontend: { labels: podLabels(release, "frontend"), port: config.frontend.containerPort },
+    backendClients: [{ name: "admin-password", labels: podLabels(release, "admin-password") }],
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
     prometheusNamespace: config.monitoring.prometheusNamespace,
     database: databasePeer(release, config.database),
@@ -62,6 +67,7 @@ const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
     username: config.database.user,
     port: config.database.port,
     maxConnections: config.database.maxConnections,
+    requireTls: config.database.requireTls,
     password: secretSetting(config, "databasePassword"),
     kubernetes: { namespace, secretName: credentialsSecretName(release), labels },
     tags: { Project: "kubepolaris", Environment: config.environment, Stack: config.stack, ManagedBy: "pulumi" },
@@ -75,6 +81,7 @@ const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
     username: config.database.user,
     port: config.database.port,
     maxConnections: config.database.maxConnections,
+    requireTls: config.database.requireTls,
     // parseConfig refuses mode in-cluster without both secrets.
     password: secretSetting(config, "databasePassword")!,
     rootPassword: secretSetting(config, "databaseRootPassword")!,
@@ -89,17 +96,23 @@ const backend = new HaWorkload("backend", {
     namespace,
     labels,
     ...config.backend,
-    containerPort: BACKEND_PORT,
-    servicePort: BACKEND_PORT,
-    ...backendProbes(),
+    containerPort: BACKEND.port,
+    servicePort: BACKEND.port,
+    ...backendProbes(config.probePaths.backend),
+    runAs: { uid: BACKEND.uid, gid: BACKEND.gid },
+    writablePaths: [...BACKEND.writablePaths],
     priorityClassName: baseline.priorityClassName,
     env: [
-        { name: "SERVER_PORT", value: String(BACKEND_PORT) },
-        { name: "SERVER_MODE", value: config.serverMode },
-        { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: jwt.secretName, key: jwt.key } } },
-        ...databaseEnv(database, config.database.pool),
+        { name: BACKEND.env.port, value: String(BACKEND.port) },
+        { name: BACKEND.env.mode, value: config.serverMode },
+        { name: BACKEND.env.jwtSecret, valueFrom: { secretKeyRef: { name: jwt.secretName, key: jwt.key } } },
+        ...databaseEnv(database, {
+            driver: BACKEND.env.dbDriver, host: BACKEND.env.dbHost, port: BACKEND.env.dbPort, database: BACKEND.env.dbName,
+            username: BACKEND.env.dbUser, password: BACKEND.env.dbPassword, charset: BACKEND.env.dbCharset,
+        }),
     ],
-    // WebSocket sessions get a minute to close after the pod leaves the endpoints.
+    // The server itself drains for 5 s after SIGTERM; WebSocket sessions get the rest of a
+    // minute after the pod leaves the endpoints.
     shutdownSeconds: 60,
 }, opts);
 
@@ -110,11 +123,26 @@ const frontend = new HaWorkload("frontend", {
     labels,
     ...config.frontend,
     servicePort: 80,
-    ...frontendProbes(config.frontend.containerPort),
+    ...frontendProbes(config.probePaths.frontend.readiness),
+    runAs: { uid: FRONTEND.uid, gid: FRONTEND.gid },
     priorityClassName: baseline.priorityClassName,
-    // nginx writes its pid and temp files here on a read-only root filesystem.
-    writablePaths: ["/tmp", "/var/cache/nginx", "/var/run"],
+    // The image's nginx writes its pid and temp files under /tmp on a read-only root filesystem.
+    writablePaths: [...FRONTEND.writablePaths],
 }, opts);
+
+const admin = new AdminPassword("admin", {
+    release,
+    namespace,
+    labels,
+    backendUrl: pulumi.interpolate`http://${backend.serviceName}.${namespace}.svc:${BACKEND.port}`,
+    seeded: BACKEND.seededAdmin,
+    api: BACKEND.api,
+    image: config.backend.image,
+    runAs: { uid: BACKEND.uid, gid: BACKEND.gid },
+    password: secretSetting(config, "adminPassword"),
+    priorityClassName: baseline.priorityClassName,
+    // The backend must be up (the provider waits for the Deployment to be available).
+}, { ...opts, dependsOn: [backend] });
 
 const edge = new Edge("edge", {
     release,
@@ -123,18 +151,18 @@ const edge = new Edge("edge", {
     host: config.host,
     tls: config.tls,
     frontend: { serviceName: frontend.serviceName, port: 80 },
-    backend: { serviceName: backend.serviceName, port: BACKEND_PORT },
+    backend: { serviceName: backend.serviceName, port: BACKEND.port },
     edge: config.edge,
 }, opts);
 
-// Scrapes the backend's /metrics (on its "http" Service port) and alerts on the names created above.
+// Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the
+// backend serves no /metrics, so there is nothing of its own to scrape.
 const alerts = new AlertRules("alerts", {
     release,
     namespace,
     labels,
     selectorLabels: config.monitoring.selectorLabels,
     rules: alertRuleParams(config),
-    scrape: { serviceSelector: backend.selector, port: "http" },
 }, opts);
 
 export const url = edge.url;
@@ -151,7 +179,10 @@ export const loadBalancerHostname = edge.loadBalancerHostname;
 export const jwtSecretName = jwt.secretName;
 export const tlsSecretName = config.tls.secretName;
 export const prometheusRuleName = alerts.prometheusRuleName;
-export const serviceMonitorName = alerts.serviceMonitorName;
+export const adminUsername = admin.username;
+/** Read it with `pulumi stack output adminPassword --show-secrets`. */
+export const adminPassword = admin.password;
+export const adminCredentialsSecret = admin.secretName;
 export const alertNames = alerts.alertNames;
 export const dnsRecord = `Point ${config.host} (CNAME/alias) at the loadBalancerHostname output`;
 export const checkRollout = `kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "backend")}`

@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeConfig, TlsConfig } from "../config";
+import { ingressName } from "./labels";
 
 export interface EdgeArgs {
     release: string;
@@ -62,7 +63,7 @@ export class Edge extends pulumi.ComponentResource {
 
         const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, {
             metadata: {
-                name: args.release,
+                name: ingressName(args.release),
                 namespace: args.namespace,
                 labels: args.labels,
                 annotations: {

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ResourceSpec } from "../config";
 import { Component, componentName, podLabels } from "./labels";
 import { QuotaWorkload } from "./namespaceBaseline";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -37,7 +38,9 @@ export interface HaWorkloadArgs {
     startupProbe?: Probe;
     env?: pulumi.Input<EnvVar[]>;
     /** Writable directories on an otherwise read-only root filesystem (each an emptyDir). */
-    writablePaths?: string[];
+    writablePaths: string[];
+    /** The image's own non-root user and group: files it ships are owned by them. */
+    runAs: { uid: number; gid: number };
     priorityClassName?: pulumi.Input<string>;
     /** Annotations that roll the pods when they change (e.g. a hash of a Secret's version). */
     podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -72,7 +75,7 @@ export class HaWorkload extends pulumi.ComponentResource {
         const labels = { ...args.labels, ...selector };
         const metadata = { name: objectName, namespace: args.namespace, labels };
         const preStopSleep = args.preStopSleepSeconds ?? 10;
-        const writablePaths = args.writablePaths ?? ["/tmp"];
+        const writablePaths = args.writablePaths;
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
             metadata,
@@ -100,13 +103,12 @@ export class HaWorkload extends pulumi.ComponentResource {
                         enableServiceLinks: false,
                         priorityClassName: args.priorityClassName,
                         terminationGracePeriodSeconds: preStopSleep + (args.shutdownSeconds ?? 30),
-                        securityContext: {
-                            runAsNonRoot: true,
-                            runAsUser: 65532,
-                            runAsGroup: 65532,
-                            fsGroup: 65532,
-                            seccompProfile: { type: "RuntimeDefault" },
-                        },
+                        // A non-root process cannot bind below 1024 with every capability dropped
+                        // (an added NET_BIND_SERVICE never reaches a non-root process's effective
+                        // set); this namespaced sysctl lets it, and Pod Security "restricted" allows it.
+                        securityContext: restrictedPodSecurity(args.runAs, args.containerPort < 1024
+                            ? [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(args.containerPort) }]
+                            : undefined),
                         affinity: { podAntiAffinity: antiAffinity(args.antiAffinity, selector) },
                         topologySpreadConstraints: [{
                             maxSkew: 1,
@@ -131,17 +133,7 @@ export class HaWorkload extends pulumi.ComponentResource {
                             // Keep serving while the pod is removed from Service endpoints and
                             // ingress-nginx upstreams; only then does SIGTERM arrive.
                             lifecycle: { preStop: { sleep: { seconds: preStopSleep } } },
-                            securityContext: {
-                                allowPrivilegeEscalation: false,
-                                privileged: false,
-                                readOnlyRootFilesystem: true,
-                                runAsNonRoot: true,
-                                capabilities: {
-                                    drop: ["ALL"],
-                                    add: args.containerPort < 1024 ? ["NET_BIND_SERVICE"] : undefined,
-                                },
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
+                            securityContext: restrictedContainerSecurity(),
                             volumeMounts: writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath })),
                         }],
                         volumes: writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: "256Mi" } })),

@@ -3,7 +3,7 @@
 
 export const APP_NAME = "kubepolaris";
 
-export type Component = "backend" | "frontend" | "mysql";
+export type Component = "backend" | "frontend" | "mysql" | "admin-password";
 
 /** Labels that identify one component's pods; also the selector for that component. */
 export function podLabels(release: string, component: Component): Record<string, string> {
@@ -28,4 +28,9 @@ export function commonLabels(release: string, environment: string): Record<strin
 /** Kubernetes object name of a component's Deployment/Service/PDB/HPA. */
 export function componentName(release: string, component: Component): string {
     return `${release}-${component}`;
+}
+
+/** Kubernetes object name of the release's Ingress (the alerts select its request metrics by it). */
+export function ingressName(release: string): string {
+    return release;
 }

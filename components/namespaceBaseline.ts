@@ -30,6 +30,8 @@ export interface NamespaceBaselineArgs {
     workloads: QuotaWorkload[];
     backend: PodPeer;
     frontend: PodPeer;
+    /** Pods of this namespace that call the backend's API (e.g. the admin-password Job). */
+    backendClients?: { name: string; labels: Record<string, string> }[];
     ingressController: { namespace: string; labels: Record<string, string> };
     prometheusNamespace: string;
     database: DatabasePeer;
@@ -94,6 +96,18 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
                 podSelector: { matchLabels: peer.labels },
                 policyTypes: ["Ingress"],
                 ingress: [{ from: [fromNamespace(args.ingressController.namespace, args.ingressController.labels)], ports: [tcp(peer.port)] }],
+            });
+        }
+        for (const client of args.backendClients ?? []) {
+            policy(`allow-${client.name}-to-backend`, {
+                podSelector: { matchLabels: client.labels },
+                policyTypes: ["Egress"],
+                egress: [{ to: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(args.backend.port)] }],
+            });
+            policy(`allow-backend-from-${client.name}`, {
+                podSelector: { matchLabels: args.backend.labels },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: { matchLabels: client.labels } }], ports: [tcp(args.backend.port)] }],
             });
         }
         policy("allow-prometheus-to-backend", {

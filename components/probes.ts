@@ -1,40 +1,45 @@
-// Health checks, seed 000 "Kubernetes 探针". Liveness and readiness answer different questions
-// and must differ: liveness "is the process wedged? restart it", readiness "may it take traffic
-// now?". A startup probe covers slow boots so liveness can stay strict.
+// Health checks. Liveness and readiness answer different questions and must differ: liveness "is
+// the process wedged? restart it", readiness "may it take traffic now?". A startup probe covers
+// slow boots (schema migrations on first start) so liveness can stay strict. The paths are the
+// ones the image really serves (app/kubepolaris.ts), configurable per stack for another image.
 import * as k8s from "@pulumi/kubernetes";
 
 type Probe = k8s.types.input.core.v1.Probe;
 
-/** The KubePolaris API server's port (also its metrics port). */
-export const BACKEND_PORT = 8080;
+export interface BackendProbePaths {
+    /** Answers while the process is alive; must not depend on the database. */
+    liveness: string;
+    /** Answers while the pod may take traffic. */
+    readiness: string;
+}
 
-export function backendProbes(): { livenessProbe: Probe; readinessProbe: Probe; startupProbe: Probe } {
+export function backendProbes(paths: BackendProbePaths): { livenessProbe: Probe; readinessProbe: Probe; startupProbe: Probe } {
     return {
         livenessProbe: {
-            httpGet: { path: "/api/health", port: "http" },
+            httpGet: { path: paths.liveness, port: "http" },
             initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
         },
         readinessProbe: {
-            httpGet: { path: "/api/health/ready", port: "http" },
+            httpGet: { path: paths.readiness, port: "http" },
             initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
         },
         // Up to 5 minutes for migrations on first start before liveness takes over.
         startupProbe: {
-            httpGet: { path: "/api/health", port: "http" },
+            httpGet: { path: paths.liveness, port: "http" },
             periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60,
         },
     };
 }
 
-/** A static web server: alive while it accepts connections, ready while it serves the app. */
-export function frontendProbes(port: number): { livenessProbe: Probe; readinessProbe: Probe } {
+/** A static web server: alive while it accepts connections, ready while its health page answers. */
+export function frontendProbes(readinessPath: string): { livenessProbe: Probe; readinessProbe: Probe } {
     return {
         livenessProbe: {
-            tcpSocket: { port },
+            tcpSocket: { port: "http" },
             initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3,
         },
         readinessProbe: {
-            httpGet: { path: "/", port },
+            httpGet: { path: readinessPath, port: "http" },
             initialDelaySeconds: 2, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2,
         },
     };

@@ -1,10 +1,11 @@
-// Alert rules: the PrometheusRule and ServiceMonitor each stack registers, the rule file promtool
+// Alert rules: the PrometheusRule each stack registers, the rule file promtool
 // validates (one source: buildRuleGroups), and the promtool unit tests in test/alerts/*.yaml.
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { alertRuleParams } from "../components/alerts/params";
+import { BACKEND } from "../app/kubepolaris";
 import { ALERT_NAMES, AlertRuleParams, buildRuleGroups, RuleGroup } from "../components/alerts/rules";
 import { ALERT_TEST_STACK, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, writeRuleFile } from "../scripts/render-alert-rules";
 import { RecordedResource } from "../tools/mockRun";
@@ -30,7 +31,6 @@ describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
     const params = alertRuleParams(config);
     const prometheusRule = async () => (await runStack(stack)).one(PROMETHEUS_RULE);
-    const serviceMonitor = async () => (await runStack(stack)).one(SERVICE_MONITOR);
     const inNamespace = async (type: string) =>
         (await runStack(stack)).ofType(type).filter((r) => r.inputs.metadata?.namespace === config.namespace);
 
@@ -60,29 +60,33 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("PrometheusRule and ServiceMonitor live in the app namespace and carry the operator's selector labels", async () => {
-        for (const resource of [await prometheusRule(), await serviceMonitor()]) {
-            expect(resource.inputs.metadata.namespace).toBe(config.namespace);
-            expect(selects(config.monitoring.selectorLabels, resource.inputs.metadata.labels)).toBe(true);
-        }
+    test("the PrometheusRule lives in the app namespace and carries the operator's selector labels", async () => {
+        const resource = await prometheusRule();
+        expect(resource.inputs.metadata.namespace).toBe(config.namespace);
+        expect(selects(config.monitoring.selectorLabels, resource.inputs.metadata.labels)).toBe(true);
     });
 
-    test("the ServiceMonitor scrapes /metrics on the backend Service's named port, under the job the rules select", async () => {
-        const monitor = (await serviceMonitor()).inputs.spec;
-        const services = await inNamespace(SERVICE);
-        const selected = services.filter((s) => selects(monitor.selector.matchLabels, s.inputs.metadata.labels));
-        expect(selected.map((s) => s.inputs.metadata.name)).toEqual([params.job]);
-        expect(monitor.namespaceSelector).toEqual({ matchNames: [config.namespace] });
-        expect(monitor.endpoints).toHaveLength(1);
-        const endpoint = monitor.endpoints[0];
-        expect(selected[0].inputs.spec.ports.map((p: { name: string }) => p.name)).toContain(endpoint.port);
-        expect(endpoint.path).toBe("/metrics");
-        expect(endpoint.relabelings).toEqual([{ action: "replace", targetLabel: "job", replacement: params.job }]);
-        // The backend is the job of the availability and application alerts.
+    test("no ServiceMonitor: the backend serves no /metrics, so its target would be down for ever", async () => {
+        expect(BACKEND.metricsPath).toBeUndefined();
+        expect((await runStack(stack)).ofType(SERVICE_MONITOR)).toEqual([]);
+    });
+
+    test("the request alerts read ingress-nginx's metrics for the program's Ingress and backend Service", async () => {
+        const program = await runStack(stack);
         const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
-        for (const alert of ["KubePolarisInstanceDown", "KubePolarisHighLatencyP99", "KubePolarisDatabaseConnectionFailures"]) {
-            expect(ruleNamed(groups, alert).expr).toContain(`job="${params.job}"`);
+        const backendService = (await inNamespace(SERVICE)).find((s) => s.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
+        expect(params.backendService).toBe(backendService.inputs.metadata.name);
+        expect(params.ingress).toBe(program.one(INGRESS).inputs.metadata.name);
+        // The Ingress really routes to that Service.
+        const routed = program.one(INGRESS).inputs.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service.name));
+        expect(routed).toContain(params.backendService);
+        for (const alert of ["KubePolarisHighLatencyP99", "KubePolarisApiErrorRate"]) {
+            const expr = ruleNamed(groups, alert).expr;
+            expect(expr).toContain(`ingress="${params.ingress}"`);
+            expect(expr).toContain(`service="${params.backendService}"`);
+            expect(expr).toContain("nginx_ingress_controller_");
         }
+        expect(ruleNamed(groups, "KubePolarisBackendUnavailable").expr).toContain(`deployment="${params.backendDeployment}"`);
     });
 
     test("the rules select the namespace, Deployments, HPAs, PDBs, containers and certificate the program creates", async () => {
@@ -117,10 +121,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(ruleNamed(groups, "KubePolarisCertificateExpiringSoon").expr).toContain(`name="${params.certificate}"`);
     });
 
-    test("exports the PrometheusRule's and ServiceMonitor's names and the alert names", async () => {
+    test("exports the PrometheusRule's name and the alert names", async () => {
         const { outputs } = await runStack(stack);
         expect(outputs.prometheusRuleName.value).toBe((await prometheusRule()).inputs.metadata.name);
-        expect(outputs.serviceMonitorName.value).toBe((await serviceMonitor()).inputs.metadata.name);
         expect([...(outputs.alertNames.value as string[])].sort()).toEqual([...ALERT_NAMES].sort());
     });
 });
@@ -144,7 +147,8 @@ describe("buildRuleGroups", () => {
         expect(() => buildRuleGroups({ ...base, workloads: [] })).toThrow(/workloads: got an empty list/);
         expect(() => buildRuleGroups({ ...base, runbookBaseUrl: "https://example.com/runbooks#top" }))
             .toThrow(/runbookBaseUrl: .*without a #fragment/);
-        expect(() => buildRuleGroups({ ...base, job: 'a"b' })).toThrow(/job: got "a\\"b"/);
+        expect(() => buildRuleGroups({ ...base, ingress: 'a"b' })).toThrow(/ingress: got "a\\"b"/);
+        expect(() => buildRuleGroups({ ...base, backendDeployment: "elsewhere" })).toThrow(/backendDeployment: got "elsewhere"; allowed: the deployment of one of the workloads/);
     });
 });
 
@@ -177,7 +181,8 @@ describe(`promtool (rule file rendered for stack ${ALERT_TEST_STACK})`, () => {
     test("the unit tests read the generated rule file and use the names the program creates on that stack", () => {
         const allowed: Record<string, string[]> = {
             namespace: [params.namespace],
-            job: [params.job],
+            ingress: [params.ingress],
+            service: [params.backendService],
             deployment: params.workloads.map((w) => w.deployment),
             horizontalpodautoscaler: params.workloads.map((w) => w.hpa),
             poddisruptionbudget: params.workloads.map((w) => w.pdb),

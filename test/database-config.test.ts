@@ -1,5 +1,6 @@
 // The database section of the stack config, through the pure parseConfig: every bad value is
 // refused before any resource exists, with the key, the value and what is allowed.
+import { BACKEND } from "../app/kubepolaris";
 import { ConfigError, DB_RESERVED_CONNECTIONS, RawConfig, TIER_PROFILES, parseConfig } from "../config";
 import { loadStackConfig } from "../tools/stackConfig";
 import { PROJECT_DIR } from "./support/program";
@@ -118,14 +119,15 @@ describe("the stack files parse", () => {
         expect(config.database.mode).toBe("in-cluster");
         expect(config.database.rds).toBeUndefined();
         expect(config.database.inCluster).toMatchObject({ storageSize: "5Gi", image: expect.stringMatching(/mysql:8\.0\.\d+$/) });
-        expect([...config.secretsSet].sort()).toEqual(["databasePassword", "databaseRootPassword", "jwtSecret"]);
+        expect([...config.secretsSet].sort()).toEqual(["adminPassword", "databasePassword", "databaseRootPassword", "jwtSecret"]);
     });
 
     test("max_connections leaves room for every backend pod's full pool plus operators", () => {
         const prod = parseConfig(rawConfig("prod"));
-        expect(prod.database.maxConnections).toBe(200 * (prod.backend.maxReplicas + 1) + DB_RESERVED_CONNECTIONS);
-        const smallPool = parseConfig(rawConfig("prod", { database: { pool: { maxOpenConns: 50, maxIdleConns: 10 } } }));
-        expect(smallPool.database.maxConnections).toBe(50 * (prod.backend.maxReplicas + 1) + DB_RESERVED_CONNECTIONS);
+        expect(prod.database.maxConnections).toBe(BACKEND.dbPool.maxOpenConns * (prod.backend.maxReplicas + 1) + DB_RESERVED_CONNECTIONS);
+        // More pods at the HPA maximum, more connections.
+        const wider = parseConfig(rawConfig("prod", { values: { scaling: JSON.stringify({ backend: { maxReplicas: 30 } }) } }));
+        expect(wider.database.maxConnections).toBe(BACKEND.dbPool.maxOpenConns * 31 + DB_RESERVED_CONNECTIONS);
     });
 });
 

@@ -126,20 +126,6 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(check(container.livenessProbe)).not.toEqual(check(container.readinessProbe));
     });
 
-    test("backend probes are the seed's: /api/health for liveness, /api/health/ready for readiness", async () => {
-        const container = (await deployment("backend")).inputs.spec.template.spec.containers[0];
-        expect(container.livenessProbe).toEqual({
-            httpGet: { path: "/api/health", port: "http" },
-            initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3,
-        });
-        expect(container.readinessProbe).toEqual({
-            httpGet: { path: "/api/health/ready", port: "http" },
-            initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
-        });
-        expect(container.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
-        expect(container.startupProbe.httpGet.path).toBe("/api/health");
-    });
-
     test("every container of every workload has requests, limits and the restricted security context", async () => {
         const program = await runStack(stack);
         const workloads = [...program.ofType(DEPLOYMENT), ...program.ofType("kubernetes:apps/v1:StatefulSet")];

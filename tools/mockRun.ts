@@ -99,10 +99,14 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
 
         const programPath = path.resolve(options.program);
         let programError: unknown;
-        const exported = await runtime.runInPulumiStack(async () => {
+        // The module's own exports: what runInPulumiStack returns is resolved plain data, which
+        // no longer says which values were secret.
+        let exported: Record<string, unknown> = {};
+        await runtime.runInPulumiStack(async () => {
             try {
                 // eslint-disable-next-line @typescript-eslint/no-require-imports
-                return require(programPath);
+                exported = require(programPath);
+                return exported;
             } catch (err) {
                 // Thrown inside the stack's constructor it would be an unhandled rejection.
                 programError = err;
@@ -113,7 +117,7 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
         if (programError !== undefined) {
             throw new ProgramError(programError, recorded.slice());
         }
-        outputs = await resolveOutputs(pulumiModule, exported ?? {});
+        outputs = await resolveOutputs(pulumiModule, exported);
         await settingsModule().waitForRPCs();
     }));
     runCount++;
@@ -269,10 +273,10 @@ async function resolveOutputs(p: typeof pulumi, exported: Record<string, unknown
         const output = p.output(value) as unknown as {
             promise(withUnknowns?: boolean): Promise<unknown>;
             isKnown: Promise<boolean>;
-            isSecret: Promise<boolean>;
         };
         // promise(true) resolves even when the value is unknown (preview), unlike apply().
-        const [resolved, known, secret] = await Promise.all([output.promise(true), output.isKnown, output.isSecret]);
+        // pulumi.isSecret, not the Output's own field: only the function sees secrets set by pulumi.secret().
+        const [resolved, known, secret] = await Promise.all([output.promise(true), output.isKnown, p.isSecret(output as unknown as pulumi.Output<unknown>)]);
         result[key] = { value: known ? resolved : UNKNOWN, secret };
     }
     return result;

@@ -2,13 +2,8 @@
 // program creates, by the same helper that names them. Pure, so the program (index.ts) and
 // `npm run alerts:render` derive identical rules from a stack.
 import { AppConfig } from "../../config";
-import { componentName } from "../labels";
+import { componentName, ingressName } from "../labels";
 import { AlertRuleParams, WorkloadTarget } from "./rules";
-
-/** The backend's Prometheus job: the ServiceMonitor rewrites `job` to this (its Service's name). */
-export function backendJobName(release: string): string {
-    return componentName(release, "backend");
-}
 
 export function alertRuleParams(config: AppConfig): AlertRuleParams {
     const workload = (component: "backend" | "frontend"): WorkloadTarget => {
@@ -19,7 +14,9 @@ export function alertRuleParams(config: AppConfig): AlertRuleParams {
     return {
         groupPrefix: config.release,
         namespace: config.namespace,
-        job: backendJobName(config.release),
+        ingress: ingressName(config.release),
+        backendService: componentName(config.release, "backend"),
+        backendDeployment: componentName(config.release, "backend"),
         workloads: [workload("backend"), workload("frontend")],
         certificate: config.tls.secretName,
         runbookBaseUrl: config.monitoring.runbookBaseUrl,

@@ -10,28 +10,29 @@
 // - cert-manager's controller is scraped; its ServiceMonitor may or may not honour labels, so the
 //   Certificate's namespace is read from `exported_namespace` or, failing that, `namespace`.
 //
-// What they assume about the backend's /metrics (the metrics contract, see BACKEND_METRICS):
-// - `http_request_duration_seconds` histogram (seed 000), optionally labelled `path`; WebSocket
-//   upgrades (path /ws…) are excluded from the latency quantile because a socket "request" lasts
-//   as long as the session.
-// - `kubepolaris_db_connection_errors_total` counter, incremented on every failed attempt to open
-//   or ping a database connection, exported (at 0) from start-up.
+// - ingress-nginx's controller metrics are scraped: its per-Ingress request histogram and
+//   counter, labelled with the Ingress, the backend Service and the Ingress rule's path. Like
+//   cert-manager's, the Ingress's namespace is `exported_namespace` or, failing that, `namespace`.
+//
+// The backend itself exports no metrics (KubePolaris has no /metrics endpoint), so the guide's
+// application metrics (http_request_duration_seconds, kubepolaris_db_connection_errors_total)
+// are not used: request latency and errors are measured where every request passes, the ingress.
 
-/** Metric names the backend must export on /metrics for the application-level alerts. */
-export const BACKEND_METRICS = {
-    requestDuration: "http_request_duration_seconds",
-    dbConnectionErrors: "kubepolaris_db_connection_errors_total",
+/** The ingress-nginx metrics the request alerts read. */
+export const INGRESS_METRICS = {
+    requestDuration: "nginx_ingress_controller_request_duration_seconds",
+    requests: "nginx_ingress_controller_requests",
 } as const;
 
 /** The alert names (the policy pack requires each of them). */
 export const ALERT_NAMES = [
-    "KubePolarisInstanceDown",
+    "KubePolarisBackendUnavailable",
     "KubePolarisHighLatencyP99",
     "KubePolarisReplicasBelowPdbFloor",
     "KubePolarisReplicasBelowDesired",
     "KubePolarisHighCpu",
     "KubePolarisHighMemory",
-    "KubePolarisDatabaseConnectionFailures",
+    "KubePolarisApiErrorRate",
     "KubePolarisCertificateExpiringSoon",
     "KubePolarisPodCrashLooping",
     "KubePolarisHpaMaxedOut",
@@ -58,8 +59,11 @@ export interface AlertRuleParams {
     groupPrefix: string;
     /** Namespace the workloads (and the cert-manager Certificate) live in. */
     namespace: string;
-    /** Prometheus `job` label of the backend's /metrics target (the ServiceMonitor sets it). */
-    job: string;
+    /** The Ingress that routes to the backend, and the backend Service it routes to. */
+    ingress: string;
+    backendService: string;
+    /** The backend's Deployment (among `workloads`). */
+    backendDeployment: string;
     workloads: WorkloadTarget[];
     /** cert-manager Certificate that issues the Ingress' TLS secret (ingress-shim names it after the secret). */
     certificate: string;
@@ -88,6 +92,8 @@ export const THRESHOLDS = {
     certificateDays: 30,
     /** Below this many available pods a workload is no longer highly available. */
     minimumAvailable: 2,
+    /** Share of the backend's requests answered 5xx (a lost database shows here first). */
+    errorRatio: 0.05,
 } as const;
 
 /** Builds the alert rule groups. Throws on params that would produce a rule selecting nothing. */
@@ -100,7 +106,14 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
     const containers = oneOf("container", p.workloads.map((w) => w.container));
     // Pods of a Deployment are named <deployment>-<pod-template-hash>-<suffix>.
     const pods = re("pod", `(${p.workloads.map((w) => escapeRegex(w.deployment)).join("|")})-[a-z0-9]+-[a-z0-9]+`);
-    const backendJob = sel(eq("job", p.job), ns);
+    // Requests to the backend through the Ingress, wherever the scrape put the Ingress's namespace;
+    // WebSockets (/ws) excluded: a socket "request" lasts as long as the session.
+    const ingressSeries = (metric: string, window: string, ...extra: string[]) => {
+        const common = [eq("ingress", p.ingress), eq("service", p.backendService), nre("path", "/ws.*"), ...extra];
+        return `rate(${metric}${sel(...common, eq("exported_namespace", p.namespace))}[${window}])\n    or\n    `
+            + `rate(${metric}${sel(...common, ns, eq("exported_namespace", ""))}[${window}])`;
+    };
+    const backendAvailable = `kube_deployment_status_replicas_available${sel(ns, eq("deployment", p.backendDeployment))}`;
 
     const rule = (alert: AlertName, severity: Severity, forDuration: string, expr: string,
         summary: string, description: string, extraLabels: Record<string, string> = {}): AlertingRule => ({
@@ -132,14 +145,14 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
         `max by (namespace, deployment) (kube_deployment_status_replicas_available${sel(ns, oneOf("deployment", names))}) < ${floor}`);
 
     const availability: AlertingRule[] = [
-        rule("KubePolarisInstanceDown", "critical", "5m",
-            // `absent` covers the case where no backend target is left at all (every pod gone,
-            // or the ServiceMonitor no longer matches): `up` then has no series to be 0.
-            `up${backendJob} == 0\nor\nabsent(up${backendJob})`,
-            "KubePolaris backend instance is down",
-            "{{ with $labels.instance }}Prometheus cannot scrape backend target {{ . }}{{ with $labels.pod }} (pod {{ . }}){{ end }}"
-            + "{{ else }}Prometheus has no backend target at all{{ end }} for job {{ $labels.job }} in namespace"
-            + " {{ $labels.namespace }} for more than {{for}}."),
+        rule("KubePolarisBackendUnavailable", "critical", "2m",
+            // Every backend pod failing its probes (the kubelet calls /healthz and /readyz), or
+            // the Deployment gone: the API and every WebSocket are down. `absent` covers the latter.
+            `max by (namespace, deployment) (${backendAvailable}) < 1\nor\nabsent(${backendAvailable})`,
+            "KubePolaris backend has no available pod",
+            `Deployment ${p.namespace}/${p.backendDeployment} has had no available pod (none passes its health checks, or it is gone)`
+            + " for more than {{for}}: the API and the UI's data are down.",
+            { namespace: p.namespace, deployment: p.backendDeployment }),
         rule("KubePolarisReplicasBelowPdbFloor", "critical", "5m",
             `(\n  ${available}\n  < on (namespace, deployment)\n  max by (namespace, deployment) (\n    ${pdbFloor}\n  )\n)\nor\n(\n  ${belowAbsolute.join("\n  or\n  ")}\n)`,
             "KubePolaris Deployment has fewer available pods than it must keep",
@@ -170,13 +183,13 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
         `max by (namespace, pod, container) (kube_pod_container_resource_limits${sel(ns, pods, containers, eq("resource", resource))})`;
     const saturation: AlertingRule[] = [
         rule("KubePolarisHighLatencyP99", "warning", "5m",
-            // Aggregate the buckets of every instance before taking the quantile; keep the job's
-            // identity labels (they are fixed by the selector) for routing.
-            `histogram_quantile(\n  0.99,\n  sum by (namespace, job, le) (\n    rate(${BACKEND_METRICS.requestDuration}_bucket`
-            + `${sel(eq("job", p.job), ns, nre("path", "/ws(/.*)?"))}[5m])\n  )\n) > ${THRESHOLDS.latencyP99Seconds}`,
+            // Aggregate the buckets of every controller pod before taking the quantile.
+            `histogram_quantile(\n  0.99,\n  sum by (ingress, le) (\n    ${ingressSeries(`${INGRESS_METRICS.requestDuration}_bucket`, "5m")}\n  )\n)`
+            + ` > ${THRESHOLDS.latencyP99Seconds}`,
             "KubePolaris API P99 latency is high",
-            `The backend's 99th percentile request latency is {{ $value | humanizeDuration }} (threshold ${THRESHOLDS.latencyP99Seconds}s)`
-            + " in namespace {{ $labels.namespace }} for more than {{for}}."),
+            `The backend's 99th percentile request latency through Ingress ${p.namespace}/{{ $labels.ingress }} is`
+            + ` {{ $value | humanizeDuration }} (threshold ${THRESHOLDS.latencyP99Seconds}s) for more than {{for}}.`,
+            { namespace: p.namespace }),
         rule("KubePolarisHighCpu", "warning", "15m",
             `sum by (namespace, pod, container) (\n  rate(container_cpu_usage_seconds_total${sel(ns, pods, containers)}[5m])\n)\n`
             + `/ on (namespace, pod, container)\n${limit("cpu")}\n> ${THRESHOLDS.cpuOfLimit}`,
@@ -208,14 +221,16 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
     // --- dependencies -----------------------------------------------------------------------
     const certExpiry = "certmanager_certificate_expiration_timestamp_seconds";
     const dependencies: AlertingRule[] = [
-        rule("KubePolarisDatabaseConnectionFailures", "critical", "5m",
-            // A 2-minute window: an RDS Multi-AZ failover (60–120 s) resolves before `for` ends;
-            // failures that keep coming for 5 minutes do not.
-            `sum by (namespace, job) (increase(${BACKEND_METRICS.dbConnectionErrors}${backendJob}[2m])) > 0`,
-            "KubePolaris backend cannot connect to its database",
-            "The backend (job {{ $labels.job }}, namespace {{ $labels.namespace }}) has kept failing to open database connections"
-            + " ({{ $value | humanize }} failures in the last 2 minutes) for more than {{for}}. Check the database tier"
-            + " (RDS events and CloudWatch alarms, or the in-cluster MySQL) and the network policy to it."),
+        rule("KubePolarisApiErrorRate", "critical", "5m",
+            // The backend keeps serving /healthz without its database, so a lost database shows
+            // as 5xx answers, not as pods going away. 0/0 (no traffic) yields nothing: silent.
+            `(\n  sum by (ingress) (\n    ${ingressSeries(INGRESS_METRICS.requests, "5m", re("status", "5.."))}\n  )\n`
+            + `  /\n  sum by (ingress) (\n    ${ingressSeries(INGRESS_METRICS.requests, "5m")}\n  )\n) > ${THRESHOLDS.errorRatio}`,
+            "KubePolaris API answers too many server errors",
+            `{{ $value | humanizePercentage }} of the backend's requests through Ingress ${p.namespace}/{{ $labels.ingress }}`
+            + ` were answered 5xx (threshold ${percent(THRESHOLDS.errorRatio)}) for more than {{for}}. Check the database tier first`
+            + " (RDS events and CloudWatch alarms, or the in-cluster MySQL pod), then the backend's logs.",
+            { namespace: p.namespace }),
         rule("KubePolarisCertificateExpiringSoon", "warning", "1h",
             // cert-manager renews 30 days before expiry by default (1/3 of a 90-day certificate),
             // so `for: 1h` lets a healthy renewal finish before anyone is told.
@@ -245,8 +260,10 @@ function validate(p: AlertRuleParams): void {
     };
     check("namespace", p.namespace);
     check("certificate", p.certificate);
-    if (!/^[^\s"\\]+$/.test(p.job)) {
-        problems.push(`job: got ${JSON.stringify(p.job)}; allowed: a non-empty label value without spaces, quotes or backslashes`);
+    check("ingress", p.ingress);
+    check("backendService", p.backendService);
+    if (!p.workloads.some((w) => w.deployment === p.backendDeployment)) {
+        problems.push(`backendDeployment: got ${JSON.stringify(p.backendDeployment)}; allowed: the deployment of one of the workloads`);
     }
     if (!/^[a-zA-Z0-9_.:-]+$/.test(p.groupPrefix)) {
         problems.push(`groupPrefix: got ${JSON.stringify(p.groupPrefix)}; allowed: letters, digits, '_', '.', ':' and '-'`);

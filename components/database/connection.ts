@@ -2,7 +2,7 @@
 // KubePolaris chart's DB_* environment variables, the password only by secretKeyRef.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseConfig, DatabasePool } from "../../config";
+import { DatabaseConfig } from "../../config";
 import { podLabels } from "../labels";
 import { DatabasePeer } from "../namespaceBaseline";
 
@@ -30,29 +30,32 @@ export interface DatabaseConnection {
     readerHosts: pulumi.Output<string>[];
 }
 
+/** The names of the variables the backend reads its database settings from. */
+export interface DatabaseEnvNames {
+    driver: string;
+    host: string;
+    port: string;
+    database: string;
+    username: string;
+    password: string;
+    charset: string;
+}
+
 /**
- * The backend's database settings as environment variables. DB_DRIVER … DB_PASSWORD are the
- * names the KubePolaris chart and server read; the pool settings (seed 000 "连接池配置") and the
- * reader hosts travel as DB_MAX_IDLE_CONNS, DB_MAX_OPEN_CONNS, DB_CONN_MAX_LIFETIME (seconds) and
- * DB_READ_HOSTS (comma-separated).
+ * The backend's database settings as environment variables, under the names the server reads;
+ * the password only by secretKeyRef. Nothing else: the backend fixes its pool in code and reads
+ * every query from the writer, so pool sizes and reader hosts would be variables nobody reads.
  */
-export function databaseEnv(connection: DatabaseConnection, pool: DatabasePool): EnvVar[] {
-    const env: EnvVar[] = [
-        { name: "DB_DRIVER", value: "mysql" },
-        { name: "DB_HOST", value: connection.host },
-        { name: "DB_PORT", value: String(connection.port) },
-        { name: "DB_DATABASE", value: connection.database },
-        { name: "DB_USERNAME", value: connection.username },
-        { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: connection.passwordSecret.name, key: connection.passwordSecret.key } } },
-        { name: "DB_CHARSET", value: "utf8mb4" },
-        { name: "DB_MAX_IDLE_CONNS", value: String(pool.maxIdleConns) },
-        { name: "DB_MAX_OPEN_CONNS", value: String(pool.maxOpenConns) },
-        { name: "DB_CONN_MAX_LIFETIME", value: String(pool.connMaxLifetimeSeconds) },
+export function databaseEnv(connection: DatabaseConnection, names: DatabaseEnvNames): EnvVar[] {
+    return [
+        { name: names.driver, value: "mysql" },
+        { name: names.host, value: connection.host },
+        { name: names.port, value: String(connection.port) },
+        { name: names.database, value: connection.database },
+        { name: names.username, value: connection.username },
+        { name: names.password, valueFrom: { secretKeyRef: { name: connection.passwordSecret.name, key: connection.passwordSecret.key } } },
+        { name: names.charset, value: "utf8mb4" },
     ];
-    if (connection.readerHosts.length > 0) {
-        env.push({ name: "DB_READ_HOSTS", value: pulumi.all(connection.readerHosts).apply((hosts) => hosts.join(",")) });
-    }
-    return env;
 }
 
 /** Where the backend's database traffic goes: the in-cluster MySQL pods, or the RDS subnets. */

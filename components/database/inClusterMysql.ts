@@ -24,6 +24,8 @@ export interface InClusterMysqlArgs {
     username: string;
     port: number;
     maxConnections: number;
+    /** Refuse connections without TLS (only for clients that speak it). */
+    requireTls: boolean;
     /** The application user's password (a secret from stack config). */
     password: pulumi.Output<string>;
     rootPassword: pulumi.Output<string>;
@@ -119,6 +121,7 @@ export class InClusterMysql extends pulumi.ComponentResource {
                                 "--slow-query-log=ON",
                                 "--long-query-time=1",
                                 `--max-connections=${args.maxConnections}`,
+                                `--require-secure-transport=${args.requireTls ? "ON" : "OFF"}`,
                             ],
                             ports: [{ name: "mysql", containerPort: port, protocol: "TCP" }],
                             env: [

@@ -29,6 +29,8 @@ export interface MultiAzMysqlArgs {
     port: number;
     /** max_connections for the parameter group (and the connection alarm's 90 % mark). */
     maxConnections: number;
+    /** require_secure_transport: refuse connections without TLS (only for clients that speak it). */
+    requireTls: boolean;
     /** The master password from stack config; unset, a random one is generated (and kept secret). */
     password?: pulumi.Output<string>;
     /** Where the backend reads the password from. */
@@ -121,8 +123,9 @@ export class MultiAzMysql extends pulumi.ComponentResource {
                 { name: "long_query_time", value: "1" },
                 // CloudWatch Logs export needs the logs in files, not tables.
                 { name: "log_output", value: "FILE" },
-                // RDS instance parameter groups spell ON as 1.
-                { name: "require_secure_transport", value: "1" },
+                // RDS instance parameter groups spell ON as 1. Off while the backend cannot
+                // speak TLS to MySQL: on, it could not connect at all (README, "What the app really does").
+                { name: "require_secure_transport", value: args.requireTls ? "1" : "0" },
                 { name: "max_connections", value: String(args.maxConnections) },
             ],
             tags,

@@ -6,13 +6,13 @@ import { T } from "./k8s";
 import { label } from "./model";
 
 export const DEFAULT_REQUIRED_ALERTS = [
-    "KubePolarisInstanceDown",
+    "KubePolarisBackendUnavailable",
     "KubePolarisHighLatencyP99",
     "KubePolarisReplicasBelowPdbFloor",
     "KubePolarisReplicasBelowDesired",
     "KubePolarisHighCpu",
     "KubePolarisHighMemory",
-    "KubePolarisDatabaseConnectionFailures",
+    "KubePolarisApiErrorRate",
     "KubePolarisCertificateExpiringSoon",
     "KubePolarisPodCrashLooping",
     "KubePolarisHpaMaxedOut",

@@ -8,7 +8,7 @@ test("the default required alerts are the alerts component's names", () => {
 });
 
 policyCases(prometheusAlerts, [
-    { title: "no PrometheusRule", mutate: (s) => { delete s.alerts; }, expected: ["stack: the stack has no PrometheusRule (kubernetes:monitoring.coreos.com/v1:PrometheusRule); required alerts: KubePolarisInstanceDown,"] },
+    { title: "no PrometheusRule", mutate: (s) => { delete s.alerts; }, expected: ["stack: the stack has no PrometheusRule (kubernetes:monitoring.coreos.com/v1:PrometheusRule); required alerts: KubePolarisBackendUnavailable,"] },
     {
         title: "two alerts missing",
         mutate: (s) => { s.alerts.spec.groups[0].rules = s.alerts.spec.groups[0].rules.filter((r: { alert: string }) => !["KubePolarisHighCpu", "KubePolarisHpaMaxedOut"].includes(r.alert)); },
@@ -16,8 +16,8 @@ policyCases(prometheusAlerts, [
     },
     {
         title: "recording rules do not count as alerts",
-        mutate: (s) => { s.alerts.spec.groups[0].rules[0] = { record: "KubePolarisInstanceDown", expr: "up" }; },
-        expected: ["lacks the alert KubePolarisInstanceDown."],
+        mutate: (s) => { s.alerts.spec.groups[0].rules[0] = { record: "KubePolarisBackendUnavailable", expr: "up" }; },
+        expected: ["lacks the alert KubePolarisBackendUnavailable."],
     },
     {
         title: "alerts spread over several groups pass",
@@ -27,6 +27,6 @@ policyCases(prometheusAlerts, [
         },
         expected: [],
     },
-    { title: "a custom list of required alerts", mutate: () => undefined, config: { properties: { requiredAlerts: ["KubePolarisInstanceDown", "KubePolarisBackupFailed"] } }, expected: ["lacks the alert KubePolarisBackupFailed."] },
+    { title: "a custom list of required alerts", mutate: () => undefined, config: { properties: { requiredAlerts: ["KubePolarisBackendUnavailable", "KubePolarisBackupFailed"] } }, expected: ["lacks the alert KubePolarisBackupFailed."] },
     { title: "groups unknown during preview: unknown, not missing", mutate: (s) => { s.alerts.spec.groups = UNKNOWN; }, expected: ["alerts: PrometheusRule alerts: spec.groups is unknown during preview; cannot verify"] },
 ]);
