@@ -13,12 +13,12 @@ const DEPRECATED_ZONE_KEY = "failure-domain.beta.kubernetes.io/zone";
 
 export const DEFAULT_MUTABLE_TAGS = ["latest", "stable", "main", "master", "edge", "nightly", "dev", "develop", "head", "canary", "current"];
 
-interface PodTemplatePolicyDef extends Omit<ResourcePolicyDef, "validate"> {
+export interface PodTemplatePolicyDef extends Omit<ResourcePolicyDef, "validate"> {
     validate(template: PodTemplate, args: ResourceValidationArgs, report: (message: string) => void, props: Props): void;
 }
 
 /** A resource policy over a workload's pod template: a workload without one is reported here, once. */
-function podTemplatePolicy(def: PodTemplatePolicyDef): ResourceValidationPolicy {
+export function podTemplatePolicy(def: PodTemplatePolicyDef): ResourceValidationPolicy {
     const { validate, ...meta } = def;
     return resourcePolicy({
         ...meta,
