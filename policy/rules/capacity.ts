@@ -4,8 +4,9 @@
 // namespace's LimitRange defaults, as the API server fills them in.
 import type { PolicyResource } from "@pulumi/policy";
 import { describe, Props, stackPolicy, unknownMessage } from "./common";
-import { containersOf, HPA_TYPES, namespaceOf, POD_WORKLOADS, scaleIntOrPercent, T } from "./k8s";
+import { containersOf, HPA_TYPES, POD_WORKLOADS, scaleIntOrPercent, T } from "./k8s";
 import { label, StackModel, WorkloadRef } from "./model";
+import { inNamespace } from "./namespace";
 import { formatQuantity, parseQuantity } from "./quantity";
 
 const RESOURCES = ["cpu", "memory"] as const;
@@ -118,20 +119,8 @@ export const quotaFitsScaleOut = stackPolicy({
     validate(resources, _args, report) {
         const model = new StackModel(resources, POD_WORKLOADS);
         model.reportUnknown(report, [...POD_WORKLOADS, ...HPA_TYPES]);
-        const byNamespace = (type: string) => {
-            const map = new Map<string, PolicyResource[]>();
-            for (const r of resources.filter((x) => x.type === type)) {
-                const ns = describe(() => namespaceOf(r.props, r.provider));
-                if (ns.ok) {
-                    map.set(ns.value, [...(map.get(ns.value) ?? []), r]);
-                } else {
-                    report(unknownMessage(ns.unknown, label(r)), r.urn);
-                }
-            }
-            return map;
-        };
-        const ranges = byNamespace(T.limitRange);
-        for (const [ns, quotas] of byNamespace(T.resourceQuota)) {
+        const ranges = inNamespace(resources, T.limitRange, report);
+        for (const [ns, quotas] of inNamespace(resources, T.resourceQuota, report)) {
             const need = describe(() => {
                 const defaults = limitDefaults(ranges.get(ns) ?? []);
                 const total: Usage = {};

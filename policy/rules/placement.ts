@@ -2,9 +2,9 @@
 // leaves one zone (or one node) as the only choice puts every replica in one failure domain,
 // whatever the spread constraints and anti-affinity say. A zone spread with whenUnsatisfiable
 // DoNotSchedule leaves replacement pods Pending when a zone is lost, exactly when they are needed.
-import { has, Props, stackPolicy, unknownMessage } from "./common";
+import { has, Props, stackPolicy } from "./common";
 import { HPA_TYPES, REPLICATED_WORKLOADS } from "./k8s";
-import { label, StackModel } from "./model";
+import { StackModel } from "./model";
 import { HOSTNAME_KEY, podTemplatePolicy, ZONE_KEY } from "./workloads";
 
 const ZONE_KEYS = [ZONE_KEY, "failure-domain.beta.kubernetes.io/zone"];
@@ -77,22 +77,13 @@ export const placementNotPinned = stackPolicy({
     validate(resources, _args, report) {
         const model = new StackModel(resources);
         model.reportUnknown(report, [...REPLICATED_WORKLOADS, ...HPA_TYPES]);
-        for (const w of model.workloads) {
-            const floor = model.replicaFloor(w);
-            if (!floor.ok) {
-                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
-                continue;
-            }
-            if (floor.value.max < 2) {
-                continue;
-            }
-            const name = `${w.kind} ${w.name ?? w.resource.name}`;
+        for (const { w, floor, name } of model.multiReplica(report)) {
             for (const [what, allowed] of [
                 ["zone", allowedDomains(w.podSpec, ZONE_KEYS)],
                 ["node", allowedDomains(w.podSpec, [HOSTNAME_KEY], "metadata.name")],
             ] as const) {
                 if (allowed !== undefined && allowed.size <= 1) {
-                    report(`${name} runs up to ${floor.value.max} pods but its node selection allows ${what === "zone" ? "zone" : "node"} `
+                    report(`${name} runs up to ${floor.max} pods but its node selection allows ${what === "zone" ? "zone" : "node"} `
                         + `${describeAllowed(allowed)}: every replica shares one ${what}, and its loss takes the service down.`, w.resource.urn);
                 }
             }

@@ -21,8 +21,10 @@ interface NetworkPolicyRef {
     egress: Props[];
 }
 
-function readNetworkPolicies(resources: PolicyResource[], report: (m: string, urn?: string) => void): NetworkPolicyRef[] {
+/** The readable NetworkPolicies, and the namespaces holding one that is unknown during preview. */
+function readNetworkPolicies(resources: PolicyResource[], report: (m: string, urn?: string) => void): { policies: NetworkPolicyRef[]; uncertain: Set<string> } {
     const out: NetworkPolicyRef[] = [];
+    const uncertain = new Set<string>();
     for (const r of resources.filter((x) => x.type === T.networkPolicy)) {
         const read = describe((): NetworkPolicyRef => {
             const spec: Props = r.props.spec ?? {};
@@ -44,9 +46,11 @@ function readNetworkPolicies(resources: PolicyResource[], report: (m: string, ur
             out.push(read.value);
         } else {
             report(unknownMessage(read.unknown, label(r)), r.urn);
+            const ns = describe(() => namespaceOf(r.props, r.provider));
+            uncertain.add(ns.ok ? ns.value : "*");
         }
     }
-    return out;
+    return { policies: out, uncertain };
 }
 
 /** Policies that select the workload's pods for `type` (the pods are isolated for it when there is any). */
@@ -161,7 +165,9 @@ export const networkPolicyReachability = stackPolicy({
         const config = args.getConfig<ReachabilityConfig>();
         const model = new StackModel(resources, POD_WORKLOADS);
         model.reportUnknown(report, POD_WORKLOADS);
-        const policies = readNetworkPolicies(resources, report);
+        const { policies, uncertain } = readNetworkPolicies(resources, report);
+        // A policy we could not read may allow what looks blocked: do not claim it is (reported above).
+        const decidable = (w: WorkloadRef) => !uncertain.has(w.namespace) && !uncertain.has("*");
         const services = readServices(resources, report);
         const controller: ControllerIdentity = {
             namespace: config.ingressControllerNamespace,
@@ -180,7 +186,7 @@ export const networkPolicyReachability = stackPolicy({
                     const isolating = governing(policies, w, "Ingress");
                     const target = targetPortIn(port.targetPort, w);
                     const key = `${w.resource.urn}|${target?.containerPort}`;
-                    if (isolating.length === 0 || !target || reported.has(key)) {
+                    if (isolating.length === 0 || !target || reported.has(key) || !decidable(w)) {
                         continue; // not isolated; or service-routes-to-pods reports the port
                     }
                     if (!ingressAllowed(isolating, controller, target)) {
@@ -196,7 +202,7 @@ export const networkPolicyReachability = stackPolicy({
         }
         for (const w of model.workloads) {
             const isolating = governing(policies, w, "Egress");
-            if (isolating.length === 0) {
+            if (isolating.length === 0 || !decidable(w)) {
                 continue;
             }
             if (config.requireDns && !egressAllowed(isolating, 53, "UDP")) {
