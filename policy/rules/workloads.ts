@@ -169,7 +169,8 @@ export const workloadProbes = podTemplatePolicy({
     description: "Every container has both a livenessProbe and a readinessProbe, and they check different things "
         + "(different endpoint, port or command; timings do not count). Liveness answers \"is the process wedged? "
         + "restart it\", readiness \"may it take traffic now?\"; when they are the same check, a slow dependency "
-        + "restarts every replica at once. Fix: e.g. liveness GET /api/health, readiness GET /api/health/ready.",
+        + "restarts every replica at once. Fix: point liveness at a cheap \"process is alive\" endpoint and readiness "
+        + "at one that also checks what serving needs.",
     enforcementLevel: "mandatory",
     severity: "high",
     types: REPLICATED_WORKLOADS,
