@@ -88,6 +88,11 @@ policyCases(ingressBackendsExist, [
         expected: ["ingress: Ingress shop defaultBackend names Service fallback"],
     },
     {
+        title: "a Service unknown during preview is reported, and not also called missing",
+        mutate: (s) => { s.tiers.api.service.metadata = UNKNOWN; },
+        expected: ["api-service: Service api-service: metadata is unknown during preview; cannot verify"],
+    },
+    {
         title: "a backend Service name unknown during preview",
         mutate: (s) => { apiPaths(s)[0].backend.service.name = UNKNOWN; },
         expected: ["ingress: Ingress ingress: spec.rules.0.http.paths.0.backend.service.name is unknown during preview; cannot verify"],
