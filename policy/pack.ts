@@ -2,13 +2,21 @@
 // `new PolicyPack(...)` (which starts the analyzer's gRPC server), while tests and the offline
 // runner (`npm run policy:check`) evaluate the same objects directly.
 import type { PolicyPackArgs } from "@pulumi/policy";
+import { alertRulePolicies } from "./rules/alertRules";
+import { capacityPolicies } from "./rules/capacity";
 import { databasePolicies } from "./rules/database";
 import { edgePolicies } from "./rules/edge";
 import { hpaPolicies } from "./rules/hpa";
 import { monitoringPolicies } from "./rules/monitoring";
 import { namespacePolicies } from "./rules/namespace";
 import { pdbPolicies } from "./rules/pdb";
+import { placementPolicies } from "./rules/placement";
+import { probePolicies } from "./rules/probes";
+import { reachabilityPolicies } from "./rules/reachability";
 import { rolloutPolicies } from "./rules/rollout";
+import { routingPolicies } from "./rules/routing";
+import { secretsPolicies } from "./rules/secrets";
+import { shutdownPolicies } from "./rules/shutdown";
 import { workloadPolicies } from "./rules/workloads";
 
 /** The pack's name as the engine reports it (its version comes from policy/package.json). */
@@ -17,7 +25,9 @@ export const PACK_NAME = "kubepolaris-ha";
 export const packArgs: PolicyPackArgs = {
     description: "KubePolaris HA checklist (seed 000 部署检查清单): replicas, anti-affinity, zone spread, probes, "
         + "resources, restricted pods, pinned images, PDBs, HPAs, rollouts, TLS, NLB cross-zone, RDS Multi-AZ and "
-        + "backups, Prometheus alerts, namespace baseline.",
+        + "backups, Prometheus alerts, namespace baseline; "
+        + "and across resources: routing, probe ports, graceful shutdown, placement, quota capacity, network reachability, "
+        + "literal credentials, loadable alert rules.",
     displayName: "KubePolaris HA",
     // Policies without a level of their own (none today) and config without one default to
     // mandatory: forgetting a config file must not make the pack lenient.
@@ -31,5 +41,13 @@ export const packArgs: PolicyPackArgs = {
         ...databasePolicies,
         ...monitoringPolicies,
         ...namespacePolicies,
+        ...routingPolicies,
+        ...probePolicies,
+        ...shutdownPolicies,
+        ...placementPolicies,
+        ...capacityPolicies,
+        ...reachabilityPolicies,
+        ...secretsPolicies,
+        ...alertRulePolicies,
     ],
 };

@@ -3,6 +3,7 @@
 // parent, provider, dependencies and options. Used by the tests and by `npm run policy:check`.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { answerInvoke } from "./mockInvokes";
 import { loadStackConfig, readProjectName } from "./stackConfig";
 
 export interface RecordedResource {
@@ -55,6 +56,19 @@ export class ProgramError extends Error {
     }
 }
 
+/**
+ * The program needs something the runner cannot give it offline: an invoke without a mock answer
+ * (a data source it does not know, helm.v3.Chart's template) or a component whose children a
+ * provider plugin builds (helm.v4.Chart, yaml/v2, awsx, eks). Judging what it registered anyway
+ * would judge made-up data or an empty component, so the run stops naming each one.
+ */
+export class UnsupportedProgramError extends Error {
+    constructor(public readonly problems: string[], public readonly registered: RecordedResource[]) {
+        super(`the offline runner cannot judge this program: ${problems.join("; ")}`);
+        this.name = "UnsupportedProgramError";
+    }
+}
+
 /** Marker the recorder puts where a value was unknown (only happens in preview). */
 export const UNKNOWN = "<computed>";
 const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -81,47 +95,85 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
     Object.assign(config, options.configOverrides ?? {});
     const project = readProjectName(options.projectDir);
     const recorded: RecordedResource[] = [];
+    const unsupported: string[] = [];
+    const note = (problem: string) => {
+        if (!unsupported.includes(problem)) {
+            unsupported.push(problem);
+        }
+    };
+    const invokeContext = { region: config["aws:region"] ?? process.env.AWS_REGION ?? "us-east-1" };
     let outputs: MockRunResult["outputs"] = {};
 
-    await withoutLeakedProcessListeners(() => isolated(async (pulumiModule: typeof pulumi) => {
-        const runtime = pulumiModule.runtime;
-        runtime.setAllConfig(config, secretKeys);
-        const mocks: pulumi.runtime.Mocks = {
-            newResource: (args) => {
-                const extra = options.computedState?.(args.type, args.name, args.inputs) ?? {};
-                return { id: args.inputs.metadata?.name ?? `${args.name}-id`, state: { ...args.inputs, ...extra } };
-            },
-            call: (args) => mockCall(args),
-        };
-        await runtime.setMocks(mocks, project, options.stack, options.preview ?? false);
-        const monitor = (runtime as any).getMonitor();
-        wrapRegistration(monitor, recorded);
-
-        const programPath = path.resolve(options.program);
-        let programError: unknown;
-        // The module's own exports: what runInPulumiStack returns is resolved plain data, which
-        // no longer says which values were secret.
-        let exported: Record<string, unknown> = {};
-        await runtime.runInPulumiStack(async () => {
-            try {
-                // eslint-disable-next-line @typescript-eslint/no-require-imports
-                exported = require(programPath);
-                return exported;
-            } catch (err) {
-                // Thrown inside the stack's constructor it would be an unhandled rejection.
-                programError = err;
-                return {};
-            }
-        });
-        await settingsModule().waitForRPCs();
-        if (programError !== undefined) {
-            throw new ProgramError(programError, recorded.slice());
-        }
-        outputs = await resolveOutputs(pulumiModule, exported);
-        await settingsModule().waitForRPCs();
-    }));
+    // A resource whose inputs fail (an apply that throws) is never registered; its rejection
+    // surfaces as an unhandled rejection once the program has returned. Collect those: the program
+    // failed, and what it registered is incomplete.
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+        await runProgram();
+    } finally {
+        process.removeListener("unhandledRejection", onRejection);
+    }
     runCount++;
     return { resources: recorded, outputs };
+
+    async function runProgram(): Promise<void> {
+        await withoutLeakedProcessListeners(() => isolated(async (pulumiModule: typeof pulumi) => {
+            const runtime = pulumiModule.runtime;
+            runtime.setAllConfig(config, secretKeys);
+            const mocks: pulumi.runtime.Mocks = {
+                newResource: (args) => {
+                    const extra = options.computedState?.(args.type, args.name, args.inputs) ?? {};
+                    return { id: args.inputs.metadata?.name ?? `${args.name}-id`, state: { ...args.inputs, ...extra } };
+                },
+                call: (args) => {
+                    const answer = answerInvoke(args.token, args.inputs, invokeContext);
+                    if (!answer.ok) {
+                        note(answer.problem);
+                        return {};
+                    }
+                    return answer.value;
+                },
+            };
+            await runtime.setMocks(mocks, project, options.stack, options.preview ?? false);
+            const monitor = (runtime as any).getMonitor();
+            wrapRegistration(monitor, recorded, note);
+
+            const programPath = path.resolve(options.program);
+            let programError: unknown;
+            // The module's own exports: what runInPulumiStack returns is resolved plain data, which
+            // no longer says which values were secret.
+            let exported: Record<string, unknown> = {};
+            await runtime.runInPulumiStack(async () => {
+                try {
+                    // eslint-disable-next-line @typescript-eslint/no-require-imports
+                    exported = require(programPath);
+                    return exported;
+                } catch (err) {
+                    // Thrown inside the stack's constructor it would be an unhandled rejection.
+                    programError = err;
+                    return {};
+                }
+            });
+            await settingsModule().waitForRPCs().catch((err: unknown) => {
+                programError ??= err;
+            });
+            for (let i = 0; i < 3; i++) {
+                await new Promise((resolve) => setImmediate(resolve)); // let pending rejections be reported
+            }
+            programError ??= rejections[0];
+            // What the runner could not supply explains a failure better than the failure itself.
+            if (unsupported.length > 0) {
+                throw new UnsupportedProgramError(unsupported, recorded.slice());
+            }
+            if (programError !== undefined) {
+                throw new ProgramError(programError, recorded.slice());
+            }
+            outputs = await resolveOutputs(pulumiModule, exported);
+            await settingsModule().waitForRPCs();
+        }));
+    }
 }
 
 /**
@@ -175,10 +227,14 @@ async function isolated(body: (p: typeof pulumi) => Promise<void>): Promise<void
     await body(require("@pulumi/pulumi"));
 }
 
-function wrapRegistration(monitor: any, recorded: RecordedResource[]): void {
+function wrapRegistration(monitor: any, recorded: RecordedResource[], unsupported: (problem: string) => void): void {
     const engineUrns = new Map<string, string>();
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+        if (req.getRemote?.()) {
+            unsupported(`component ${req.getType()} "${req.getName()}" is built by its provider plugin (a multi-language component), `
+                + "which the offline runner does not run");
+        }
         const object = req.getObject()?.toJavaScript() ?? {};
         const secretInputs: string[] = [];
         const inputs = unwrap(object, "", secretInputs);
@@ -280,17 +336,4 @@ async function resolveOutputs(p: typeof pulumi, exported: Record<string, unknown
         result[key] = { value: known ? resolved : UNKNOWN, secret };
     }
     return result;
-}
-
-function mockCall(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-    switch (args.token) {
-        case "aws:index/getRegion:getRegion":
-            return { name: "eu-west-1", region: "eu-west-1", id: "eu-west-1" };
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
-        case "aws:index/getPartition:getPartition":
-            return { partition: "aws", dnsSuffix: "amazonaws.com" };
-        default:
-            return args.inputs;
-    }
 }

@@ -20,6 +20,7 @@ export const T = {
     ingress: "kubernetes:networking.k8s.io/v1:Ingress",
     namespace: "kubernetes:core/v1:Namespace",
     resourceQuota: "kubernetes:core/v1:ResourceQuota",
+    limitRange: "kubernetes:core/v1:LimitRange",
     networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
 } as const;
@@ -176,4 +177,40 @@ export function disruptionBudget(pdbSpec: Props, expected: number, pdbType: stri
         describeBudget = hasMin ? `minAvailable ${minAvailable}` : "minAvailable 1 (the policy/v1beta1 default)";
     }
     return { desiredHealthy, allowed: Math.max(0, expected - desiredHealthy), describe: describeBudget };
+}
+
+/** A container's declared ports: containerPort numbers and their names. */
+export interface DeclaredPort {
+    name?: string;
+    containerPort: number;
+    protocol: string;
+}
+
+export function declaredPorts(container: Props): DeclaredPort[] {
+    const ports: Props[] = Array.isArray(container.ports) ? container.ports : [];
+    return ports.filter((p) => typeof p?.containerPort === "number").map((p) => ({
+        name: typeof p.name === "string" && p.name !== "" ? p.name : undefined,
+        containerPort: p.containerPort,
+        protocol: typeof p.protocol === "string" ? p.protocol : "TCP",
+    }));
+}
+
+/**
+ * Resolves an int-or-string port against the ports a container declares: a number must be one of
+ * its containerPorts, a name one of its port names. undefined when the container declares neither.
+ */
+export function resolveDeclaredPort(port: unknown, container: Props): DeclaredPort | undefined {
+    const declared = declaredPorts(container);
+    if (typeof port === "number") {
+        return declared.find((p) => p.containerPort === port);
+    }
+    if (typeof port === "string" && /^\d+$/.test(port)) {
+        return declared.find((p) => p.containerPort === Number(port));
+    }
+    return typeof port === "string" ? declared.find((p) => p.name === port) : undefined;
+}
+
+/** "8080" or "\"http\"", for messages. */
+export function formatPort(port: unknown): string {
+    return typeof port === "string" ? `"${port}"` : String(port);
 }

@@ -160,6 +160,23 @@ export class StackModel {
         return this.workloads.find((w) => this.targets(h, w));
     }
 
+    /**
+     * Workloads that may run more than one pod (a single pod is workload-min-replicas' concern),
+     * with their replica floor; a workload whose floor is unknown during preview is reported.
+     */
+    multiReplica(report: StackReport): { w: WorkloadRef; floor: ReplicaFloor; name: string }[] {
+        const out: { w: WorkloadRef; floor: ReplicaFloor; name: string }[] = [];
+        for (const w of this.workloads) {
+            const floor = this.replicaFloor(w);
+            if (!floor.ok) {
+                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
+            } else if (floor.value.max >= 2) {
+                out.push({ w, floor: floor.value, name: `${w.kind} ${w.name ?? w.resource.name}` });
+            }
+        }
+        return out;
+    }
+
     /** Fewest and most replicas a workload runs, counting the HPA that scales it. */
     replicaFloor(w: WorkloadRef): Described<ReplicaFloor> {
         return describe(() => {

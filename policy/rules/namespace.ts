@@ -35,7 +35,7 @@ function workloadNamespaces(resources: PolicyResource[], report: StackReport): M
 }
 
 /** Resources of `type` in namespace `ns` (namespaced objects), unknown namespaces reported. */
-function inNamespace(resources: PolicyResource[], type: string, report: StackReport): Map<string, PolicyResource[]> {
+export function inNamespace(resources: PolicyResource[], type: string, report: StackReport): Map<string, PolicyResource[]> {
     const byNamespace = new Map<string, PolicyResource[]>();
     for (const r of resources.filter((x) => x.type === type)) {
         const ns = describe(() => namespaceOf(r.props, r.provider));

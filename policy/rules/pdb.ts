@@ -27,17 +27,8 @@ export const pdbCoverage = stackPolicy({
                 report(`PodDisruptionBudget ${pdbName(p)} ${p.selectorProblem}.`, p.resource.urn);
             }
         }
-        for (const w of model.workloads) {
-            const floor = model.replicaFloor(w);
-            if (!floor.ok) {
-                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
-                continue;
-            }
-            if (floor.value.max < 2) {
-                continue; // a single pod: workload-min-replicas reports it; a PDB cannot help
-            }
+        for (const { w, name } of model.multiReplica(report)) {
             const pdbs = model.pdbsFor(w);
-            const name = `${w.kind} ${w.name ?? w.resource.name}`;
             if (pdbs.length === 0) {
                 const sameNamespace = model.pdbs.filter((p) => p.namespace === w.namespace);
                 const elsewhere = model.pdbs.filter((p) => p.namespace !== w.namespace && !p.selectorProblem && selects(p.selector, w.podLabels));

@@ -66,17 +66,8 @@ export const rolloutRespectsPdb = stackPolicy({
     validate(resources, _args, report) {
         const model = new StackModel(resources);
         model.reportUnknown(report, [...REPLICATED_WORKLOADS, ...PDB_TYPES, ...HPA_TYPES]);
-        for (const w of model.workloads) {
-            const floor = model.replicaFloor(w);
-            if (!floor.ok) {
-                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
-                continue;
-            }
-            if (floor.value.max < 2) {
-                continue; // single pod: workload-min-replicas reports it
-            }
-            const replicas = floor.value.min;
-            const name = `${w.kind} ${w.name ?? w.resource.name}`;
+        for (const { w, floor, name } of model.multiReplica(report)) {
+            const replicas = floor.min;
             const shape = describe(() => rolloutShape(w, replicas));
             if (!shape.ok) {
                 report(unknownMessage(shape.unknown, label(w.resource)), w.resource.urn);
@@ -96,7 +87,7 @@ export const rolloutRespectsPdb = stackPolicy({
                 if (!budget.ok) {
                     report(unknownMessage(budget.unknown, label(p.resource)), w.resource.urn);
                 } else if (!("problem" in budget.value) && available < budget.value.desiredHealthy) {
-                    report(`${name}: at ${replicas} replicas (${floor.value.source}) a rollout (${shape.value.describe}) may take `
+                    report(`${name}: at ${replicas} replicas (${floor.source}) a rollout (${shape.value.describe}) may take `
                         + `${maxUnavailable} pod(s) down at once, leaving ${available} available, below PodDisruptionBudget `
                         + `${p.name ?? p.resource.name}'s floor of ${budget.value.desiredHealthy} (${budget.value.describe}).`, w.resource.urn);
                 }

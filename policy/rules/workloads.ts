@@ -13,12 +13,12 @@ const DEPRECATED_ZONE_KEY = "failure-domain.beta.kubernetes.io/zone";
 
 export const DEFAULT_MUTABLE_TAGS = ["latest", "stable", "main", "master", "edge", "nightly", "dev", "develop", "head", "canary", "current"];
 
-interface PodTemplatePolicyDef extends Omit<ResourcePolicyDef, "validate"> {
+export interface PodTemplatePolicyDef extends Omit<ResourcePolicyDef, "validate"> {
     validate(template: PodTemplate, args: ResourceValidationArgs, report: (message: string) => void, props: Props): void;
 }
 
 /** A resource policy over a workload's pod template: a workload without one is reported here, once. */
-function podTemplatePolicy(def: PodTemplatePolicyDef): ResourceValidationPolicy {
+export function podTemplatePolicy(def: PodTemplatePolicyDef): ResourceValidationPolicy {
     const { validate, ...meta } = def;
     return resourcePolicy({
         ...meta,
@@ -169,7 +169,8 @@ export const workloadProbes = podTemplatePolicy({
     description: "Every container has both a livenessProbe and a readinessProbe, and they check different things "
         + "(different endpoint, port or command; timings do not count). Liveness answers \"is the process wedged? "
         + "restart it\", readiness \"may it take traffic now?\"; when they are the same check, a slow dependency "
-        + "restarts every replica at once. Fix: e.g. liveness GET /healthz, readiness GET /readyz.",
+        + "restarts every replica at once. Fix: point liveness at a cheap \"process is alive\" endpoint and readiness "
+        + "at one that also checks what serving needs.",
     enforcementLevel: "mandatory",
     severity: "high",
     types: REPLICATED_WORKLOADS,

@@ -26,8 +26,10 @@ const cases: [fixture: string, expected: string[]][] = [
     ["hpa-target-missing", ["hpa-target-exists"]],
     ["hpa-memory-without-request", ["hpa-utilization-requests", "workload-resources"]],
     ["hpa-fights-replicas", ["hpa-owns-replicas"]],
-    ["probes-identical", ["workload-probes"]],
-    ["container-without-limits", ["workload-resources"]],
+    // Identical checks are also the same endpoint.
+    ["probes-identical", ["probe-endpoints", "workload-probes"]],
+    // The quota limits limits.cpu/memory: the API server refuses a pod without limits there.
+    ["container-without-limits", ["quota-fits-scale-out", "workload-resources"]],
     ["no-zone-spread", ["workload-zone-spread"]],
     ["no-anti-affinity", ["workload-hostname-anti-affinity"]],
     ["image-latest", ["workload-immutable-image"]],
@@ -41,6 +43,17 @@ const cases: [fixture: string, expected: string[]][] = [
     ["no-prometheus-rule", ["prometheus-alerts"]],
     ["alerts-incomplete", ["prometheus-alerts"]],
     ["namespace-without-baseline", ["namespace-default-deny", "namespace-pod-security", "namespace-resource-quota"]],
+    ["service-selector-mismatch", ["service-routes-to-pods"]],
+    ["ingress-backend-missing", ["ingress-backends-exist"]],
+    ["probe-undeclared-port", ["probe-endpoints"]],
+    ["prestop-exceeds-grace", ["termination-grace-covers-prestop"]],
+    ["pinned-to-one-zone", ["placement-not-pinned"]],
+    ["zone-spread-do-not-schedule", ["zone-spread-schedule-anyway"]],
+    ["quota-too-small", ["quota-fits-scale-out"]],
+    ["quota-unknown-in-preview", ["quota-fits-scale-out"]],
+    ["netpol-blocks-ingress-controller", ["network-policy-reachability"]],
+    ["literal-db-password", ["env-no-literal-credentials"]],
+    ["promql-invalid", ["prometheus-rules-valid"]],
 ];
 
 test("the baseline fixture passes every policy", async () => {
@@ -78,6 +91,13 @@ test("a value unknown during preview is reported as a mandatory violation, and k
     // Under `up` the mock provider answers (the random floor is 2 of the api tier's 3 pods) and it passes.
     const up = await check("pdb-unknown-in-preview", false);
     expect(up.violations).toEqual([]);
+});
+
+test("a quota unknown during preview is a mandatory \"cannot verify\", and known at `up` it passes", async () => {
+    const preview = await check("quota-unknown-in-preview");
+    expect(preview.violations.map((v) => [v.policy, v.level])).toEqual([["quota-fits-scale-out", "mandatory"]]);
+    expect(preview.violations[0].message).toContain("spec.hard.pods is unknown during preview; cannot verify");
+    expect((await check("quota-unknown-in-preview", false)).violations).toEqual([]);
 });
 
 test("violations point at the resource to fix", async () => {

@@ -40,6 +40,9 @@ describe("the policy pack", () => {
             "rds-performance-insights", "rds-enhanced-monitoring", "rds-large-tier-reader",
             "prometheus-alerts",
             "namespace-pod-security", "namespace-resource-quota", "namespace-default-deny",
+            "service-routes-to-pods", "ingress-backends-exist", "probe-endpoints", "termination-grace-covers-prestop",
+            "placement-not-pinned", "zone-spread-schedule-anyway", "quota-fits-scale-out", "network-policy-reachability",
+            "env-no-literal-credentials", "prometheus-rules-valid",
         ]);
     });
 
@@ -97,7 +100,9 @@ describe.each(ENVIRONMENTS)("policy/config/%s.json", (env) => {
             } else if (env === "prod") {
                 expect([name, level]).toEqual([name, "mandatory"]);
             } else if (env === "staging") {
-                expect([name, level]).toEqual([name, name === "rds-deletion-protection" ? "advisory" : "mandatory"]);
+                // A hard zone spread is a prod concern: staging only warns.
+                const advisoryInStaging = ["rds-deletion-protection", "zone-spread-schedule-anyway"];
+                expect([name, level]).toEqual([name, advisoryInStaging.includes(name) ? "advisory" : "mandatory"]);
             } else {
                 expect([name, level]).toEqual([name, name === "rds-deletion-protection" ? "disabled" : "advisory"]);
             }

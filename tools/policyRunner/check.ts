@@ -23,7 +23,10 @@ export interface PolicyCheckOptions {
     stack: string;
     /** Entry file of a Pulumi TypeScript program (default: this project's index.ts). */
     program?: string;
-    /** A `--policy-pack-config` JSON file; none means every policy at its default level and settings. */
+    /**
+     * A `--policy-pack-config` JSON file. Without one, policy/config/<stack>.json when it exists,
+     * else every policy at its default level and settings.
+     */
     policyConfig?: string;
     /** Run as `pulumi preview` (default), where values computed by other resources are unknown, or as `pulumi up`. */
     preview?: boolean;
@@ -43,6 +46,14 @@ export interface PolicyCheckResult {
     stackUrn: string;
     /** Things the operator should know (missing stack file, unknown policy names in the config). */
     notes: string[];
+    /** The policy config file used, if any. */
+    policyConfig?: string;
+}
+
+/** policy/config/<stack>.json, the environment's config the runner uses when none is given, if it exists. */
+export function stackPolicyConfig(stack: string): string | undefined {
+    const file = path.join(PACK_DIR, "config", `${stack}.json`);
+    return /^[A-Za-z0-9_.-]+$/.test(stack) && fs.existsSync(file) ? file : undefined;
 }
 
 /** A problem with the check's inputs (not with the program or the pack): reported without a stack trace. */
@@ -103,10 +114,11 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
     const notes = [...project.notes];
 
     let given: Record<string, PolicyConfigEntry> = {};
-    if (options.policyConfig) {
-        given = loadPolicyConfigFile(path.resolve(options.policyConfig));
+    const policyConfig = options.policyConfig ?? stackPolicyConfig(options.stack);
+    if (policyConfig) {
+        given = loadPolicyConfigFile(path.resolve(policyConfig));
         for (const key of unknownPolicyKeys(packArgs.policies, given)) {
-            notes.push(`${options.policyConfig}: "${key}" names no policy of the pack (the Pulumi CLI ignores it too)`);
+            notes.push(`${policyConfig}: "${key}" names no policy of the pack (the Pulumi CLI ignores it too)`);
         }
     }
     const config = reconcilePolicyConfig(packArgs.policies, packArgs.enforcementLevel ?? "advisory", given);
@@ -143,6 +155,7 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
             projectDir: project.realProjectDir,
             stackUrn,
             notes,
+            policyConfig,
         };
     } finally {
         project.cleanup();

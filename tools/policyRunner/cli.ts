@@ -5,12 +5,14 @@
 // would, without a cloud, a cluster or the Pulumi CLI. One row per violation:
 //   <policy>  <level>  <urn>  <message>
 // or with --json: {"violations":[{"policy","level","urn","message"}]}.
+// Without --policy-config, policy/config/<stack>.json is used when it exists.
 // Exit status: 0 no mandatory violation, 1 at least one mandatory violation, 2 the check could
-// not run (bad arguments, program error, invalid policy config).
+// not run (bad arguments, invalid policy config, the program failed, or it needs an invoke or a
+// component the runner cannot supply offline); the message names the cause, without a stack trace.
 import * as path from "path";
 import Module from "module";
-import { CheckInputError, policyCheck, PolicyCheckResult, REPO_ROOT } from "./check";
-import { PolicyConfigError } from "./config";
+import { ProgramError } from "../mockRun";
+import { policyCheck, PolicyCheckResult, REPO_ROOT } from "./check";
 
 const USAGE = "usage: npm run policy:check -- --stack <name> [--program <path to a Pulumi TypeScript entry file>] "
     + "[--json] [--policy-config <policy pack config .json>] [--up]";
@@ -95,6 +97,23 @@ export function resolveFromRepo(): void {
     };
 }
 
+/**
+ * One line for why the check could not run: the error's message and, for a program that threw,
+ * where in the program (its first stack frame in a file outside node_modules and this runner).
+ */
+export function failureMessage(e: unknown, program: string): string {
+    const error = e instanceof ProgramError ? e.cause : e;
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(e instanceof ProgramError)) {
+        return message;
+    }
+    const stack = error instanceof Error ? error.stack ?? "" : "";
+    const frame = stack.split("\n").map((l) => /\(?([^()\s]+\.[jt]s):(\d+):\d+\)?$/.exec(l.trim()))
+        .find((m) => m && !m[1].includes("node_modules") && !m[1].startsWith(path.join(REPO_ROOT, "tools")));
+    const at = frame ? ` (at ${path.relative(process.cwd(), frame[1]) || frame[1]}:${frame[2]})` : "";
+    return `the program ${path.relative(process.cwd(), program) || program} failed: ${message}${at}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
     let args: CliArgs;
     try {
@@ -116,8 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
         result = await policyCheck({ stack: args.stack, program: args.program, policyConfig: args.policyConfig, preview: args.preview });
     } catch (e) {
-        const expected = e instanceof CheckInputError || e instanceof PolicyConfigError;
-        console.error(`policy:check: ${expected ? (e as Error).message : (e as Error)?.stack ?? e}`);
+        console.error(`policy:check: ${failureMessage(e, args.program ?? path.join(REPO_ROOT, "index.ts"))}`);
         return 2;
     }
     for (const note of result.notes) {
@@ -132,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         console.log(`${result.violations.length} violation(s): ${result.mandatory} mandatory, ${result.advisory} advisory `
             + `(stack ${args.stack}, ${result.resourceCount} resources, ${path.relative(process.cwd(), result.program) || result.program}, `
-            + `policy config ${args.policyConfig ? path.relative(process.cwd(), args.policyConfig) : "none: policy defaults"}, `
+            + `policy config ${result.policyConfig ? path.relative(process.cwd(), result.policyConfig) : "none: policy defaults"}, `
             + `${args.preview ? "preview" : "up"}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
     }
     return result.mandatory > 0 ? 1 : 0;
@@ -142,7 +160,7 @@ if (require.main === module) {
     main(process.argv.slice(2)).then((code) => {
         process.exitCode = code;
     }, (e) => {
-        console.error(e);
+        console.error(`policy:check: ${e instanceof Error ? e.message : String(e)}`);
         process.exitCode = 2;
     });
 }
