@@ -279,8 +279,6 @@ metadata:
     node.kubernetes.io/instance-type: m5.xlarge
     topology.kubernetes.io/region: local
     topology.kubernetes.io/zone: $zone
-  annotations:
-    node.alpha.kubernetes.io/ttl: "0"
 status:
   capacity: {cpu: "4", memory: 16Gi, pods: "110", ephemeral-storage: 100Gi}
   allocatable: {cpu: 3920m, memory: 15Gi, pods: "110", ephemeral-storage: 95Gi}
