@@ -351,17 +351,25 @@ EOF
 
 kubectl_() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
+# The CRDs (4 MB of schemas: the slowest step) go in while the controllers start.
+apply_crds_in_background() {
+  say "applying the Prometheus Operator CRDs (in the background)"
+  kubectl_ apply --server-side --field-manager kubepolaris-cluster -f "$CRDS" > "$LOGS/crds.log" 2>&1 &
+  CRDS_JOB=$!
+}
+
 bootstrap() {
-  say "applying the Prometheus Operator CRDs, nodes, IngressClass, storage"
-  kubectl_ apply --server-side --field-manager kubepolaris-cluster -f "$CRDS" >> "$LOGS/bootstrap.log" 2>&1 ||
-    fail_component bootstrap "could not apply the Prometheus Operator CRDs"
+  say "applying the nodes, IngressClass, ingress-nginx namespace, StorageClass and volumes"
   { nodes_yaml; storage_yaml; edge_yaml; } > "$STATE/bootstrap.yaml"
   kubectl_ apply --server-side --field-manager kubepolaris-cluster -f "$STATE/bootstrap.yaml" >> "$LOGS/bootstrap.log" 2>&1 ||
     fail_component bootstrap "could not apply $STATE/bootstrap.yaml"
-  kubectl_ wait --for condition=established --timeout 60s crd --all >> "$LOGS/bootstrap.log" 2>&1 ||
-    fail_component bootstrap "CRDs were not established within 60s"
   kubectl_ wait --for condition=Ready --timeout 60s node -l "$FAKE_NODE_LABEL=fake" >> "$LOGS/bootstrap.log" 2>&1 ||
     fail_component kwok "did not make the nodes Ready within 60s"
+  say "nodes Ready"
+  wait "$CRDS_JOB" || fail_component crds "could not be applied"
+  kubectl_ wait --for condition=established --timeout 60s crd --all >> "$LOGS/crds.log" 2>&1 ||
+    fail_component crds "were not established within 60s"
+  say "Prometheus Operator CRDs established"
   # Pods need their namespace's default ServiceAccount (the controller-manager makes it).
   wait_for kube-controller-manager 60 kubectl_ get serviceaccount default -n default
 }
@@ -413,6 +421,7 @@ cmd_up() {
   kubeconfig_for admin "$KUBECONFIG_FILE"
   alive etcd || { start_etcd; say "etcd ready on 127.0.0.1:$PORT_ETCD"; }
   alive kube-apiserver || { start_apiserver; say "kube-apiserver ready on https://127.0.0.1:$PORT_APISERVER"; }
+  apply_crds_in_background
   start_controllers
   say "controller-manager, scheduler and kwok healthy"
   bootstrap

@@ -158,6 +158,33 @@ describeCluster(suite, () => {
         expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
     });
 
+    test("a LimitRange fills in missing requests and a ResourceQuota refuses the pod over it", async () => {
+        const ns = "quota-test";
+        kubectlOk(c, ["create", "namespace", ns]);
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "v1", kind: "List", items: [
+                {
+                    apiVersion: "v1", kind: "LimitRange", metadata: { name: "defaults", namespace: ns },
+                    spec: { limits: [{ type: "Container", defaultRequest: { cpu: "50m", memory: "32Mi" }, default: { cpu: "100m", memory: "64Mi" } }] },
+                },
+                { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "pods", namespace: ns }, spec: { hard: { pods: "1" } } },
+            ],
+        }));
+        // Quota admission needs the controller-manager to have computed the quota's usage first.
+        await waitFor("the quota's usage", 30_000, () => kubectlJson(c, ["get", "resourcequota", "pods", "-n", ns]).status?.used ? true : undefined);
+        const pod = (name: string) => JSON.stringify({
+            apiVersion: "v1", kind: "Pod", metadata: { name, namespace: ns },
+            spec: { containers: [{ name: "app", image: "registry.k8s.io/pause:3.10" }] },
+        });
+        kubectlOk(c, ["create", "-f", "-"], pod("first"));
+        const first = kubectlJson(c, ["get", "pod", "first", "-n", ns]);
+        expect(first.spec.containers[0].resources).toEqual({ requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } });
+        const second = kubectl(c, ["create", "-f", "-"], pod("second"));
+        expect(second.status).not.toBe(0);
+        expect(second.stderr).toMatch(/exceeded quota/);
+        kubectlOk(c, ["delete", "namespace", ns, "--wait=false"]);
+    }, 60_000);
+
     test("a claim with no storage class binds a pre-made volume when its pod is scheduled", async () => {
         const claim = {
             apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: NS },
