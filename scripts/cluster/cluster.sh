@@ -221,7 +221,7 @@ start_apiserver() {
     --service-cluster-ip-range 10.96.0.0/16 --service-node-port-range 30000-32767 \
     --authorization-mode Node,RBAC \
     --enable-admission-plugins PodSecurity,ResourceQuota,LimitRanger \
-    --allow-privileged=true --profiling=false --v 1
+    --allow-privileged=true --profiling=false
   wait_for kube-apiserver 60 https_ok "https://127.0.0.1:$PORT_APISERVER/readyz"
 }
 
@@ -238,11 +238,11 @@ start_controllers() {
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
     --service-cluster-ip-range 10.96.0.0/16 --allocate-node-cidrs=false \
-    --leader-elect=false --profiling=false --v 1
+    --leader-elect=false --profiling=false
   alive kube-scheduler || start kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig "$sch" --authentication-kubeconfig "$sch" --authorization-kubeconfig "$sch" \
     --bind-address 127.0.0.1 --secure-port "$PORT_SCHEDULER" --cert-dir "$STATE/scheduler-certs" \
-    --leader-elect=false --profiling=false --v 1
+    --leader-elect=false --profiling=false
   if ! alive kwok; then
     sed -e "s/@START_DELAY_MS@/$START_DELAY_MS/g" -e "s/@STOP_DELAY_MS@/$STOP_DELAY_MS/g" \
       "$HERE/kwok-pod-stages.yaml" > "$STATE/kwok-pod-stages.yaml"
