@@ -408,6 +408,8 @@ cmd_up() {
   fi
   mkdir -p "$LOGS" "$PIDS"
   rm -f "$READY_MARK"
+  # Interrupted half-way: leave no half-started cluster behind (the logs stay until `down`).
+  trap 'echo "cluster: interrupted; stopping the components" >&2; for ((c = ${#COMPONENTS[@]} - 1; c >= 0; c--)); do stop "${COMPONENTS[c]}"; done; exit 130' INT TERM
   local c p
   for c in "${COMPONENTS[@]}"; do alive "$c" || rm -f "$PIDS/$c.pid"; done
   if ! alive etcd && ! alive kube-apiserver; then
