@@ -1,0 +1,85 @@
+// Helpers for the local control plane tests: find the binaries scripts/cluster/ensure.sh built,
+// run scripts/cluster/cluster.sh and kubectl against a cluster of the test's own.
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { describeFailure, REPO } from "../engine/engine";
+
+export const CLUSTER_SCRIPT = path.join(REPO, "scripts", "cluster", "cluster.sh");
+
+/** The bin dir of the control plane binaries, or undefined when not installed. Never builds. */
+export function clusterBinDir(): string | undefined {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "ensure.sh"), "--check"], { encoding: "utf8" });
+    const dir = r.stdout?.trim().split("\n").pop();
+    return r.status === 0 && dir ? dir : undefined;
+}
+
+export interface Cluster {
+    env: NodeJS.ProcessEnv;
+    stateDir: string;
+    kubectl: string;
+    kubeconfig?: string;
+}
+
+export function clusterScript(c: Cluster, verb: string, timeoutMs = 180_000): SpawnSyncReturns<string> {
+    return spawnSync("bash", [CLUSTER_SCRIPT, verb], { cwd: REPO, env: c.env, encoding: "utf8", timeout: timeoutMs });
+}
+
+export function kubectl(c: Cluster, args: string[], input?: string): SpawnSyncReturns<string> {
+    return spawnSync(c.kubectl, ["--kubeconfig", c.kubeconfig ?? "", ...args], {
+        encoding: "utf8", input, timeout: 120_000, maxBuffer: 64 * 1024 * 1024,
+    });
+}
+
+/** kubectl that must succeed; parsed JSON when `-o json` was asked for. */
+export function kubectlOk(c: Cluster, args: string[], input?: string): string {
+    const r = kubectl(c, args, input);
+    if (r.status !== 0) {
+        throw new Error(describeFailure(`kubectl ${args.join(" ")}`, r));
+    }
+    return r.stdout;
+}
+
+export function kubectlJson(c: Cluster, args: string[]): any {
+    return JSON.parse(kubectlOk(c, [...args, "-o", "json"]));
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = probe();
+        if (value !== undefined) {
+            return value;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+}
+
+/** Pids of processes whose command line names a file under `dir`. */
+export function processesUsing(dir: string): number[] {
+    const out: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+            continue;
+        }
+        try {
+            const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+            if (cmdline.some((arg) => arg.includes(`${dir}/`))) {
+                out.push(Number(entry));
+            }
+        } catch {
+            // gone while we looked
+        }
+    }
+    return out;
+}
+
+/** The ports among `ports` something listens on (TCP, any address). */
+export function listening(ports: number[]): number[] {
+    const r = spawnSync("ss", ["-Htln"], { encoding: "utf8" });
+    const open = new Set((r.stdout ?? "").split("\n").map((l) => Number(l.trim().split(/\s+/)[3]?.split(":").pop())));
+    return ports.filter((p) => open.has(p));
+}
