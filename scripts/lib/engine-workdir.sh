@@ -1,6 +1,6 @@
 # Sourced by scripts/render.sh and scripts/preview-diff.sh.
 #
-# engine_workdir PROGRAM_DIR WORK_DIR: makes WORK_DIR a stand-in for the Pulumi project in
+# engine_workdir PROGRAM_DIR WORK_DIR: makes WORK_DIR a proxy for the Pulumi project in
 # PROGRAM_DIR: a symlink to every entry except the stack files Pulumi.<stack>.yaml, which are
 # copied. The engine then runs the real program (Node follows the symlinks to the real files and
 # node_modules), while everything Pulumi writes into the project directory (`stack init` adds an

@@ -1,4 +1,4 @@
-// A small stand-in for a cluster's pods, for the app contract test: a MariaDB server and backend
+// A small imitation of a cluster's pods, for the app contract test: a MariaDB server and backend
 // processes, each backend in its own network namespace (as a pod is: every one can listen on the
 // port its Deployment names, and nothing listens outside the machine), in its own mount namespace
 // (its working directory read-only, the Deployment's writable paths a fresh tmpfs each), as the

@@ -6,13 +6,14 @@
 //    Deployments; `promtool check rules` on every rendered PrometheusRule.
 //  - policy parity: for every fixture program in test/fixtures/, `pulumi preview --policy-pack
 //    policy` and `npm run policy:check` report the same policy names.
+import { BACKEND } from "../../app/kubepolaris";
 import * as fs from "fs";
 import * as path from "path";
 import { runStack, stackAppConfig, Program } from "../support/program";
 import {
     commandExists, describeFailure, engineEnv, Manifest, normalize, objectKey,
     mapLimit, policyNamesFromEvents, policyNamesFromRunnerJson, readManifests, REPO, run, runAsync, stacksIn, tempDir, toolchainBinDir,
-    toolchainStandinsDir,
+    toolchainTestDoublesDir,
 } from "./engine";
 
 const BIN = toolchainBinDir();
@@ -121,8 +122,8 @@ describeEngine(engineSuite, () => {
             expect(normalize(container.livenessProbe)).toEqual(normalize(mockedContainer.livenessProbe));
             expect(normalize(container.readinessProbe)).toEqual(normalize(mockedContainer.readinessProbe));
             if (tier === "backend") {
-                expect(container.livenessProbe.httpGet.path).toBe("/api/health");
-                expect(container.readinessProbe.httpGet.path).toBe("/api/health/ready");
+                expect(container.livenessProbe.httpGet.path).toBe(BACKEND.livenessPath);
+                expect(container.readinessProbe.httpGet.path).toBe(BACKEND.readinessPath);
             }
         });
 
@@ -155,9 +156,9 @@ describeEngine(engineSuite, () => {
         const stackOf = (fixture: string) => stacksIn(path.join(fixturesDir, fixture))[0] ?? FIXTURE_STACK;
         const packDir = path.join(REPO, "policy");
         const packConfig = path.join(packDir, "config", "prod.json");
-        const standins = toolchainStandinsDir();
-        if (fixtures.length === 0 || !fs.existsSync(path.join(packDir, "PulumiPolicy.yaml")) || !standins) {
-            test.skip("no fixture programs (test/fixtures/<name>/Pulumi.yaml), policy pack or preview stand-ins yet", () => undefined);
+        const testDoubles = toolchainTestDoublesDir();
+        if (fixtures.length === 0 || !fs.existsSync(path.join(packDir, "PulumiPolicy.yaml")) || !testDoubles) {
+            test.skip("no fixture programs (test/fixtures/<name>/Pulumi.yaml), policy pack or aws/random test doubles yet", () => undefined);
             return;
         }
 
@@ -172,8 +173,8 @@ describeEngine(engineSuite, () => {
             fs.symlinkSync(path.join(REPO, "node_modules"), path.join(work, "node_modules"));
             const penv = {
                 ...env,
-                // The fixtures register AWS resources: preview them with the echo stand-ins.
-                PATH: `${env.PATH}${path.delimiter}${standins}`,
+                // The fixtures register AWS resources: preview them with the echo test doubles.
+                PATH: `${env.PATH}${path.delimiter}${testDoubles}`,
                 PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true",
             };
             await mapLimit(fixtures, FIXTURE_CONCURRENCY, async (fixture) => {

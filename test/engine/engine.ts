@@ -36,9 +36,9 @@ export function toolchainBinDir(): string | undefined {
     return dirs.every((d) => d !== undefined) ? dirs[0] : undefined;
 }
 
-/** Where scripts/toolchain.sh put the preview-only aws/random stand-ins, if installed. */
-export function toolchainStandinsDir(): string | undefined {
-    const r = spawnSync("bash", [path.join(REPO, "scripts", "toolchain.sh"), "--standins"], { encoding: "utf8" });
+/** Where scripts/toolchain.sh put the preview-only aws/random test doubles, if installed. */
+export function toolchainTestDoublesDir(): string | undefined {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "toolchain.sh"), "--test-doubles"], { encoding: "utf8" });
     return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 

@@ -49,7 +49,7 @@ func main() {
 		},
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-resource-%s (preview stand-in): %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "pulumi-resource-%s (preview test double): %v\n", name, err)
 		os.Exit(1)
 	}
 	fmt.Printf("%d\n", handle.Port)
@@ -59,7 +59,7 @@ func main() {
 }
 
 func (p *echo) refuse(op string) error {
-	return fmt.Errorf("pulumi-resource-%s %s is a preview-only stand-in (the real provider cannot be built here): "+
+	return fmt.Errorf("pulumi-resource-%s %s is a preview-only test double (the real provider is not built here): "+
 		"it cannot %s resources; install the real provider plugin", p.name, Version, op)
 }
 
@@ -164,5 +164,5 @@ func (p *echo) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.R
 }
 
 func (p *echo) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
-	return nil, fmt.Errorf("pulumi-resource-%s preview stand-in cannot answer %s", p.name, req.GetTok())
+	return nil, fmt.Errorf("pulumi-resource-%s preview test double cannot answer %s", p.name, req.GetTok())
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# What `npm test` needs, installed or built once and cached (npm runs this as `pretest`):
+#   - promtool, for the alert rule unit tests (scripts/install-promtool.sh);
+#   - MariaDB and socat from Debian, for the app contract test (test/app; needs root);
+#   - the KubePolaris backend built from its release source (scripts/app/backend.sh);
+#   - the real Pulumi engine (scripts/toolchain.sh) and the local control plane's binaries
+#     (scripts/cluster/ensure.sh), for the engine and cluster tests.
+# Cold, the Go builds take a long while (see README, "Times"); warm, this takes about a second.
+# KUBEPOLARIS_TEST_PREREQS=skip skips it all (the tests that need a missing piece then skip).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+[[ "${KUBEPOLARIS_TEST_PREREQS:-}" == skip ]] && exit 0
+say() { printf '[test-prereqs] %s\n' "$*" >&2; }
+
+bash scripts/install-promtool.sh >&2
+
+missing=()
+for pair in mariadbd:mariadb-server mariadb:mariadb-client socat:socat ip:iproute2 setpriv:util-linux curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if ((${#missing[@]} > 0)); then
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+    say "installing ${missing[*]} (Debian packages, for the app contract test)"
+    # The server is started by the test itself, never as a service.
+    [[ -e /usr/sbin/policy-rc.d ]] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+  else
+    say "not installed: ${missing[*]} (needs root and apt-get); the app contract test will skip"
+  fi
+fi
+
+say "KubePolaris backend (cached after the first build)"
+bash scripts/app/backend.sh >/dev/null
+say "Pulumi engine toolchain (cached after the first build)"
+bash scripts/toolchain.sh >/dev/null
+say "local control plane binaries (cached after the first build)"
+bash scripts/cluster/ensure.sh >/dev/null
+say "ready"
