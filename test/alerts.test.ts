@@ -128,6 +128,23 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 });
 
+test("every alert's runbook_url, on every stack, resolves to a heading of docs/runbooks.md", async () => {
+    const doc = fs.readFileSync(path.join(PROJECT_DIR, "docs", "runbooks.md"), "utf8");
+    // GitHub's anchors: the heading lower-cased, spaces to dashes, other punctuation dropped.
+    const anchors = new Set([...doc.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-")));
+    const unresolved: string[] = [];
+    for (const stack of STACKS) {
+        const config = stackAppConfig(stack);
+        for (const rule of rulesOf((await runStack(stack)).one(PROMETHEUS_RULE).inputs.spec.groups as RuleGroup[])) {
+            const [base, anchor] = rule.annotations.runbook_url.split("#");
+            if (!base.endsWith("/docs/runbooks.md") || base !== config.monitoring.runbookBaseUrl || !anchors.has(anchor)) {
+                unresolved.push(`${stack}: ${rule.alert} -> ${rule.annotations.runbook_url}`);
+            }
+        }
+    }
+    expect(unresolved).toEqual([]);
+});
+
 describe("buildRuleGroups", () => {
     const base: AlertRuleParams = alertRuleParams(stackAppConfig(ALERT_TEST_STACK));
 
