@@ -12,6 +12,7 @@ import { InClusterMysql } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
 import { HaWorkload, quotaEntry } from "./components/haWorkload";
+import { WAIVERS } from "./components/checkerWaivers";
 import { commonLabels, componentName, podLabels } from "./components/labels";
 import { NamespaceBaseline } from "./components/namespaceBaseline";
 import { backendProbes, frontendProbes } from "./components/probes";
@@ -114,6 +115,7 @@ const backend = new HaWorkload("backend", {
     // The server itself drains for 5 s after SIGTERM; WebSocket sessions get the rest of a
     // minute after the pod leaves the endpoints.
     shutdownSeconds: 60,
+    waivers: WAIVERS.backendSecretEnv,
 }, opts);
 
 const frontend = new HaWorkload("frontend", {

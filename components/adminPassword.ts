@@ -8,6 +8,8 @@ import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "./checkerWaivers";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
 
@@ -112,7 +114,10 @@ export class AdminPassword extends pulumi.ComponentResource {
         // A new password must run the Job again: its hash (never the password) names the revision.
         const revision = password.apply((value) => createHash("sha256").update(value).digest("hex").slice(0, 12));
         const job = new k8s.batch.v1.Job(`${name}-job`, {
-            metadata: { name: objectName, namespace: args.namespace, labels },
+            metadata: {
+                name: objectName, namespace: args.namespace, labels,
+                annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp),
+            },
             spec: {
                 backoffLimit: 4,
                 activeDeadlineSeconds: 600,
@@ -127,7 +132,8 @@ export class AdminPassword extends pulumi.ComponentResource {
                         containers: [{
                             name: "set-admin-password",
                             image: args.image,
-                            imagePullPolicy: "IfNotPresent",
+                            // Version tags can be pushed again: resolve the tag on every start (see HaWorkload).
+                            imagePullPolicy: "Always",
                             command: ["/bin/sh", "-c", adminPasswordScript()],
                             env: [
                                 { name: env.backendUrl, value: args.backendUrl },
@@ -137,7 +143,8 @@ export class AdminPassword extends pulumi.ComponentResource {
                                 { name: env.newPassword, valueFrom: fromSecret(ADMIN_SECRET_KEYS.password) },
                                 { name: env.seededPassword, valueFrom: fromSecret(ADMIN_SECRET_KEYS.seeded) },
                             ],
-                            resources: args.resources ?? ADMIN_JOB_RESOURCES,
+                            // No volumes: its logs are all it writes.
+                            resources: withEphemeralStorage(args.resources ?? ADMIN_JOB_RESOURCES, []),
                             securityContext: restrictedContainerSecurity(),
                         }],
                     },

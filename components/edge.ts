@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeConfig, TlsConfig } from "../config";
+import { WAIVERS, waiverAnnotations } from "./checkerWaivers";
 import { ingressName } from "./labels";
 
 export interface EdgeArgs {
@@ -48,6 +49,7 @@ export class Edge extends pulumi.ComponentResource {
                 annotations: {
                     ...awaitAnnotations,
                     ...(args.edge.serviceType === "LoadBalancer" ? nlbAnnotations(args.edge) : {}),
+                    ...waiverAnnotations(WAIVERS.externalSelector, args.edge.serviceType === "NodePort" ? WAIVERS.nodePort : []),
                 },
             },
             spec: {

@@ -7,6 +7,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ResourceSpec } from "../config";
+import { Waiver, WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "./checkerWaivers";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { QuotaWorkload } from "./namespaceBaseline";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
@@ -48,6 +50,8 @@ export interface HaWorkloadArgs {
     preStopSleepSeconds?: number;
     /** Time after preStop for in-flight requests (and WebSockets) to finish. */
     shutdownSeconds?: number;
+    /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). */
+    waivers?: Waiver[];
 }
 
 /** Pods a rollout adds above the desired count (and never takes below it). */
@@ -76,6 +80,7 @@ export class HaWorkload extends pulumi.ComponentResource {
         const metadata = { name: objectName, namespace: args.namespace, labels };
         const preStopSleep = args.preStopSleepSeconds ?? 10;
         const writablePaths = args.writablePaths;
+        const volumeSizeLimit = "256Mi";
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
             metadata,
@@ -85,7 +90,10 @@ export class HaWorkload extends pulumi.ComponentResource {
         }, { parent: this });
 
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata,
+            metadata: {
+                ...metadata,
+                annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageByTagWaivers(args.image), imageUserWaivers(args.runAs), args.waivers ?? []),
+            },
             spec: {
                 replicas: args.minReplicas,
                 selector: { matchLabels: selector },
@@ -123,10 +131,13 @@ export class HaWorkload extends pulumi.ComponentResource {
                         containers: [{
                             name: args.component,
                             image: args.image,
-                            imagePullPolicy: "IfNotPresent",
+                            // Version tags can be pushed again: every pod start resolves the tag, so
+                            // no node keeps starting a stale build it cached (mirror the images into
+                            // a regional registry such as ECR: a pod cannot start while it is unreachable).
+                            imagePullPolicy: "Always",
                             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
                             env: args.env,
-                            resources: args.resources,
+                            resources: withEphemeralStorage(args.resources, writablePaths.map(() => volumeSizeLimit)),
                             livenessProbe: args.livenessProbe,
                             readinessProbe: args.readinessProbe,
                             startupProbe: args.startupProbe,
@@ -136,7 +147,7 @@ export class HaWorkload extends pulumi.ComponentResource {
                             securityContext: restrictedContainerSecurity(),
                             volumeMounts: writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath })),
                         }],
-                        volumes: writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: "256Mi" } })),
+                        volumes: writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: volumeSizeLimit } })),
                     },
                 },
             },

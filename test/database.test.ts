@@ -519,7 +519,9 @@ describe("local: MySQL in the namespace, no cloud", () => {
         expect(container.readinessProbe.exec.command.join(" ")).toContain("$MYSQL_USER");
         expect(container.livenessProbe.exec.command.join(" ")).not.toContain("PASSWORD");
         expect(container.startupProbe.failureThreshold * container.startupProbe.periodSeconds).toBeGreaterThanOrEqual(120);
-        expect(container.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+        expect(container.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String), "ephemeral-storage": expect.any(String) });
+        // Node disk: the limit covers its emptyDirs (socket, 1Gi tmp) plus logs.
+        expect(memoryBytes(container.resources.limits["ephemeral-storage"])).toBeGreaterThan(memoryBytes("1Gi"));
         expect(cpuMillis(container.resources.limits.cpu)).toBeGreaterThanOrEqual(cpuMillis(container.resources.requests.cpu));
         expect(memoryBytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(memoryBytes(container.resources.requests.memory));
     });

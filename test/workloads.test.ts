@@ -1,5 +1,6 @@
 // The HA app tier on every real stack file: what keeps KubePolaris up through node drains,
 // rollouts, zone loss and load.
+import { memoryBytes } from "../components/quantity";
 import { podLabels } from "../components/labels";
 import { RecordedResource } from "../tools/mockRun";
 import { runStack, stackAppConfig, STACKS } from "./support/program";
@@ -136,8 +137,13 @@ describe.each(STACKS)("stack %s", (stack) => {
             expect(pod.hostNetwork ?? false).toBe(false);
             for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
                 const where = `${w.name}/${c.name}`;
-                expect({ where, requests: Object.keys(c.resources?.requests ?? {}).sort() }).toEqual({ where, requests: ["cpu", "memory"] });
-                expect({ where, limits: Object.keys(c.resources?.limits ?? {}).sort() }).toEqual({ where, limits: ["cpu", "memory"] });
+                expect({ where, requests: Object.keys(c.resources?.requests ?? {}).sort() }).toEqual({ where, requests: ["cpu", "ephemeral-storage", "memory"] });
+                expect({ where, limits: Object.keys(c.resources?.limits ?? {}).sort() }).toEqual({ where, limits: ["cpu", "ephemeral-storage", "memory"] });
+                // The kubelet evicts a pod whose emptyDirs plus logs exceed its containers' limits.
+                const emptyDirs = (pod.volumes ?? []).filter((v: any) => v.emptyDir).reduce((t: number, v: any) => t + memoryBytes(v.emptyDir.sizeLimit), 0);
+                expect(memoryBytes(c.resources.limits["ephemeral-storage"])).toBeGreaterThan(emptyDirs);
+                // Every start resolves the version tag, so no node keeps starting a stale cached build.
+                expect(c.imagePullPolicy).toBe("Always");
                 expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
                 expect(c.securityContext.capabilities.drop).toEqual(["ALL"]);
                 expect((c.securityContext.capabilities.add ?? []).filter((cap: string) => cap !== "NET_BIND_SERVICE")).toEqual([]);
@@ -151,9 +157,9 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("backend requests/limits follow the tier table (seed HA values from medium up)", async () => {
         const container = (await deployment("backend")).inputs.spec.template.spec.containers[0];
-        expect(container.resources).toEqual(config.backend.resources);
+        expect(container.resources).toMatchObject(config.backend.resources);
         if (config.tier !== "small") {
-            expect(container.resources).toEqual({ requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "4", memory: "4Gi" } });
+            expect(container.resources).toMatchObject({ requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "4", memory: "4Gi" } });
         }
     });
 

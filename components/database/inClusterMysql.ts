@@ -7,12 +7,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InClusterMysqlConfig } from "../../config";
+import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "../checkerWaivers";
+import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { DatabaseConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
 
 /** The official image's mysql user and group. */
 const MYSQL_UID = 999;
 const DATA_MOUNT = "/var/lib/mysql";
+/** emptyDirs: the socket and pid file; temporary tables and sort files. */
+const RUN_SIZE_LIMIT = "16Mi";
+const TMP_SIZE_LIMIT = "1Gi";
 
 export interface InClusterMysqlArgs {
     release: string;
@@ -79,7 +84,11 @@ export class InClusterMysql extends pulumi.ComponentResource {
         }, { parent: this });
 
         const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
-            metadata,
+            metadata: {
+                ...metadata,
+                annotations: waiverAnnotations(
+                    imageByTagWaivers(args.mysql.image), imageUserWaivers({ uid: MYSQL_UID, gid: MYSQL_UID }), WAIVERS.secretEnvFollowUp),
+            },
             spec: {
                 serviceName: service.metadata.name,
                 replicas: 1,
@@ -108,7 +117,8 @@ export class InClusterMysql extends pulumi.ComponentResource {
                         containers: [{
                             name: "mysql",
                             image: args.mysql.image,
-                            imagePullPolicy: "IfNotPresent",
+                            // The tag is a moving minor line: every start resolves it (see HaWorkload).
+                            imagePullPolicy: "Always",
                             // The image's entrypoint initialises the data directory on first start
                             // and passes these flags on to mysqld.
                             args: [
@@ -132,7 +142,7 @@ export class InClusterMysql extends pulumi.ComponentResource {
                                 // root only over the local socket, never from another pod.
                                 { name: "MYSQL_ROOT_HOST", value: "localhost" },
                             ],
-                            resources: args.mysql.resources,
+                            resources: withEphemeralStorage(args.mysql.resources, [RUN_SIZE_LIMIT, TMP_SIZE_LIMIT]),
                             // The first start initialises the data directory (a temporary server
                             // without networking): up to 5 minutes before liveness takes over.
                             startupProbe: {
@@ -169,8 +179,8 @@ export class InClusterMysql extends pulumi.ComponentResource {
                             ],
                         }],
                         volumes: [
-                            { name: "run", emptyDir: { sizeLimit: "16Mi" } },
-                            { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+                            { name: "run", emptyDir: { sizeLimit: RUN_SIZE_LIMIT } },
+                            { name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
                         ],
                     },
                 },
