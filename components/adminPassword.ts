@@ -46,6 +46,9 @@ export const ADMIN_PASSWORD_ENV = {
     seededPassword: "SEEDED_ADMIN_PASSWORD",
 } as const;
 
+/** Pod-template annotation naming the password revision (a hash of the password, never the password). */
+export const ADMIN_PASSWORD_REVISION_ANNOTATION = "kubepolaris.io/admin-password-revision";
+
 /** Keys of the Secret the operator's credentials live in. */
 export const ADMIN_SECRET_KEYS = { username: "username", password: "password", seeded: "seeded-password" } as const;
 
@@ -122,7 +125,7 @@ export class AdminPassword extends pulumi.ComponentResource {
                 backoffLimit: 4,
                 activeDeadlineSeconds: 600,
                 template: {
-                    metadata: { labels, annotations: { "kubepolaris.io/admin-password-revision": revision } },
+                    metadata: { labels, annotations: { [ADMIN_PASSWORD_REVISION_ANNOTATION]: revision } },
                     spec: {
                         restartPolicy: "Never",
                         automountServiceAccountToken: false,
