@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { describeFailure, tempDir } from "../engine/engine";
 import {
-    Cluster, clusterBinDir, clusterScript, kubectl, kubectlJson, kubectlOk, listening, processesUsing, waitFor,
+    Cluster, clusterBinDir, clusterScript, freePortBase, kubectl, kubectlJson, kubectlOk, listening, processesUsing, waitFor,
 } from "./cluster";
 
 const BIN = clusterBinDir();
@@ -18,16 +18,6 @@ const suite = BIN
     ? `local control plane (${BIN})`
     : "local control plane (skipped: binaries not installed; run scripts/cluster/ensure.sh)";
 
-/** Ports of the test's own cluster: a free block, so parallel test runs do not collide. */
-function freePortBase(): number {
-    for (let i = 0; i < 2000; i++) {
-        const base = 20000 + ((process.pid + i) % 2000) * 10;
-        if (listening([3, 4, 5, 6, 7, 8].map((n) => base + n)).length === 0) {
-            return base;
-        }
-    }
-    throw new Error("no free block of ports between 20000 and 40000");
-}
 const PORT_BASE = freePortBase();
 const PORTS = [3, 4, 5, 6, 7, 8].map((n) => PORT_BASE + n);
 const START_DELAY_MS = 3000;

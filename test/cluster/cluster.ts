@@ -3,7 +3,7 @@
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describeFailure, REPO } from "../engine/engine";
+import { describeFailure, REPO, RunResult, runAsync } from "../engine/engine";
 
 export const CLUSTER_SCRIPT = path.join(REPO, "scripts", "cluster", "cluster.sh");
 
@@ -77,9 +77,30 @@ export function processesUsing(dir: string): number[] {
     return out;
 }
 
+/** A block of ports nothing listens on (base+3..base+8, as cluster.sh uses them), so parallel test runs do not collide. */
+export function freePortBase(): number {
+    for (let i = 0; i < 2000; i++) {
+        const base = 20000 + ((process.pid + i) % 2000) * 10;
+        if (listening([3, 4, 5, 6, 7, 8].map((n) => base + n)).length === 0) {
+            return base;
+        }
+    }
+    throw new Error("no free block of ports between 20000 and 40000");
+}
+
 /** The ports among `ports` something listens on (TCP, any address). */
 export function listening(ports: number[]): number[] {
     const r = spawnSync("ss", ["-Htln"], { encoding: "utf8" });
     const open = new Set((r.stdout ?? "").split("\n").map((l) => Number(l.trim().split(/\s+/)[3]?.split(":").pop())));
     return ports.filter((p) => open.has(p));
+}
+
+export const UP_SCRIPT = path.join(REPO, "scripts", "up.sh");
+
+/**
+ * scripts/up.sh (npm run up / destroy) with the test's environment: `up`, `destroy`, or
+ * `pulumi ARGS...` on the local stack. Asynchronous, so the cluster can be sampled while it runs.
+ */
+export function localStack(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 480_000): Promise<RunResult> {
+    return runAsync("bash", [UP_SCRIPT, ...args], { cwd: REPO, env, timeoutMs });
 }
