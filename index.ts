@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKEND, FRONTEND } from "./app/kubepolaris";
-import { loadConfig, secretSetting } from "./config";
+import { loadConfig, secretSetting, TIER_PROFILES } from "./config";
 import { AdminPassword, ADMIN_JOB_RESOURCES } from "./components/adminPassword";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
@@ -32,8 +32,9 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     namespace: config.namespace,
     labels,
     workloads: [
-        quotaEntry("backend", config.backend),
-        quotaEntry("frontend", config.frontend),
+        // A tier change rolls pods of one tier's size into another's: room for the largest.
+        quotaEntry("backend", config.backend, Object.values(TIER_PROFILES).map((t) => t.backend.resources)),
+        quotaEntry("frontend", config.frontend, Object.values(TIER_PROFILES).map((t) => t.frontend.resources)),
         // One MySQL pod; a StatefulSet replaces it without surging.
         ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
         { name: "admin-password", maxPods: 1, resources: ADMIN_JOB_RESOURCES },

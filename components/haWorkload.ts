@@ -57,9 +57,12 @@ export interface HaWorkloadArgs {
 /** Pods a rollout adds above the desired count (and never takes below it). */
 export const MAX_SURGE = 1;
 
-/** A workload's worst case for the namespace quota: its HPA maximum plus a rollout's surge. */
-export function quotaEntry(name: string, sizing: { maxReplicas: number; resources: ResourceSpec }): QuotaWorkload {
-    return { name, maxPods: sizing.maxReplicas + MAX_SURGE, resources: sizing.resources };
+/**
+ * A workload's worst case for the namespace quota: its HPA maximum plus a rollout's surge, each pod
+ * at the largest of its size and `rolloutFrom` (sizes it may be rolling from, see QuotaWorkload).
+ */
+export function quotaEntry(name: string, sizing: { maxReplicas: number; resources: ResourceSpec }, rolloutFrom: ResourceSpec[] = []): QuotaWorkload {
+    return { name, maxPods: sizing.maxReplicas + MAX_SURGE, resources: sizing.resources, rolloutFrom };
 }
 
 export class HaWorkload extends pulumi.ComponentResource {

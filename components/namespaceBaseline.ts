@@ -12,6 +12,13 @@ export interface QuotaWorkload {
     name: string;
     maxPods: number;
     resources: ResourceSpec;
+    /**
+     * Other sizes its pods may still have while it rolls to `resources` (the other size tiers'): the
+     * quota counts each pod at the largest, so a tier change down can replace the bigger pods it
+     * runs (the API server refuses every new pod while the old ones exceed a smaller quota).
+     * Default: none.
+     */
+    rolloutFrom?: ResourceSpec[];
 }
 
 export interface PodPeer {
@@ -40,7 +47,10 @@ export interface NamespaceBaselineArgs {
 }
 
 export class NamespaceBaseline extends pulumi.ComponentResource {
-    /** Use this (not the plain string) so objects in the namespace wait for it to exist. */
+    /**
+     * Use this (not the plain string) so objects in the namespace wait for it to exist, and for its
+     * quota and LimitRange: a tier change updates those before the pods it rolls meet them.
+     */
     public readonly namespaceName: pulumi.Output<string>;
     public readonly priorityClassName: pulumi.Output<string> | undefined;
     public readonly quotaHard: Record<string, string>;
@@ -64,12 +74,12 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
         const meta = (suffix: string) => ({ name: suffix, namespace: ns, labels: args.labels });
 
         this.quotaHard = quotaFor(args.workloads);
-        new k8s.core.v1.ResourceQuota(`${name}-quota`, {
+        const quota = new k8s.core.v1.ResourceQuota(`${name}-quota`, {
             metadata: meta("kubepolaris-quota"),
             spec: { hard: this.quotaHard },
         }, { parent: this });
 
-        new k8s.core.v1.LimitRange(`${name}-limits`, {
+        const limits = new k8s.core.v1.LimitRange(`${name}-limits`, {
             metadata: meta("kubepolaris-limits"),
             spec: { limits: [limitRangeFor(args.workloads)] },
         }, { parent: this });
@@ -154,19 +164,20 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
             this.priorityClassName = priorityClass.metadata.name;
         }
 
-        this.namespaceName = ns;
+        this.namespaceName = pulumi.all([ns, quota.urn, limits.urn]).apply(([n]) => n);
         this.registerOutputs({ namespaceName: this.namespaceName, priorityClassName: this.priorityClassName });
     }
 }
 
-/** Quota with room for every workload at its maximum pod count. */
+/** Quota with room for every workload at its maximum pod count, each pod at its largest size. */
 export function quotaFor(workloads: QuotaWorkload[]): Record<string, string> {
-    const sum = (pick: (w: QuotaWorkload) => number) => workloads.reduce((total, w) => total + w.maxPods * pick(w), 0);
+    const sum = (pick: (r: ResourceSpec) => number) => workloads.reduce((total, w) =>
+        total + w.maxPods * Math.max(...[w.resources, ...(w.rolloutFrom ?? [])].map(pick)), 0);
     return {
-        "requests.cpu": formatCpu(sum((w) => cpuMillis(w.resources.requests.cpu))),
-        "requests.memory": formatMemory(sum((w) => memoryBytes(w.resources.requests.memory))),
-        "limits.cpu": formatCpu(sum((w) => cpuMillis(w.resources.limits.cpu))),
-        "limits.memory": formatMemory(sum((w) => memoryBytes(w.resources.limits.memory))),
+        "requests.cpu": formatCpu(sum((r) => cpuMillis(r.requests.cpu))),
+        "requests.memory": formatMemory(sum((r) => memoryBytes(r.requests.memory))),
+        "limits.cpu": formatCpu(sum((r) => cpuMillis(r.limits.cpu))),
+        "limits.memory": formatMemory(sum((r) => memoryBytes(r.limits.memory))),
         pods: String(workloads.reduce((total, w) => total + w.maxPods, 0)),
     };
 }

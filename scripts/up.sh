@@ -90,7 +90,7 @@ case "$VERB" in
     fi
     echo "$uid" > "$mark"
     say "pulumi up --stack $STACK (state: $STATE_DIR, kubeconfig: $KUBECONFIG)"
-    pulumi up --stack "$STACK" --yes --non-interactive --skip-preview \
+    pulumi up --stack "$STACK" --yes --non-interactive --skip-preview --suppress-outputs \
       --policy-pack "$REPO/policy" --policy-pack-config "$REPO/policy/config/local.json" "$@"
     say "done; stack outputs:"
     pulumi stack output --stack "$STACK"

@@ -535,10 +535,12 @@ describe("local: MySQL in the namespace, no cloud", () => {
         // Besides MySQL, the admin-password Job's one pod.
         const job = ADMIN_JOB_RESOURCES;
         expect(Number(quota.pods)).toBe(backendPods + frontendPods + 1 + 1);
-        expect(cpuMillis(quota["requests.cpu"])).toBe(backendPods * cpuMillis(small.backend.resources.requests.cpu)
-            + frontendPods * cpuMillis(small.frontend.resources.requests.cpu) + cpuMillis(container.resources.requests.cpu) + cpuMillis(job.requests.cpu));
-        expect(memoryBytes(quota["limits.memory"])).toBe(backendPods * memoryBytes(small.backend.resources.limits.memory)
-            + frontendPods * memoryBytes(small.frontend.resources.limits.memory) + memoryBytes(container.resources.limits.memory) + memoryBytes(job.limits.memory));
+        // Backend and frontend pods count at their largest size of any tier (a tier change rolls from one to another).
+        const largest = (pick: (t: typeof small) => number) => Math.max(...Object.values(TIER_PROFILES).map(pick));
+        expect(cpuMillis(quota["requests.cpu"])).toBe(backendPods * largest((t) => cpuMillis(t.backend.resources.requests.cpu))
+            + frontendPods * largest((t) => cpuMillis(t.frontend.resources.requests.cpu)) + cpuMillis(container.resources.requests.cpu) + cpuMillis(job.requests.cpu));
+        expect(memoryBytes(quota["limits.memory"])).toBe(backendPods * largest((t) => memoryBytes(t.backend.resources.limits.memory))
+            + frontendPods * largest((t) => memoryBytes(t.frontend.resources.limits.memory)) + memoryBytes(container.resources.limits.memory) + memoryBytes(job.limits.memory));
         const max = p.one("kubernetes:core/v1:LimitRange").inputs.spec.limits[0].max;
         expect(cpuMillis(container.resources.limits.cpu)).toBeLessThanOrEqual(cpuMillis(max.cpu));
         expect(memoryBytes(container.resources.limits.memory)).toBeLessThanOrEqual(memoryBytes(max.memory));

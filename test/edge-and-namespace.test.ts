@@ -1,4 +1,5 @@
 // The way in (NLB + Ingress), the namespace guard rails and the shared JWT secret, per stack.
+import { TIER_PROFILES } from "../config";
 import { podLabels } from "../components/labels";
 import { quotaFor } from "../components/namespaceBaseline";
 import { cpuMillis, memoryBytes } from "../components/quantity";
@@ -102,6 +103,27 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(memoryBytes(quota["limits.memory"])).toBeGreaterThanOrEqual(memory);
         expect(Number(quota.pods)).toBeGreaterThanOrEqual(pods);
         expect(program.one("kubernetes:core/v1:LimitRange").inputs.spec.limits[0].type).toBe("Container");
+    });
+
+    // Found by the real API server (test/cluster/program.test.ts): local went medium → small, the
+    // quota shrank below what the running medium pods used, and ResourceQuota admission refused every
+    // new pod: the rollouts never started and the MySQL pod, deleted first, was never recreated.
+    test("a tier change down fits the quota: the bigger tier's pods still running count at their size", async () => {
+        const program = await runStack(stack);
+        const quota = program.one("kubernetes:core/v1:ResourceQuota").inputs.spec.hard;
+        for (const from of Object.values(TIER_PROFILES)) {
+            let cpu = 0;
+            let memory = 0;
+            for (const tier of ["backend", "frontend"] as const) {
+                const hpa = program.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${tier}`);
+                // At most maxReplicas + surge pods, every one as big as the other tier's.
+                const pods = hpa.inputs.spec.maxReplicas + 1;
+                cpu += pods * cpuMillis(from[tier].resources.requests.cpu);
+                memory += pods * memoryBytes(from[tier].resources.limits.memory);
+            }
+            expect(cpuMillis(quota["requests.cpu"])).toBeGreaterThanOrEqual(cpu);
+            expect(memoryBytes(quota["limits.memory"])).toBeGreaterThanOrEqual(memory);
+        }
     });
 
     test("NetworkPolicies: default deny, DNS, ingress controller to the serving ports, backend to the database", async () => {
