@@ -147,9 +147,8 @@ describeProgram(suite, () => {
         expect(summary.length).toBe(1);
         expect(summary[0]).toMatch(/^\d+ unchanged$/);
         await timed("preview", ["pulumi", "preview", "--stack", "local", "--expect-no-changes", "--non-interactive", "--diff"]);
+        // Read back from the cluster, the state does not change: nothing drifted or was defaulted away.
         await timed("refresh", ["pulumi", "refresh", "--stack", "local", "--expect-no-changes", "--yes", "--skip-preview", "--non-interactive"]);
-        // And after the refresh, the program still agrees with what is in the cluster.
-        await timed("preview after refresh", ["pulumi", "preview", "--stack", "local", "--expect-no-changes", "--non-interactive", "--diff"]);
     }, 480_000);
 
     test("a tier change (small → medium) rolls out with ready pods never below each PDB's floor", async () => {
