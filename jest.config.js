@@ -7,5 +7,7 @@ module.exports = {
         // Type checking is `npm run build` (tsc --noEmit); here ts-jest only transpiles.
         "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
     },
-    testTimeout: 120000,
+    // Two cores run the engine, the control plane and the mock runs side by side: a mock run of a
+    // stack can take minutes under that load.
+    testTimeout: 300000,
 };
