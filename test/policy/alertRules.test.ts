@@ -9,7 +9,7 @@ policyCases(prometheusRulesValid, [
     {
         title: "an expression with an unclosed parenthesis",
         mutate: (s) => { rule(s).expr = "sum(rate(http_requests_total[5m])) by (le"; },
-        expected: ["alerts: spec.groups[0].rules[0] (alert KubePolarisInstanceDown) expr does not parse as PromQL (at character 42, near \"s_total[5m])) by (le\")."],
+        expected: ["alerts: spec.groups[0].rules[0] (alert KubePolarisBackendUnavailable) expr does not parse as PromQL (at character 42, near \"s_total[5m])) by (le\")."],
     },
     {
         title: "a function Prometheus does not have",
@@ -17,9 +17,9 @@ policyCases(prometheusRulesValid, [
         expected: ["alerts: spec.groups[0].rules[1] (alert KubePolarisHighLatencyP99) expr does not parse as PromQL"],
     },
     { title: "an empty expression", mutate: (s) => { rule(s).expr = " "; }, expected: ["expr does not parse as PromQL (at character 1"] },
-    { title: "an invalid for", mutate: (s) => { rule(s).for = "5 minutes"; }, expected: ["rules[0] (alert KubePolarisInstanceDown) for \"5 minutes\" is not a Prometheus duration (e.g. 5m, 1h30m)."] },
+    { title: "an invalid for", mutate: (s) => { rule(s).for = "5 minutes"; }, expected: ["rules[0] (alert KubePolarisBackendUnavailable) for \"5 minutes\" is not a Prometheus duration (e.g. 5m, 1h30m)."] },
     { title: "units out of order", mutate: (s) => { rule(s).for = "30m1h"; }, expected: ["for \"30m1h\" is not a Prometheus duration"] },
-    { title: "an alert without severity", mutate: (s) => { delete rule(s).labels; }, expected: ["rules[0] (alert KubePolarisInstanceDown) has no severity label: Alertmanager cannot route it by urgency."] },
+    { title: "an alert without severity", mutate: (s) => { delete rule(s).labels; }, expected: ["rules[0] (alert KubePolarisBackendUnavailable) has no severity label: Alertmanager cannot route it by urgency."] },
     {
         title: "a custom severity label",
         mutate: () => undefined,
@@ -34,7 +34,7 @@ policyCases(prometheusRulesValid, [
     {
         title: "a rule that is both alert and record",
         mutate: (s) => { rule(s).record = "x"; },
-        expected: ["rules[0] (alert KubePolarisInstanceDown) must set exactly one of alert and record."],
+        expected: ["rules[0] (alert KubePolarisBackendUnavailable) must set exactly one of alert and record."],
     },
     { title: "a recording rule with an invalid name", mutate: (s) => { s.alerts.spec.groups[0].rules.push({ record: "job-up", expr: "up" }); }, expected: ["\"job-up\" is not a valid metric name"] },
     { title: "a group interval that is no duration", mutate: (s) => { s.alerts.spec.groups[0].interval = "often"; }, expected: ["spec.groups[0] interval \"often\" is not a Prometheus duration."] },
