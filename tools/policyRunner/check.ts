@@ -166,5 +166,9 @@ function computedAtUp(type: string, name: string, inputs: Record<string, any>): 
     if (type === "random:index/randomInteger:RandomInteger") {
         return { result: inputs.min };
     }
+    // A generated password has a value after `up`; a program that hashes or formats it must get one.
+    if (type === "random:index/randomPassword:RandomPassword" || type === "random:index/randomString:RandomString") {
+        return { result: "x".repeat(Number(inputs.length) || 16) };
+    }
     return type.startsWith("aws:") ? { arn: `arn:aws:mock:::${type}/${name}` } : {};
 }
