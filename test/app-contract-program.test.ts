@@ -4,9 +4,9 @@
 // drive the contract test, so a change to the app is made in one place.
 import { APP_RELEASE, BACKEND, FRONTEND } from "../app/kubepolaris";
 import { ADMIN_PASSWORD_ENV, ADMIN_SECRET_KEYS } from "../components/adminPassword";
-import { ConfigError, DB_RESERVED_CONNECTIONS, parseConfig } from "../config";
+import { DB_RESERVED_CONNECTIONS, parseConfig } from "../config";
 import { RecordedResource } from "../tools/mockRun";
-import { isSecretInput, runStack, STACKS, stackValues } from "./support/program";
+import { configProblems, isSecretInput, runStack, STACKS, stackValues } from "./support/program";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const JOB = "kubernetes:batch/v1:Job";
@@ -17,15 +17,7 @@ const component = (r: RecordedResource) => r.inputs.metadata?.labels?.["app.kube
 const podSpecOf = async (stack: string, type: string, name: string) =>
     (await runStack(stack)).ofType(type).find((r) => component(r) === name)!.inputs.spec.template.spec;
 
-function problems(raw: ReturnType<typeof stackValues>): string[] {
-    try {
-        parseConfig(raw);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as ConfigError).problems;
-    }
-    throw new Error("expected the config to be rejected");
-}
+const problems = configProblems;
 
 describe.each(STACKS)("stack %s", (stack) => {
     test(`images are the ${APP_RELEASE} release the contract test builds`, () => {

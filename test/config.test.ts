@@ -1,8 +1,8 @@
 // Bad stack config fails before any resource is registered, with a message that names the key,
 // the value and what is allowed. Each case starts from a real stack file and changes one thing.
-import { ConfigError, parseConfig, TIER_PROFILES } from "../config";
+import { parseConfig, TIER_PROFILES } from "../config";
 import { ProgramError } from "../tools/mockRun";
-import { runStack, STACKS, stackValues } from "./support/program";
+import { configProblems, runStack, STACKS, stackValues } from "./support/program";
 
 const values = stackValues;
 
@@ -12,15 +12,7 @@ function withObject(stack: string, key: string, patch: Record<string, unknown>) 
     return values(stack, { [key]: { ...current, ...patch } });
 }
 
-function problems(raw: ReturnType<typeof values>): string[] {
-    try {
-        parseConfig(raw);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as ConfigError).problems;
-    }
-    throw new Error("expected the config to be rejected");
-}
+const problems = configProblems;
 
 test.each(STACKS)("the %s stack file is valid", (stack) => {
     const config = parseConfig(values(stack));

@@ -6,6 +6,7 @@
 // filesystem with writable volumes only where mysqld writes (data, socket/pid, tmp).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { restrictedContainerSecurity } from "../podSecurity";
 import { InClusterMysqlConfig } from "../../config";
 import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "../checkerWaivers";
 import { withEphemeralStorage } from "../ephemeralStorage";
@@ -163,14 +164,7 @@ export class InClusterMysql extends pulumi.ComponentResource {
                                 },
                                 periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
                             },
-                            securityContext: {
-                                allowPrivilegeEscalation: false,
-                                privileged: false,
-                                readOnlyRootFilesystem: true,
-                                runAsNonRoot: true,
-                                capabilities: { drop: ["ALL"] },
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
+                            securityContext: restrictedContainerSecurity(),
                             volumeMounts: [
                                 { name: "data", mountPath: DATA_MOUNT },
                                 // Socket and pid file.

@@ -1,7 +1,7 @@
 // Runs this project's program for a stack under mocks (see tools/mockRun.ts) and offers
 // look-ups over what it registered.
 import * as path from "path";
-import { AppConfig, parseConfig, rawConfig, RawConfig } from "../../config";
+import { AppConfig, ConfigError, parseConfig, rawConfig, RawConfig } from "../../config";
 import { RecordedResource, runUnderMocks, MockRunResult } from "../../tools/mockRun";
 import { loadStackConfig } from "../../tools/stackConfig";
 
@@ -96,4 +96,15 @@ export function stackValues(stack: string, changes: Record<string, unknown> = {}
 /** The stack's config parsed the way the program parses it. */
 export function stackAppConfig(stack: string): AppConfig {
     return parseConfig(stackValues(stack));
+}
+
+/** The problems parseConfig reports for `raw`; fails the test when the config is accepted. */
+export function configProblems(raw: RawConfig): string[] {
+    try {
+        parseConfig(raw);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems;
+    }
+    throw new Error("expected the config to be rejected");
 }
