@@ -1,7 +1,8 @@
 // The app contract: the KubePolaris backend built from its release source, run twice against a
 // real MariaDB exactly as the local stack's backend Deployment runs it (environment, port, UID,
 // read-only working tree, writable paths), and the program's claims checked against the running
-// processes: the Service's port answers, every probe path answers 200, the JWT secret is shared,
+// processes: the Service's port answers, every probe path answers 200 (also with the database
+// frozen: liveness and readiness do not depend on it), the JWT secret is shared,
 // the database accepts the program's TLS setting, SIGTERM lets an in-flight request finish, and
 // the admin-password Job's own script replaces the published password.
 //
@@ -240,6 +241,28 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
         } finally {
             sandbox.sql(["SET GLOBAL require_secure_transport = OFF"]);
         }
+    }, 120_000);
+
+    test("with the database frozen, liveness and readiness still answer within their timeouts (no restarts, no outage)", async () => {
+        const pod = pods[0];
+        const { password } = await adminToken(pod);
+        sandbox.freezeDatabase(true);
+        try {
+            // The freeze is real: a call that needs the database does not answer.
+            await expect(pod.request(BACKEND.port, "POST", BACKEND.api.login,
+                { body: { username: BACKEND.seededAdmin.username, password }, timeoutMs: 3000 })).rejects.toThrow(/timed out/);
+            for (const probe of ["livenessProbe", "readinessProbe"]) {
+                const { path: probePath, port } = container[probe].httpGet;
+                const timeoutMs = container[probe].timeoutSeconds * 1000;
+                const answer = await pod.request(portNamed(container, port), "GET", probePath, { timeoutMs });
+                expect({ probe, path: probePath, status: answer.status }).toEqual({ probe, path: probePath, status: 200 });
+            }
+        } finally {
+            sandbox.freezeDatabase(false);
+        }
+        // And it recovers by itself once the database is back.
+        expect((await pod.request(BACKEND.port, "POST", BACKEND.api.login,
+            { body: { username: BACKEND.seededAdmin.username, password }, timeoutMs: 30_000 })).status).toBe(200);
     }, 120_000);
 
     test("SIGTERM lets an in-flight request finish and the process exit well within the grace period", async () => {

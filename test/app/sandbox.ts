@@ -44,6 +44,7 @@ export class Sandbox {
     private readonly id = `kpc${process.pid}`;
     private dbSocket = "";
     private dbPort = 0;
+    private database?: ChildProcess;
 
     constructor() {
         // Not under /tmp: each backend gets a fresh tmpfs there. World-traversable so the
@@ -74,7 +75,7 @@ export class Sandbox {
         this.dbSocket = path.join(this.dir, "mysqld.sock");
         run("mariadb-install-db", ["--no-defaults", `--datadir=${data}`, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"]);
         this.dbPort = await freePort();
-        this.start("mariadbd", [
+        this.database = this.start("mariadbd", [
             "--no-defaults", `--datadir=${data}`, `--socket=${this.dbSocket}`, "--bind-address=127.0.0.1", `--port=${this.dbPort}`,
             "--user=root", `--pid-file=${path.join(this.dir, "mysqld.pid")}`, ...flags,
         ], "mariadb");
@@ -89,6 +90,14 @@ export class Sandbox {
         // The pods reach the server through this relay (a UNIX socket crosses network namespaces).
         this.start("socat", [`UNIX-LISTEN:${path.join(this.dir, "db-relay.sock")},fork,mode=600`, `TCP:127.0.0.1:${this.dbPort}`], "db-relay");
         await waitFor("the database relay", () => fs.existsSync(path.join(this.dir, "db-relay.sock")), 10_000);
+    }
+
+    /** Freezes (SIGSTOP) or thaws (SIGCONT) the database: connections hang, as on a lost network. */
+    freezeDatabase(frozen: boolean): void {
+        if (!this.database?.pid) {
+            throw new Error("the database is not running");
+        }
+        process.kill(this.database.pid, frozen ? "SIGSTOP" : "SIGCONT");
     }
 
     sql(statements: string[]): string {
