@@ -11,15 +11,9 @@ import { RecordedResource, runUnderMocks } from "../../tools/mockRun";
 import { loadPolicyConfigFile, ReconciledConfig, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { resolveProject } from "../../tools/policyRunner/check";
 import { evaluatePolicies, toWire, Violation } from "../../tools/policyRunner/engine";
+import { analyzerProtocol, policyHostScript } from "../../tools/sdkInternals";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-const grpc = require(require.resolve("@grpc/grpc-js", { paths: [PULUMI_DIR] }));
-const analyzerRpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
-const { Empty } = require(require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [PULUMI_DIR] }));
-const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [PULUMI_DIR] }));
-/* eslint-enable @typescript-eslint/no-require-imports */
+const { grpc, service: analyzerRpc, messages: analyzerPb, Empty, Struct } = analyzerProtocol();
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const LEVELS: Record<string, number> = {
@@ -38,7 +32,7 @@ const call = <T>(method: string, request: unknown): Promise<T> =>
     new Promise((resolve, reject) => client[method](request, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))));
 
 beforeAll(async () => {
-    pack = spawn(process.execPath, [path.join(PULUMI_DIR, "cmd", "run-policy-pack"), "127.0.0.1:1", "."], {
+    pack = spawn(process.execPath, [policyHostScript(), "127.0.0.1:1", "."], {
         cwd: path.join(ROOT, "policy"),
         stdio: ["ignore", "pipe", "pipe"],
     });
