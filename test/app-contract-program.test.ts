@@ -27,12 +27,17 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("backend: probes on the paths the app serves, liveness apart from readiness, on the container's port", async () => {
+    test("backend: probes on the paths the app serves, liveness apart from readiness, on the port the server listens on", async () => {
         const c = (await podSpecOf(stack, DEPLOYMENT, "backend")).containers[0];
-        expect(c.ports).toEqual([{ name: "http", containerPort: BACKEND.port, protocol: "TCP" }]);
-        expect(c.livenessProbe.httpGet).toEqual({ path: BACKEND.livenessPath, port: "http" });
-        expect(c.readinessProbe.httpGet).toEqual({ path: BACKEND.readinessPath, port: "http" });
-        expect(c.startupProbe.httpGet).toEqual({ path: BACKEND.livenessPath, port: "http" });
+        expect(c.ports).toEqual([expect.objectContaining({ containerPort: BACKEND.port, protocol: "TCP" })]);
+        // What each probe reaches: the path, and the port number its (named) port resolves to.
+        const reaches = (probe: any) => ({
+            path: probe.httpGet.path,
+            port: c.ports.find((p: any) => p.name === probe.httpGet.port || p.containerPort === probe.httpGet.port)?.containerPort,
+        });
+        expect(reaches(c.livenessProbe)).toEqual({ path: BACKEND.livenessPath, port: BACKEND.port });
+        expect(reaches(c.readinessProbe)).toEqual({ path: BACKEND.readinessPath, port: BACKEND.port });
+        expect(reaches(c.startupProbe)).toEqual({ path: BACKEND.livenessPath, port: BACKEND.port });
     });
 
     test("backend: the variables the server reads, and none it ignores", async () => {

@@ -1,5 +1,6 @@
 // The HA app tier on every real stack file: what keeps KubePolaris up through node drains,
 // rollouts, zone loss and load.
+import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { memoryBytes } from "../components/quantity";
 import { podLabels } from "../components/labels";
 import { RecordedResource } from "../tools/mockRun";
@@ -118,13 +119,56 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(svc.inputs.spec.ports[0].port).toBe(tier === "backend" ? 8080 : 80);
     });
 
-    test.each(tiers)("%s: liveness and readiness both exist and differ", async (tier) => {
+    // What the probes do. Readiness takes a pod out of the Service, liveness restarts it, a startup
+    // probe holds liveness off while the first start migrates the schema.
+    const probesOf = async (tier: string) => {
         const container = (await deployment(tier)).inputs.spec.template.spec.containers[0];
-        expect(container.livenessProbe).toBeDefined();
-        expect(container.readinessProbe).toBeDefined();
+        return { container, liveness: container.livenessProbe, readiness: container.readinessProbe, startup: container.startupProbe };
+    };
+
+    test.each(tiers)("%s: liveness and readiness ask different endpoints, each on a port the container declares", async (tier) => {
+        const { container, liveness, readiness, startup } = await probesOf(tier);
         // Different timings alone would not do: the two must check different things.
-        const check = (probe: any) => JSON.stringify(probe.httpGet ?? probe.tcpSocket ?? probe.exec ?? probe.grpc);
-        expect(check(container.livenessProbe)).not.toEqual(check(container.readinessProbe));
+        const endpoint = (probe: any) => JSON.stringify(probe.httpGet ?? probe.tcpSocket ?? probe.exec ?? probe.grpc);
+        expect(endpoint(liveness)).not.toEqual(endpoint(readiness));
+        for (const [kind, probe] of Object.entries({ liveness, readiness, startup }).filter(([, p]) => p !== undefined)) {
+            const port = (probe.httpGet ?? probe.tcpSocket ?? probe.grpc)?.port;
+            const declared = container.ports.some((p: any) => p.name === port || p.containerPort === port);
+            expect({ kind, port, declared }).toEqual({ kind, port, declared: true });
+        }
+    });
+
+    test.each(tiers)("%s: liveness does not depend on the database, so a database outage restarts no pod", async (tier) => {
+        const { liveness } = await probesOf(tier);
+        if (tier === "backend") {
+            // The release's liveness endpoint answers while the process serves HTTP, without
+            // checking the database (app/kubepolaris.ts, from the release's source).
+            expect(liveness.httpGet.path).toBe(BACKEND.livenessPath);
+            expect(liveness.httpGet.path).not.toBe(BACKEND.readinessPath);
+        } else {
+            // nginx itself: its port, or the health page it answers without proxying to the backend.
+            expect(liveness.tcpSocket !== undefined || liveness.httpGet?.path === FRONTEND.healthPath).toBe(true);
+        }
+    });
+
+    test.each(tiers)("%s: a struggling pod leaves the Service before liveness restarts it", async (tier) => {
+        const { liveness, readiness } = await probesOf(tier);
+        // Kubernetes' defaults: every 10 s, 3 failures, 1 s timeout.
+        const failingFor = (p: any) => (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3);
+        expect(failingFor(liveness)).toBeGreaterThan(failingFor(readiness));
+        for (const probe of [liveness, readiness]) {
+            expect(probe.timeoutSeconds ?? 1).toBeLessThan(probe.periodSeconds ?? 10);
+        }
+    });
+
+    test("backend: a slow first start is covered by the startup probe, on liveness's endpoint, not cut short by liveness", async () => {
+        const { liveness, startup } = await probesOf("backend");
+        expect(startup.httpGet).toEqual(liveness.httpGet);
+        const startupBudget = (startup.initialDelaySeconds ?? 0) + startup.periodSeconds * startup.failureThreshold;
+        const livenessBudget = (liveness.initialDelaySeconds ?? 0) + (liveness.periodSeconds ?? 10) * (liveness.failureThreshold ?? 3);
+        // Liveness alone would restart a pod still migrating once its own budget ran out; the
+        // startup probe gives the first start longer (test/app starts the real release within it).
+        expect(startupBudget).toBeGreaterThan(livenessBudget);
     });
 
     test("every container of every workload has requests, limits and the restricted security context", async () => {

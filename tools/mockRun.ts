@@ -4,6 +4,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { answerInvoke } from "./mockInvokes";
+import { observeRegistrations, RegistrationRequest, resetGlobalStore, runInStack, setProgramConfig, waitForRPCs, wireEncoding } from "./sdkInternals";
 import { loadStackConfig, readProjectName } from "./stackConfig";
 
 export interface RecordedResource {
@@ -71,9 +72,6 @@ export class UnsupportedProgramError extends Error {
 
 /** Marker the recorder puts where a value was unknown (only happens in preview). */
 export const UNKNOWN = "<computed>";
-const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 let runCount = 0;
 
@@ -121,7 +119,7 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
     async function runProgram(): Promise<void> {
         await withoutLeakedProcessListeners(() => isolated(async (pulumiModule: typeof pulumi) => {
             const runtime = pulumiModule.runtime;
-            runtime.setAllConfig(config, secretKeys);
+            setProgramConfig(runtime, config, secretKeys);
             const mocks: pulumi.runtime.Mocks = {
                 newResource: (args) => {
                     const extra = options.computedState?.(args.type, args.name, args.inputs) ?? {};
@@ -137,15 +135,14 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
                 },
             };
             await runtime.setMocks(mocks, project, options.stack, options.preview ?? false);
-            const monitor = (runtime as any).getMonitor();
-            wrapRegistration(monitor, recorded, note);
+            recordRegistrations(runtime, recorded, note);
 
             const programPath = path.resolve(options.program);
             let programError: unknown;
             // The module's own exports: what runInPulumiStack returns is resolved plain data, which
             // no longer says which values were secret.
             let exported: Record<string, unknown> = {};
-            await runtime.runInPulumiStack(async () => {
+            await runInStack(runtime, async () => {
                 try {
                     // eslint-disable-next-line @typescript-eslint/no-require-imports
                     exported = require(programPath);
@@ -156,7 +153,7 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
                     return {};
                 }
             });
-            await settingsModule().waitForRPCs().catch((err: unknown) => {
+            await waitForRPCs(runtime).catch((err: unknown) => {
                 programError ??= err;
             });
             for (let i = 0; i < 3; i++) {
@@ -171,7 +168,7 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
                 throw new ProgramError(programError, recorded.slice());
             }
             outputs = await resolveOutputs(pulumiModule, exported);
-            await settingsModule().waitForRPCs();
+            await waitForRPCs(runtime);
         }));
     }
 }
@@ -197,18 +194,10 @@ async function withoutLeakedProcessListeners(body: () => Promise<void>): Promise
     }
 }
 
-/** Fetches `@pulumi/pulumi/runtime/settings` from the registry the program sees. */
-function settingsModule(): { waitForRPCs(): Promise<void> } {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("@pulumi/pulumi/runtime/settings");
-}
-
 async function isolated(body: (p: typeof pulumi) => Promise<void>): Promise<void> {
     // Every copy of @pulumi/pulumi shares one global store (config, stack resource, monitor);
     // drop the previous run's so this run starts as a fresh process would.
-    const global = globalThis as any;
-    global.globalStore = undefined;
-    global.stackResource = undefined;
+    resetGlobalStore();
     // A fresh registry per run: the Pulumi runtime keeps per-process state in its modules.
     // Under jest, `jest` is a module-scope variable and require() goes through its registry.
     if (typeof jest !== "undefined") {
@@ -227,61 +216,41 @@ async function isolated(body: (p: typeof pulumi) => Promise<void>): Promise<void
     await body(require("@pulumi/pulumi"));
 }
 
-function wrapRegistration(monitor: any, recorded: RecordedResource[], unsupported: (problem: string) => void): void {
+function recordRegistrations(runtime: typeof pulumi.runtime, recorded: RecordedResource[], unsupported: (problem: string) => void): void {
     const engineUrns = new Map<string, string>();
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
-        if (req.getRemote?.()) {
-            unsupported(`component ${req.getType()} "${req.getName()}" is built by its provider plugin (a multi-language component), `
+    observeRegistrations(runtime, (req: RegistrationRequest) => {
+        if (req.remote) {
+            unsupported(`component ${req.type} "${req.name}" is built by its provider plugin (a multi-language component), `
                 + "which the offline runner does not run");
         }
-        const object = req.getObject()?.toJavaScript() ?? {};
+        const { remote: _remote, object, parent, provider, ...registration } = req;
         const secretInputs: string[] = [];
-        const inputs = unwrap(object, "", secretInputs);
-        const propertyDependencies: Record<string, string[]> = {};
-        req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
-            propertyDependencies[key] = deps.getUrnsList();
-        });
-        const timeouts = req.getCustomtimeouts();
         const entry: RecordedResource = {
+            ...registration,
             urn: "",
-            type: req.getType(),
-            name: req.getName(),
-            custom: req.getCustom(),
-            inputs,
+            inputs: unwrap(object, "", secretInputs),
             secretInputs,
-            parent: req.getParent() || undefined,
-            provider: req.getProvider() || undefined,
-            dependencies: req.getDependenciesList(),
-            propertyDependencies,
-            protect: req.getProtect() ?? false,
-            ignoreChanges: req.getIgnorechangesList(),
-            deleteBeforeReplace: req.getDeletebeforereplace(),
-            retainOnDelete: req.getRetainondelete() ?? false,
-            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-            aliases: req.getAliasurnsList(),
-            customTimeouts: timeouts
-                ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined }
-                : undefined,
+            parent: parent || undefined,
+            provider: provider || undefined,
         };
         recorded.push(entry);
-        return original(req, (err: any, resp: any) => {
-            if (resp) {
-                // The mock monitor's URNs nest only the parent's last type and keep the root
-                // stack; the engine's carry the parent's full qualified type and drop the stack.
-                const parent = entry.parent ? engineUrns.get(entry.parent) ?? entry.parent : undefined;
-                entry.urn = engineUrn(resp.getUrn(), entry.type, entry.name, parent);
-                engineUrns.set(resp.getUrn(), entry.urn);
-                entry.parent = parent;
-                entry.provider = mapProviderRef(entry.provider, engineUrns);
-                entry.dependencies = entry.dependencies.map((d) => engineUrns.get(d) ?? d);
-                for (const key of Object.keys(entry.propertyDependencies)) {
-                    entry.propertyDependencies[key] = entry.propertyDependencies[key].map((d) => engineUrns.get(d) ?? d);
-                }
+        return (mockUrn) => {
+            if (mockUrn === undefined) {
+                return;
             }
-            callback(err, resp);
-        });
-    };
+            // The mock monitor's URNs nest only the parent's last type and keep the root
+            // stack; the engine's carry the parent's full qualified type and drop the stack.
+            const parent = entry.parent ? engineUrns.get(entry.parent) ?? entry.parent : undefined;
+            entry.urn = engineUrn(mockUrn, entry.type, entry.name, parent);
+            engineUrns.set(mockUrn, entry.urn);
+            entry.parent = parent;
+            entry.provider = mapProviderRef(entry.provider, engineUrns);
+            entry.dependencies = entry.dependencies.map((d) => engineUrns.get(d) ?? d);
+            for (const key of Object.keys(entry.propertyDependencies)) {
+                entry.propertyDependencies[key] = entry.propertyDependencies[key].map((d) => engineUrns.get(d) ?? d);
+            }
+        };
+    });
 }
 
 function engineUrn(mockUrn: string, type: string, name: string, parent: string | undefined): string {
@@ -303,14 +272,15 @@ function mapProviderRef(ref: string | undefined, urns: Map<string, string>): str
 
 /** Replaces the wire encoding of secrets and unknowns with plain values, noting secret paths. */
 function unwrap(value: any, at: string, secrets: string[]): any {
-    if (value === UNKNOWN_SENTINEL) {
+    const wire = wireEncoding();
+    if (value === wire.unknown) {
         return UNKNOWN;
     }
     if (Array.isArray(value)) {
         return value.map((v, i) => unwrap(v, `${at}[${i}]`, secrets));
     }
     if (value && typeof value === "object") {
-        if (value[SIG_KEY] === SECRET_SIG) {
+        if (value[wire.sigKey] === wire.secretSig) {
             secrets.push(at);
             return unwrap(value.value, at, []);
         }

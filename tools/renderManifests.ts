@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { computedAtUp } from "./computedState";
 import { RecordedResource, UNKNOWN, runUnderMocks } from "./mockRun";
 
 export const REDACTED = "REDACTED";
@@ -40,20 +41,6 @@ export function manifestOf(resource: RecordedResource): Record<string, unknown> 
     return object;
 }
 
-/** What a cloud provider would report after create (only what Kubernetes objects read). */
-function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-    switch (type) {
-        case "aws:rds/instance:Instance":
-            return { address: `${name}.example.rds.amazonaws.com`, endpoint: `${name}.example.rds.amazonaws.com:${inputs.port ?? 3306}`, port: inputs.port ?? 3306 };
-        case "aws:ec2/subnet:Subnet":
-            return { cidrBlock: inputs.cidrBlock };
-        case "random:index/randomPassword:RandomPassword":
-            return { result: REDACTED };
-        default:
-            return type.startsWith("aws:") ? { arn: `arn:aws:mock:::${type}/${name}`, name: inputs.name ?? name } : {};
-    }
-}
-
 /** <kind>-<namespace>-<name>.yaml: stable across runs (registration order is not). */
 function fileName(object: Record<string, any>): string {
     const meta = object.metadata ?? {};
@@ -62,7 +49,7 @@ function fileName(object: Record<string, any>): string {
 }
 
 export async function renderStack(projectDir: string, stack: string, outDir: string): Promise<string[]> {
-    const run = await runUnderMocks({ program: path.join(projectDir, "index.ts"), projectDir, stack, preview: false, computedState });
+    const run = await runUnderMocks({ program: path.join(projectDir, "index.ts"), projectDir, stack, preview: false, computedState: computedAtUp });
     fs.rmSync(outDir, { recursive: true, force: true });
     fs.mkdirSync(outDir, { recursive: true });
     const written: string[] = [];

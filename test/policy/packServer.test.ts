@@ -6,20 +6,14 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { packArgs } from "../../policy/pack";
+import { PACK_NAME, packArgs } from "../../policy/pack";
 import { RecordedResource, runUnderMocks } from "../../tools/mockRun";
 import { loadPolicyConfigFile, ReconciledConfig, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { resolveProject } from "../../tools/policyRunner/check";
-import { evaluatePolicies, toWire, Violation } from "../../tools/policyRunner/engine";
+import { evaluatePolicies, isStackPolicy, toWire, Violation } from "../../tools/policyRunner/engine";
+import { analyzerProtocol, policyHostScript } from "../../tools/sdkInternals";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-const grpc = require(require.resolve("@grpc/grpc-js", { paths: [PULUMI_DIR] }));
-const analyzerRpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
-const { Empty } = require(require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [PULUMI_DIR] }));
-const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [PULUMI_DIR] }));
-/* eslint-enable @typescript-eslint/no-require-imports */
+const { grpc, service: analyzerRpc, messages: analyzerPb, Empty, Struct } = analyzerProtocol();
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const LEVELS: Record<string, number> = {
@@ -38,7 +32,7 @@ const call = <T>(method: string, request: unknown): Promise<T> =>
     new Promise((resolve, reject) => client[method](request, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))));
 
 beforeAll(async () => {
-    pack = spawn(process.execPath, [path.join(PULUMI_DIR, "cmd", "run-policy-pack"), "127.0.0.1:1", "."], {
+    pack = spawn(process.execPath, [policyHostScript(), "127.0.0.1:1", "."], {
         cwd: path.join(ROOT, "policy"),
         stdio: ["ignore", "pipe", "pipe"],
     });
@@ -75,16 +69,33 @@ afterAll(() => {
     }
 });
 
-test("loads as a Node.js policy pack and describes every policy", async () => {
+test("the entry point serves exactly the pack of policy/pack.ts: every policy, its text, level, severity, kind and settings", async () => {
     const info = await call<any>("getAnalyzerInfo", new Empty());
-    expect(info.getName()).toBe("kubepolaris-ha");
+    expect(info.getName()).toBe(PACK_NAME);
     expect(info.getVersion()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "package.json"), "utf8")).version);
-    const policies = info.getPoliciesList();
-    expect(policies.map((p: any) => p.getName())).toEqual(packArgs.policies.map((p) => p.name));
-    const websocket = policies.find((p: any) => p.getName() === "ingress-no-websocket-services-annotation");
-    expect(levelName(websocket.getEnforcementlevel())).toBe("advisory");
-    const retention = policies.find((p: any) => p.getName() === "rds-backup-retention");
-    expect(retention.getConfigschema().getProperties().toJavaScript().minimumDays.default).toBe(7);
+    expect(info.getDisplayname()).toBe(packArgs.displayName);
+    expect(info.getDescription()).toBe(packArgs.description);
+    const enumName = (values: Record<string, number>, n: number) => Object.keys(values).find((k) => values[k] === n);
+    const served = info.getPoliciesList().map((p: any) => ({
+        name: p.getName(),
+        description: p.getDescription(),
+        level: levelName(p.getEnforcementlevel()),
+        severity: enumName(analyzerPb.PolicySeverity, p.getSeverity()),
+        kind: enumName(analyzerPb.PolicyType, p.getPolicyType()),
+        settings: p.getConfigschema()?.getProperties()?.toJavaScript(),
+        required: p.getConfigschema()?.getRequiredList() ?? [],
+        remediation: p.getRemediationSteps(),
+    }));
+    expect(served).toEqual(packArgs.policies.map((p) => ({
+        name: p.name,
+        description: p.description,
+        level: p.enforcementLevel ?? packArgs.enforcementLevel,
+        severity: `POLICY_SEVERITY_${(p.severity ?? "unspecified").toUpperCase()}`,
+        kind: isStackPolicy(p) ? "POLICY_TYPE_STACK" : "POLICY_TYPE_RESOURCE",
+        settings: p.configSchema ? JSON.parse(JSON.stringify(p.configSchema.properties)) : undefined,
+        required: p.configSchema?.required ?? [],
+        remediation: p.remediationSteps ?? "",
+    })));
 });
 
 function options(r: RecordedResource) {

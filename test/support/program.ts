@@ -2,6 +2,7 @@
 // look-ups over what it registered.
 import * as path from "path";
 import { AppConfig, ConfigError, parseConfig, rawConfig, RawConfig } from "../../config";
+import { computedAtUp } from "../../tools/computedState";
 import { RecordedResource, runUnderMocks, MockRunResult } from "../../tools/mockRun";
 import { loadStackConfig } from "../../tools/stackConfig";
 
@@ -25,7 +26,7 @@ export function runStack(stack: string, configOverrides?: Record<string, string>
             stack,
             preview,
             configOverrides,
-            computedState: awsComputedState,
+            computedState: computedAtUp,
         }).then(withLookups));
     }
     return cache.get(key)!;
@@ -46,33 +47,8 @@ function withLookups(result: MockRunResult): Program {
     };
 }
 
-/** The mock `result` of a random.RandomPassword is this prefix plus the resource name. */
-export const MOCK_RANDOM_PASSWORD_PREFIX = "mock-random-password-";
-
-/** What AWS would report after create: the attributes other resources read. */
-export function awsComputedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-    switch (type) {
-        case "aws:rds/instance:Instance":
-            return {
-                address: `${name}.abc123.eu-west-1.rds.amazonaws.com`,
-                endpoint: `${name}.abc123.eu-west-1.rds.amazonaws.com:3306`,
-                port: inputs.port ?? 3306,
-                arn: `arn:aws:rds:eu-west-1:123456789012:db:${name}`,
-                resourceId: `db-${name.toUpperCase()}`,
-            };
-        case "aws:ec2/subnet:Subnet":
-            return { cidrBlock: inputs.cidrBlock };
-        case "aws:rds/parameterGroup:ParameterGroup":
-        case "aws:iam/role:Role":
-            // Autonamed by the provider when the program gives no name.
-            return { name: inputs.name ?? `${name}-0123abcd`, arn: `arn:aws:mock:::${type}/${name}` };
-        case "random:index/randomPassword:RandomPassword":
-            // A recognisable value, so tests can follow where a generated password flows.
-            return { result: `${MOCK_RANDOM_PASSWORD_PREFIX}${name}` };
-        default:
-            return { arn: `arn:aws:mock:::${type}/${name}` };
-    }
-}
+/** What AWS and the random provider would report after create (one table: tools/computedState.ts). */
+export { computedAtUp as awsComputedState, MOCK_RANDOM_PASSWORD_PREFIX } from "../../tools/computedState";
 
 /** Was the value at `path` (e.g. "stringData.password") sent as a secret, itself or by an enclosing object? */
 export function isSecretInput(resource: RecordedResource, path: string): boolean {

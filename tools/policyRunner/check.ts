@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PACK_NAME, packArgs } from "../../policy/pack";
+import { computedAtUp } from "../computedState";
 import { runUnderMocks } from "../mockRun";
 import { loadPolicyConfigFile, PolicyConfigEntry, reconcilePolicyConfig, unknownPolicyKeys } from "./config";
 import { evaluatePolicies, NotApplicable, packVersion, Violation } from "./engine";
@@ -130,9 +131,7 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
             stack: options.stack,
             preview: options.preview ?? true,
             configOverrides: options.configOverrides,
-            // Under `up` the mock provider answers for what a real one computes; AWS ARNs are what
-            // programs pass around most (role ARNs, KMS keys), and a random integer is known once
-            // created (its lowest allowed value stands in). In preview they stay unknown.
+            // Under `up` the mock provider answers for what a real one computes; in preview those stay unknown.
             computedState: options.preview === false ? computedAtUp : undefined,
         });
         const root = run.resources.find((r) => r.type === "pulumi:pulumi:Stack");
@@ -160,15 +159,4 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
     } finally {
         project.cleanup();
     }
-}
-
-function computedAtUp(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-    if (type === "random:index/randomInteger:RandomInteger") {
-        return { result: inputs.min };
-    }
-    // A generated password has a value after `up`; a program that hashes or formats it must get one.
-    if (type === "random:index/randomPassword:RandomPassword" || type === "random:index/randomString:RandomString") {
-        return { result: "x".repeat(Number(inputs.length) || 16) };
-    }
-    return type.startsWith("aws:") ? { arn: `arn:aws:mock:::${type}/${name}` } : {};
 }

@@ -35,7 +35,9 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import { isUnknownValueError } from "../../policy/rules/common";
 import { RecordedResource, UNKNOWN } from "../mockRun";
+import { analyzerProps, wireEncoding } from "../sdkInternals";
 import { ReconciledConfig } from "./config";
 
 export type ViolationLevel = "advisory" | "mandatory";
@@ -78,29 +80,6 @@ export class PolicyRunError extends Error {
     }
 }
 
-/** The SDK's wire sentinel for an unknown value (every unknown travels as the string sentinel). */
-const UNKNOWN_STRING_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-interface PolicySdkRuntime {
-    unknownCheckingProxy<T>(value: T): T;
-}
-
-interface StructModule {
-    Struct: { fromJavaScript(value: Record<string, unknown>): { toJavaScript(): Record<string, unknown> } };
-}
-
-interface DeserializeModule {
-    deserializeProperties(struct: { toJavaScript(): Record<string, unknown> }, proxySecrets: boolean): Record<string, any>;
-}
-
-// The SDK's own pieces, so props look exactly as they do inside the analyzer: its deserializer
-// (fed a protobuf Struct, as the gRPC request carries them) and its unknown-checking proxy.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const sdk = require("@pulumi/policy") as PolicySdkRuntime;
-const { deserializeProperties } = require("@pulumi/policy/deserialize") as DeserializeModule;
-const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as StructModule;
-/* eslint-enable @typescript-eslint/no-require-imports */
-
 class NotApplicableError extends Error {
     constructor(readonly reason?: string) {
         super(reason ?? "Policy does not apply");
@@ -111,14 +90,10 @@ function throwNotApplicable(reason?: string): never {
     throw new NotApplicableError(reason);
 }
 
-function isUnknownValueError(e: unknown): e is Error {
-    return e instanceof Error && Array.isArray((e as any).props) && "unknownTypeSentinel" in e;
-}
-
 /** Recorded values with the recorder's UNKNOWN marker turned back into the wire sentinel. */
 export function toWire(value: unknown): unknown {
     if (value === UNKNOWN) {
-        return UNKNOWN_STRING_VALUE;
+        return wireEncoding().unknown;
     }
     if (Array.isArray(value)) {
         return value.map(toWire);
@@ -131,8 +106,7 @@ export function toWire(value: unknown): unknown {
 
 /** Fresh props as a policy receives them: deserialized from a Struct, behind the unknown-checking proxy. */
 export function policyProps(inputs: Record<string, unknown>): Record<string, any> {
-    const struct = Struct.fromJavaScript(toWire(inputs) as Record<string, unknown>);
-    return sdk.unknownCheckingProxy(deserializeProperties(struct, false));
+    return analyzerProps(toWire(inputs) as Record<string, unknown>);
 }
 
 /** Go duration ("10m", "1h30m", "90s") → seconds, as the engine converts custom timeouts. */
