@@ -12,29 +12,35 @@ import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from 
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
+import { ContainerResources, RunAs } from "./types";
 
 export interface AdminPasswordArgs {
+    /** The release: prefix of the object names and part of the Job's pod labels. Required. */
     release: string;
+    /** The backend's namespace. Required. */
     namespace: pulumi.Input<string>;
+    /** Metadata labels for every object. Required. */
     labels: Record<string, string>;
-    /** The backend's base URL inside the cluster (its Service), e.g. http://kubepolaris-backend.ns.svc:8080. */
+    /** The backend's base URL inside the cluster (its Service), e.g. http://kubepolaris-backend.ns.svc:8080. Required. */
     backendUrl: pulumi.Input<string>;
-    /** The user the backend seeds and the password it publishes. */
+    /** The user the backend seeds and the password it publishes. Required. */
     seeded: { username: string; password: string };
-    /** The backend's API paths for logging in and changing a password. */
+    /** The backend's API paths for logging in and changing a password. Required. */
     api: { login: string; changePassword: string };
-    /** An image with /bin/sh and curl (the backend's own). */
+    /** An image with /bin/sh and curl (the backend's own). Required. */
     image: string;
-    runAs: { uid: number; gid: number };
-    /** From stack config (a secret). Unset: a random one is generated once and kept in state. */
+    /** The image's own non-root user and group. Required. */
+    runAs: RunAs;
+    /** From stack config (a secret). Default: a random one, generated once and kept in state. */
     password?: pulumi.Output<string>;
-    /** Defaults to ADMIN_JOB_RESOURCES. */
-    resources?: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    /** The Job container's requests and limits. Default: ADMIN_JOB_RESOURCES. */
+    resources?: ContainerResources;
+    /** PriorityClass of the Job's pod. Default: none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
 }
 
 /** The one-shot Job's container: a shell and a few HTTP calls (the namespace quota counts it). */
-export const ADMIN_JOB_RESOURCES = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
+export const ADMIN_JOB_RESOURCES: ContainerResources = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
 
 /** Environment the script reads (the Job sets exactly these). */
 export const ADMIN_PASSWORD_ENV = {

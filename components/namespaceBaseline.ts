@@ -4,45 +4,56 @@
 // PriorityClass.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ResourceSpec } from "../config";
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from "./quantity";
+import { ContainerResources, DatabasePeer } from "./types";
 
 /** Pods a workload may run at once: its maximum plus the pods a rollout surges. */
 export interface QuotaWorkload {
+    /** What the entry is for (only for reading the code and the quota's arithmetic). */
     name: string;
+    /** The most pods it runs at once (an HPA maximum plus a rollout's surge). */
     maxPods: number;
-    resources: ResourceSpec;
+    /** Each pod's requests and limits. */
+    resources: ContainerResources;
     /**
      * Other sizes its pods may still have while it rolls to `resources` (the other size tiers'): the
      * quota counts each pod at the largest, so a tier change down can replace the bigger pods it
      * runs (the API server refuses every new pod while the old ones exceed a smaller quota).
      * Default: none.
      */
-    rolloutFrom?: ResourceSpec[];
+    rolloutFrom?: ContainerResources[];
 }
 
+/** Pods of the namespace that take traffic on one port. */
 export interface PodPeer {
+    /** The pods' labels (their selector). */
     labels: Record<string, string>;
+    /** The container port they serve. */
     port: number;
 }
 
-/** Where the backend reaches its database: pods in this namespace, or address blocks (RDS). */
-export type DatabasePeer =
-    | { kind: "pods"; labels: Record<string, string>; port: number }
-    | { kind: "cidrs"; cidrs: pulumi.Input<pulumi.Input<string>[]>; port: number };
-
 export interface NamespaceBaselineArgs {
+    /** The namespace's name. Required. */
     namespace: string;
+    /** Metadata labels for every object. Required. */
     labels: Record<string, string>;
+    /** Everything that runs pods in the namespace: the quota has room for all of them at once. Required. */
     workloads: QuotaWorkload[];
+    /** The backend's pods: reached by the ingress controller, Prometheus and `backendClients`. Required. */
     backend: PodPeer;
+    /** The frontend's pods: reached by the ingress controller. Required. */
     frontend: PodPeer;
-    /** Pods of this namespace that call the backend's API (e.g. the admin-password Job). */
+    /** Pods of this namespace that call the backend's API (e.g. the admin-password Job). Default: none. */
     backendClients?: { name: string; labels: Record<string, string> }[];
+    /** Where the ingress-nginx controller runs and its pods' labels. Required. */
     ingressController: { namespace: string; labels: Record<string, string> };
+    /** The namespace Prometheus scrapes from. Required. */
     prometheusNamespace: string;
+    /** Where the backend's database traffic goes (the only egress to it). Required. */
     database: DatabasePeer;
+    /** Managed clusters' API servers the backend may call. Required (may be empty). */
     apiServerEgress: { cidrs: string[]; ports: number[] };
+    /** A PriorityClass for the release's pods. Default: none. */
     priorityClass?: { name: string; value: number };
 }
 
@@ -101,8 +112,8 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
                 ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
             }],
         });
-        for (const [tier, peer] of [["frontend", args.frontend], ["backend", args.backend]] as const) {
-            policy(`allow-ingress-controller-to-${tier}`, {
+        for (const [component, peer] of [["frontend", args.frontend], ["backend", args.backend]] as const) {
+            policy(`allow-ingress-controller-to-${component}`, {
                 podSelector: { matchLabels: peer.labels },
                 policyTypes: ["Ingress"],
                 ingress: [{ from: [fromNamespace(args.ingressController.namespace, args.ingressController.labels)], ports: [tcp(peer.port)] }],
@@ -132,7 +143,7 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
             egress: [{
                 to: db.kind === "pods"
                     ? [{ podSelector: { matchLabels: db.labels } }]
-                    : pulumi.output(db.cidrs).apply((blocks) => blocks.map((cidr) => ({ ipBlock: { cidr } }))),
+                    : db.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
                 ports: [tcp(db.port)],
             }],
         });
@@ -171,7 +182,7 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
 
 /** Quota with room for every workload at its maximum pod count, each pod at its largest size. */
 export function quotaFor(workloads: QuotaWorkload[]): Record<string, string> {
-    const sum = (pick: (r: ResourceSpec) => number) => workloads.reduce((total, w) =>
+    const sum = (pick: (r: ContainerResources) => number) => workloads.reduce((total, w) =>
         total + w.maxPods * Math.max(...[w.resources, ...(w.rolloutFrom ?? [])].map(pick)), 0);
     return {
         "requests.cpu": formatCpu(sum((r) => cpuMillis(r.requests.cpu))),
