@@ -109,3 +109,18 @@ export function secretInput(input: any): { secret: boolean; value: any } {
     const wrapped = input !== null && typeof input === "object" && input[SECRET_SIGNATURE] === SECRET_SIGNATURE_VALUE;
     return wrapped ? { secret: true, value: input.value } : { secret: false, value: input };
 }
+
+/** Inputs with every secret wrapper removed (for reading values; `secretInput` tells what was secret). */
+export function unwrapSecrets(input: any): any {
+    if (Array.isArray(input)) {
+        return input.map(unwrapSecrets);
+    }
+    if (input !== null && typeof input === "object") {
+        const { secret, value } = secretInput(input);
+        if (secret) {
+            return unwrapSecrets(value);
+        }
+        return Object.fromEntries(Object.entries(input).map(([key, v]) => [key, unwrapSecrets(v)]));
+    }
+    return input;
+}
