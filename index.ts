@@ -68,7 +68,7 @@ const jwt = new SharedSecret("jwt", {
     value: secretSetting(config, "jwtSecret"),
 }, opts);
 
-// The data tier: Multi-AZ RDS (dev, staging, prod) or one MySQL pod in the namespace (local).
+// The database: Multi-AZ RDS (dev, staging, prod) or one MySQL pod in the namespace (local).
 const rdsConfig = config.database.rds;
 const inClusterConfig = config.database.inCluster;
 const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
@@ -251,7 +251,7 @@ export const dnsRecord = `Point ${config.host} (CNAME/alias) at the loadBalancer
 export const checkRollout = `kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "backend")}`
     + ` && kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "frontend")}`;
 
-// The data tier (no secret among these: the password stays in Secrets Manager and the Secret).
+// The database (no secret among these: the password stays in Secrets Manager and the Secret).
 export const databaseMode = config.database.mode;
 export const databaseWriterEndpoint = database.host;
 export const databaseReaderEndpoints = rdsDatabase?.readerEndpoints ?? [];

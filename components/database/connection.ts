@@ -25,7 +25,7 @@ export interface DatabaseConnection {
     username: string;
     /** Where the password is: a key of a Secret in the backend's namespace. */
     passwordSecret: { name: pulumi.Output<string>; key: string };
-    /** Read replicas' host names (large tier, read/write split); empty otherwise. */
+    /** Read replicas' host names (read/write split, the large size tier); empty otherwise. */
     readerHosts: pulumi.Output<string>[];
 }
 

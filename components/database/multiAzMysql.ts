@@ -1,4 +1,4 @@
-// The data tier on AWS: a Multi-AZ RDS for MySQL writer (synchronous standby in another AZ,
+// The database on AWS: a Multi-AZ RDS for MySQL writer (synchronous standby in another AZ,
 // automatic failover), read replicas where the size tier asks for them, encryption with a
 // customer managed KMS key, point-in-time restore from automated backups, CloudWatch alarms and
 // RDS events to SNS, and, when the stack names a DR region, automated backups replicated there.
