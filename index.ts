@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKEND, FRONTEND } from "./app/kubepolaris";
-import { loadConfig, secretSetting, TIER_PROFILES } from "./config";
+import { loadConfig, secretSetting, TIER_PROFILES, WorkloadConfig } from "./config";
 import { AdminPassword, ADMIN_JOB_RESOURCES } from "./components/adminPassword";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
@@ -133,18 +133,23 @@ const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
 }, opts);
 const database = (rdsDatabase || inClusterDatabase)!.connection;
 
+/** A component's image, replica bounds, size and scheduling from the stack, as HaWorkload takes them. */
+const workloadSettings = (settings: WorkloadConfig) => ({
+    image: settings.image,
+    minReplicas: settings.minReplicas,
+    maxReplicas: settings.maxReplicas,
+    resources: settings.resources,
+    antiAffinity: settings.antiAffinity,
+    targetCpuUtilization: settings.targetCpuUtilization,
+    targetMemoryUtilization: settings.targetMemoryUtilization,
+});
+
 const backend = new HaWorkload("backend", {
     release,
     component: "backend",
     namespace,
     labels,
-    image: config.backend.image,
-    minReplicas: config.backend.minReplicas,
-    maxReplicas: config.backend.maxReplicas,
-    resources: config.backend.resources,
-    antiAffinity: config.backend.antiAffinity,
-    targetCpuUtilization: config.backend.targetCpuUtilization,
-    targetMemoryUtilization: config.backend.targetMemoryUtilization,
+    ...workloadSettings(config.backend),
     containerPort: BACKEND.port,
     servicePort: BACKEND.port,
     ...backendProbes(config.probePaths.backend),
@@ -171,13 +176,7 @@ const frontend = new HaWorkload("frontend", {
     component: "frontend",
     namespace,
     labels,
-    image: config.frontend.image,
-    minReplicas: config.frontend.minReplicas,
-    maxReplicas: config.frontend.maxReplicas,
-    resources: config.frontend.resources,
-    antiAffinity: config.frontend.antiAffinity,
-    targetCpuUtilization: config.frontend.targetCpuUtilization,
-    targetMemoryUtilization: config.frontend.targetMemoryUtilization,
+    ...workloadSettings(config.frontend),
     containerPort: config.frontend.containerPort,
     servicePort: 80,
     ...frontendProbes(config.probePaths.frontend.readiness),
