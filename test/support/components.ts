@@ -100,13 +100,12 @@ export const TYPES = {
     randomPassword: "random:index/randomPassword:RandomPassword",
 } as const;
 
-/** How the mock monitor receives a secret: the value wrapped under Pulumi's secret signature. */
-const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
-const SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-
-/** An input as registered: whether it was sent as a secret, and its value. */
+/**
+ * An input as registered: whether it was sent as a secret, and its value. The mock monitor gets a
+ * secret as its value wrapped under the SDK's signature key (`pulumi.runtime.specialSigKey`).
+ */
 export function secretInput(input: any): { secret: boolean; value: any } {
-    const wrapped = input !== null && typeof input === "object" && input[SECRET_SIGNATURE] === SECRET_SIGNATURE_VALUE;
+    const wrapped = input !== null && typeof input === "object" && input[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
     return wrapped ? { secret: true, value: input.value } : { secret: false, value: input };
 }
 
