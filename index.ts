@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKEND, FRONTEND } from "./app/kubepolaris";
-import { loadConfig, secretSetting, TIER_PROFILES } from "./config";
+import { loadConfig, secretSetting, TIER_PROFILES, WorkloadConfig } from "./config";
 import { AdminPassword, ADMIN_JOB_RESOURCES } from "./components/adminPassword";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
@@ -11,7 +11,7 @@ import { credentialsSecretName, databaseEnv, databasePeer } from "./components/d
 import { InClusterMysql } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
-import { HaWorkload, quotaEntry } from "./components/haWorkload";
+import { HaWorkload, maxPodsDuringRollout } from "./components/haWorkload";
 import { WAIVERS } from "./components/checkerWaivers";
 import { commonLabels, componentName, podLabels } from "./components/labels";
 import { NamespaceBaseline } from "./components/namespaceBaseline";
@@ -32,9 +32,19 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     namespace: config.namespace,
     labels,
     workloads: [
-        // A tier change rolls pods of one tier's size into another's: room for the largest.
-        quotaEntry("backend", config.backend, Object.values(TIER_PROFILES).map((t) => t.backend.resources)),
-        quotaEntry("frontend", config.frontend, Object.values(TIER_PROFILES).map((t) => t.frontend.resources)),
+        // A size tier change rolls pods of one tier's size into another's: room for the largest.
+        {
+            name: "backend",
+            maxPods: maxPodsDuringRollout(config.backend.maxReplicas),
+            resources: config.backend.resources,
+            rolloutFrom: Object.values(TIER_PROFILES).map((profile) => profile.backend.resources),
+        },
+        {
+            name: "frontend",
+            maxPods: maxPodsDuringRollout(config.frontend.maxReplicas),
+            resources: config.frontend.resources,
+            rolloutFrom: Object.values(TIER_PROFILES).map((profile) => profile.frontend.resources),
+        },
         // One MySQL pod; a StatefulSet replaces it without surging.
         ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
         { name: "admin-password", maxPods: 1, resources: ADMIN_JOB_RESOURCES },
@@ -44,7 +54,7 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     backendClients: [{ name: "admin-password", labels: podLabels(release, "admin-password") }],
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
     prometheusNamespace: config.monitoring.prometheusNamespace,
-    database: databasePeer(release, config.database),
+    database: databasePeer(release, { port: config.database.port, rdsSubnets: config.database.rds?.subnets }),
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
 }, opts);
@@ -58,13 +68,41 @@ const jwt = new SharedSecret("jwt", {
     value: secretSetting(config, "jwtSecret"),
 }, opts);
 
-// The data tier: Multi-AZ RDS (dev, staging, prod) or one MySQL pod in the namespace (local).
+// The database: Multi-AZ RDS (dev, staging, prod) or one MySQL pod in the namespace (local).
 const rdsConfig = config.database.rds;
 const inClusterConfig = config.database.inCluster;
 const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
     identifier: `${release}-${config.environment}`,
-    rds: rdsConfig,
-    sizing: config.database.sizing,
+    engine: { version: rdsConfig.engineVersion, parameterGroupFamily: rdsConfig.parameterGroupFamily },
+    instance: {
+        instanceClass: config.database.sizing.instanceClass,
+        allocatedStorageGiB: config.database.sizing.allocatedStorageGiB,
+        maxAllocatedStorageGiB: config.database.sizing.maxAllocatedStorageGiB,
+        readReplicas: rdsConfig.readReplicas,
+    },
+    network: {
+        vpcId: rdsConfig.vpcId,
+        subnets: rdsConfig.subnets,
+        primaryAz: rdsConfig.primaryAz,
+        allowedSecurityGroupIds: rdsConfig.allowedSecurityGroupIds,
+        allowedCidrs: rdsConfig.allowedCidrs,
+    },
+    backups: {
+        retentionDays: rdsConfig.backupRetentionDays,
+        window: rdsConfig.backupWindow,
+        maintenanceWindow: rdsConfig.maintenanceWindow,
+        deletionProtection: rdsConfig.deletionProtection,
+        finalSnapshot: rdsConfig.finalSnapshot,
+    },
+    monitoring: {
+        performanceInsightsRetentionDays: rdsConfig.performanceInsightsRetentionDays,
+        intervalSeconds: rdsConfig.monitoringIntervalSeconds,
+        logRetentionDays: rdsConfig.logRetentionDays,
+        alarmTopicArn: rdsConfig.alarmTopicArn,
+        alarmEmails: rdsConfig.alarmEmails,
+    },
+    kmsKeyArn: rdsConfig.kmsKeyArn,
+    dr: rdsConfig.dr,
     databaseName: config.database.name,
     username: config.database.user,
     port: config.database.port,
@@ -78,7 +116,10 @@ const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
     release,
     namespace,
     labels,
-    mysql: inClusterConfig,
+    image: inClusterConfig.image,
+    storageSize: inClusterConfig.storageSize,
+    storageClassName: inClusterConfig.storageClassName,
+    resources: inClusterConfig.resources,
     databaseName: config.database.name,
     username: config.database.user,
     port: config.database.port,
@@ -92,12 +133,23 @@ const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
 }, opts);
 const database = (rdsDatabase || inClusterDatabase)!.connection;
 
+/** A component's image, replica bounds, size and scheduling from the stack, as HaWorkload takes them. */
+const workloadSettings = (settings: WorkloadConfig) => ({
+    image: settings.image,
+    minReplicas: settings.minReplicas,
+    maxReplicas: settings.maxReplicas,
+    resources: settings.resources,
+    antiAffinity: settings.antiAffinity,
+    targetCpuUtilization: settings.targetCpuUtilization,
+    targetMemoryUtilization: settings.targetMemoryUtilization,
+});
+
 const backend = new HaWorkload("backend", {
     release,
     component: "backend",
     namespace,
     labels,
-    ...config.backend,
+    ...workloadSettings(config.backend),
     containerPort: BACKEND.port,
     servicePort: BACKEND.port,
     ...backendProbes(config.probePaths.backend),
@@ -124,7 +176,8 @@ const frontend = new HaWorkload("frontend", {
     component: "frontend",
     namespace,
     labels,
-    ...config.frontend,
+    ...workloadSettings(config.frontend),
+    containerPort: config.frontend.containerPort,
     servicePort: 80,
     ...frontendProbes(config.probePaths.frontend.readiness),
     runAs: { uid: FRONTEND.uid, gid: FRONTEND.gid },
@@ -155,7 +208,7 @@ const edge = new Edge("edge", {
     tls: config.tls,
     frontend: { serviceName: frontend.serviceName, port: 80 },
     backend: { serviceName: backend.serviceName, port: BACKEND.port },
-    edge: config.edge,
+    loadBalancer: config.edge,
 }, opts);
 
 // Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the
@@ -165,7 +218,13 @@ const alerts = new AlertRules("alerts", {
     namespace,
     labels,
     selectorLabels: config.monitoring.selectorLabels,
-    rules: alertRuleParams(config),
+    rules: alertRuleParams({
+        release,
+        namespace: config.namespace,
+        minReplicas: { backend: config.backend.minReplicas, frontend: config.frontend.minReplicas },
+        tlsSecretName: config.tls.secretName,
+        runbookBaseUrl: config.monitoring.runbookBaseUrl,
+    }),
 }, opts);
 
 export const url = edge.url;
@@ -191,7 +250,7 @@ export const dnsRecord = `Point ${config.host} (CNAME/alias) at the loadBalancer
 export const checkRollout = `kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "backend")}`
     + ` && kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "frontend")}`;
 
-// The data tier (no secret among these: the password stays in Secrets Manager and the Secret).
+// The database (no secret among these: the password stays in Secrets Manager and the Secret).
 export const databaseMode = config.database.mode;
 export const databaseWriterEndpoint = database.host;
 export const databaseReaderEndpoints = rdsDatabase?.readerEndpoints ?? [];

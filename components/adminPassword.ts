@@ -12,29 +12,35 @@ import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from 
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
+import { ContainerResources, RunAs } from "./types";
 
 export interface AdminPasswordArgs {
+    /** The release: prefix of the object names and part of the Job's pod labels. Required. */
     release: string;
+    /** The backend's namespace. Required. */
     namespace: pulumi.Input<string>;
+    /** Metadata labels for every object. Required. */
     labels: Record<string, string>;
-    /** The backend's base URL inside the cluster (its Service), e.g. http://kubepolaris-backend.ns.svc:8080. */
+    /** The backend's base URL inside the cluster (its Service), e.g. http://kubepolaris-backend.ns.svc:8080. Required. */
     backendUrl: pulumi.Input<string>;
-    /** The user the backend seeds and the password it publishes. */
+    /** The user the backend seeds and the password it publishes. Required. */
     seeded: { username: string; password: string };
-    /** The backend's API paths for logging in and changing a password. */
+    /** The backend's API paths for logging in and changing a password. Required. */
     api: { login: string; changePassword: string };
-    /** An image with /bin/sh and curl (the backend's own). */
+    /** An image with /bin/sh and curl (the backend's own). Required. */
     image: string;
-    runAs: { uid: number; gid: number };
-    /** From stack config (a secret). Unset: a random one is generated once and kept in state. */
+    /** The image's own non-root user and group. Required. */
+    runAs: RunAs;
+    /** From stack config (a secret). Default: a random one, generated once and kept in state. */
     password?: pulumi.Output<string>;
-    /** Defaults to ADMIN_JOB_RESOURCES. */
-    resources?: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    /** The Job container's requests and limits. Default: ADMIN_JOB_RESOURCES. */
+    resources?: ContainerResources;
+    /** PriorityClass of the Job's pod. Default: none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
 }
 
 /** The one-shot Job's container: a shell and a few HTTP calls (the namespace quota counts it). */
-export const ADMIN_JOB_RESOURCES = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
+export const ADMIN_JOB_RESOURCES: ContainerResources = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
 
 /** Environment the script reads (the Job sets exactly these). */
 export const ADMIN_PASSWORD_ENV = {
@@ -97,68 +103,13 @@ export class AdminPassword extends pulumi.ComponentResource {
 
         const password = pulumi.secret(args.password
             ?? new random.RandomPassword(`${name}-value`, { length: 24, special: false }, { parent: this }).result);
-        const objectName = componentName(args.release, "admin-password");
-        const selector = podLabels(args.release, "admin-password");
-        const labels = { ...args.labels, ...selector };
-
-        const secret = new k8s.core.v1.Secret(`${name}-secret`, {
-            metadata: { name: objectName, namespace: args.namespace, labels },
-            type: "Opaque",
-            stringData: {
-                [ADMIN_SECRET_KEYS.username]: args.seeded.username,
-                [ADMIN_SECRET_KEYS.password]: password,
-                // Public knowledge, but a credential all the same: never a literal env value.
-                [ADMIN_SECRET_KEYS.seeded]: args.seeded.password,
-            },
-        }, { parent: this });
-
-        const fromSecret = (key: string) => ({ secretKeyRef: { name: secret.metadata.name, key } });
-        const env = ADMIN_PASSWORD_ENV;
-        // A new password must run the Job again: its hash (never the password) names the revision.
-        const revision = password.apply((value) => createHash("sha256").update(value).digest("hex").slice(0, 12));
-        const job = new k8s.batch.v1.Job(`${name}-job`, {
-            metadata: {
-                name: objectName, namespace: args.namespace, labels,
-                annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp),
-            },
-            spec: {
-                backoffLimit: 4,
-                activeDeadlineSeconds: 600,
-                template: {
-                    metadata: { labels, annotations: { [ADMIN_PASSWORD_REVISION_ANNOTATION]: revision } },
-                    spec: {
-                        restartPolicy: "Never",
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        priorityClassName: args.priorityClassName,
-                        securityContext: restrictedPodSecurity(args.runAs),
-                        containers: [{
-                            name: "set-admin-password",
-                            image: args.image,
-                            // Version tags can be pushed again: resolve the tag on every start (see HaWorkload).
-                            imagePullPolicy: "Always",
-                            command: ["/bin/sh", "-c", adminPasswordScript()],
-                            env: [
-                                { name: env.backendUrl, value: args.backendUrl },
-                                { name: env.loginPath, value: args.api.login },
-                                { name: env.changePasswordPath, value: args.api.changePassword },
-                                { name: env.username, valueFrom: fromSecret(ADMIN_SECRET_KEYS.username) },
-                                { name: env.newPassword, valueFrom: fromSecret(ADMIN_SECRET_KEYS.password) },
-                                { name: env.seededPassword, valueFrom: fromSecret(ADMIN_SECRET_KEYS.seeded) },
-                            ],
-                            // No volumes: its logs are all it writes.
-                            resources: withEphemeralStorage(args.resources ?? ADMIN_JOB_RESOURCES, []),
-                            securityContext: restrictedContainerSecurity(),
-                        }],
-                    },
-                },
-            },
-        }, {
-            parent: this,
-            // A Job's template is immutable: a new revision replaces it, the old one goes first.
-            deleteBeforeReplace: true,
-            replaceOnChanges: ["spec.template"],
-        });
+        const metadata = {
+            name: componentName(args.release, "admin-password"),
+            namespace: args.namespace,
+            labels: { ...args.labels, ...podLabels(args.release, "admin-password") },
+        };
+        const secret = createSecret(name, args, metadata, password, this);
+        const job = createJob(name, args, metadata, secret.metadata.name, password, this);
 
         this.secretName = secret.metadata.name;
         this.jobName = job.metadata.name;
@@ -166,4 +117,77 @@ export class AdminPassword extends pulumi.ComponentResource {
         this.password = password;
         this.registerOutputs({ secretName: this.secretName, jobName: this.jobName, username: this.username, password: this.password });
     }
+}
+
+interface JobMetadata {
+    name: string;
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+}
+
+/** The operator's credentials: the admin user, the stack's password and the published one. */
+function createSecret(name: string, args: AdminPasswordArgs, metadata: JobMetadata, password: pulumi.Output<string>,
+    parent: pulumi.Resource): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(`${name}-secret`, {
+        metadata,
+        type: "Opaque",
+        stringData: {
+            [ADMIN_SECRET_KEYS.username]: args.seeded.username,
+            [ADMIN_SECRET_KEYS.password]: password,
+            // Public knowledge, but a credential all the same: never a literal env value.
+            [ADMIN_SECRET_KEYS.seeded]: args.seeded.password,
+        },
+    }, { parent });
+}
+
+/** The one-shot Job that runs adminPasswordScript(), again whenever the password changes. */
+function createJob(name: string, args: AdminPasswordArgs, metadata: JobMetadata, secretName: pulumi.Output<string>,
+    password: pulumi.Output<string>, parent: pulumi.Resource): k8s.batch.v1.Job {
+    const fromSecret = (key: string) => ({ secretKeyRef: { name: secretName, key } });
+    const env = ADMIN_PASSWORD_ENV;
+    // A new password must run the Job again: its hash (never the password) names the revision.
+    const revision = password.apply((value) => createHash("sha256").update(value).digest("hex").slice(0, 12));
+    return new k8s.batch.v1.Job(`${name}-job`, {
+        metadata: {
+            ...metadata,
+            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp),
+        },
+        spec: {
+            backoffLimit: 4,
+            activeDeadlineSeconds: 600,
+            template: {
+                metadata: { labels: metadata.labels, annotations: { [ADMIN_PASSWORD_REVISION_ANNOTATION]: revision } },
+                spec: {
+                    restartPolicy: "Never",
+                    automountServiceAccountToken: false,
+                    enableServiceLinks: false,
+                    priorityClassName: args.priorityClassName,
+                    securityContext: restrictedPodSecurity(args.runAs),
+                    containers: [{
+                        name: "set-admin-password",
+                        image: args.image,
+                        // Version tags can be pushed again: resolve the tag on every start (see HaWorkload).
+                        imagePullPolicy: "Always",
+                        command: ["/bin/sh", "-c", adminPasswordScript()],
+                        env: [
+                            { name: env.backendUrl, value: args.backendUrl },
+                            { name: env.loginPath, value: args.api.login },
+                            { name: env.changePasswordPath, value: args.api.changePassword },
+                            { name: env.username, valueFrom: fromSecret(ADMIN_SECRET_KEYS.username) },
+                            { name: env.newPassword, valueFrom: fromSecret(ADMIN_SECRET_KEYS.password) },
+                            { name: env.seededPassword, valueFrom: fromSecret(ADMIN_SECRET_KEYS.seeded) },
+                        ],
+                        // No volumes: its logs are all it writes.
+                        resources: withEphemeralStorage(args.resources ?? ADMIN_JOB_RESOURCES, []),
+                        securityContext: restrictedContainerSecurity(),
+                    }],
+                },
+            },
+        },
+    }, {
+        parent,
+        // A Job's template is immutable: a new revision replaces it, the old one goes first.
+        deleteBeforeReplace: true,
+        replaceOnChanges: ["spec.template"],
+    });
 }

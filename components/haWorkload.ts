@@ -1,73 +1,86 @@
-// One highly available, stateless tier: Deployment + Service + PodDisruptionBudget + HPA +
-// ServiceAccount. Used for the KubePolaris backend and frontend.
+// One highly available, stateless component of the app (the KubePolaris backend or frontend):
+// ServiceAccount + Deployment + Service + PodDisruptionBudget + HPA.
 //
 // Who owns the replica count: the HPA. The Deployment is created with `replicas = minReplicas`
 // (so the first rollout is already HA) and `spec.replicas` is in ignoreChanges, so a later
 // `pulumi up` never scales the Deployment back down to the minimum behind the autoscaler's back.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ResourceSpec } from "../config";
 import { Waiver, WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "./checkerWaivers";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
-import { QuotaWorkload } from "./namespaceBaseline";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
+import { ContainerResources, RunAs } from "./types";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 export interface HaWorkloadArgs {
+    /** The release: prefix of every object name and part of the pod labels. Required. */
     release: string;
+    /** Which component of the app this is; names the objects, the container and the pod labels. Required. */
     component: Extract<Component, "backend" | "frontend">;
+    /** The namespace (an Output of NamespaceBaseline, so the objects wait for it). Required. */
     namespace: pulumi.Input<string>;
-    /** Metadata labels for every object (pods additionally get `podLabels`). */
+    /** Metadata labels for every object (pods additionally get `podLabels`). Required. */
     labels: Record<string, string>;
+    /** The container image, pinned by version tag or digest. Required. */
     image: string;
-    /** The port the container listens on, named "http". */
+    /** The port the container listens on, named "http". Required. */
     containerPort: number;
-    /** The port the ClusterIP Service serves (targets "http"). */
+    /** The port the ClusterIP Service serves (targets "http"). Required. */
     servicePort: number;
+    /** HPA minimum and the Deployment's first replica count; below 2 no PDB is created. Required. */
     minReplicas: number;
+    /** HPA maximum. Required. */
     maxReplicas: number;
-    resources: ResourceSpec;
-    /** "preferred" schedules anyway when nodes run out; "required" leaves pods Pending instead. */
+    /** The container's requests and limits (ephemeral storage is added to them). Required. */
+    resources: ContainerResources;
+    /** "preferred" schedules anyway when nodes run out; "required" leaves pods Pending instead. Required. */
     antiAffinity: "preferred" | "required";
+    /** HPA target, percent of the CPU request. Required. */
     targetCpuUtilization: number;
+    /** HPA target, percent of the memory request. Required. */
     targetMemoryUtilization: number;
+    /** Restarts a wedged container. Required. */
     livenessProbe: Probe;
+    /** Takes the pod out of the Service while it may not serve. Required. */
     readinessProbe: Probe;
-    /** Guards slow starts so liveness does not kill a pod that is still booting. */
+    /** Guards slow starts so liveness does not kill a pod that is still booting. Default: none. */
     startupProbe?: Probe;
+    /** The container's environment. Default: none. */
     env?: pulumi.Input<EnvVar[]>;
-    /** Writable directories on an otherwise read-only root filesystem (each an emptyDir). */
+    /** Writable directories on an otherwise read-only root filesystem (each an emptyDir). Required (may be empty). */
     writablePaths: string[];
-    /** The image's own non-root user and group: files it ships are owned by them. */
-    runAs: { uid: number; gid: number };
+    /** The image's own non-root user and group. Required. */
+    runAs: RunAs;
+    /** PriorityClass of the pods. Default: none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
-    /** Annotations that roll the pods when they change (e.g. a hash of a Secret's version). */
+    /** Annotations that roll the pods when they change (e.g. a hash of a Secret's version). Default: none. */
     podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Time the endpoints controller and ingress-nginx need to stop sending new requests. */
+    /** Time the endpoints controller and ingress-nginx need to stop sending new requests. Default: 10. */
     preStopSleepSeconds?: number;
-    /** Time after preStop for in-flight requests (and WebSockets) to finish. */
+    /** Time after preStop for in-flight requests (and WebSockets) to finish. Default: 30. */
     shutdownSeconds?: number;
-    /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). */
+    /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). Default: none. */
     waivers?: Waiver[];
 }
 
 /** Pods a rollout adds above the desired count (and never takes below it). */
 export const MAX_SURGE = 1;
+/** Size limit of each writable emptyDir. */
+const WRITABLE_VOLUME_SIZE = "256Mi";
 
-/**
- * A workload's worst case for the namespace quota: its HPA maximum plus a rollout's surge, each pod
- * at the largest of its size and `rolloutFrom` (sizes it may be rolling from, see QuotaWorkload).
- */
-export function quotaEntry(name: string, sizing: { maxReplicas: number; resources: ResourceSpec }, rolloutFrom: ResourceSpec[] = []): QuotaWorkload {
-    return { name, maxPods: sizing.maxReplicas + MAX_SURGE, resources: sizing.resources, rolloutFrom };
+/** The most pods a workload with this HPA maximum runs at once: the maximum plus a rollout's surge. */
+export function maxPodsDuringRollout(maxReplicas: number): number {
+    return maxReplicas + MAX_SURGE;
 }
 
 export class HaWorkload extends pulumi.ComponentResource {
     public readonly deploymentName: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
+    /** Undefined below 2 replicas: a PDB there could only block every drain. */
     public readonly pdbName: pulumi.Output<string> | undefined;
     public readonly hpaName: pulumi.Output<string>;
     public readonly serviceAccountName: pulumi.Output<string>;
@@ -77,138 +90,14 @@ export class HaWorkload extends pulumi.ComponentResource {
     constructor(name: string, args: HaWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubepolaris:workload:HaWorkload", name, {}, opts);
 
-        const objectName = componentName(args.release, args.component);
         const selector = podLabels(args.release, args.component);
-        const labels = { ...args.labels, ...selector };
-        const metadata = { name: objectName, namespace: args.namespace, labels };
-        const preStopSleep = args.preStopSleepSeconds ?? 10;
-        const writablePaths = args.writablePaths;
-        const volumeSizeLimit = "256Mi";
+        const metadata = { name: componentName(args.release, args.component), namespace: args.namespace, labels: { ...args.labels, ...selector } };
 
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata,
-            // KubePolaris talks to *managed* clusters with their own kubeconfigs; it needs no
-            // token for the cluster it runs in.
-            automountServiceAccountToken: false,
-        }, { parent: this });
-
-        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: {
-                ...metadata,
-                annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageByTagWaivers(args.image), imageUserWaivers(args.runAs), args.waivers ?? []),
-            },
-            spec: {
-                replicas: args.minReplicas,
-                selector: { matchLabels: selector },
-                revisionHistoryLimit: 5,
-                minReadySeconds: 10,
-                progressDeadlineSeconds: 600,
-                // Never below the desired count during a rollout: surge one pod, wait until it
-                // is ready, then retire one old pod.
-                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: MAX_SURGE } },
-                template: {
-                    metadata: { labels, annotations: args.podAnnotations },
-                    spec: {
-                        serviceAccountName: serviceAccount.metadata.name,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        priorityClassName: args.priorityClassName,
-                        terminationGracePeriodSeconds: preStopSleep + (args.shutdownSeconds ?? 30),
-                        // A non-root process cannot bind below 1024 with every capability dropped
-                        // (an added NET_BIND_SERVICE never reaches a non-root process's effective
-                        // set); this namespaced sysctl lets it, and Pod Security "restricted" allows it.
-                        securityContext: restrictedPodSecurity(args.runAs, args.containerPort < 1024
-                            ? [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(args.containerPort) }]
-                            : undefined),
-                        affinity: { podAntiAffinity: antiAffinity(args.antiAffinity, selector) },
-                        topologySpreadConstraints: [{
-                            maxSkew: 1,
-                            topologyKey: "topology.kubernetes.io/zone",
-                            // Soft: losing a zone must not leave replacement pods Pending.
-                            whenUnsatisfiable: "ScheduleAnyway",
-                            labelSelector: { matchLabels: selector },
-                            // Count each ReplicaSet on its own so a rollout's surge pods do not
-                            // skew the spread of the pods they replace.
-                            matchLabelKeys: ["pod-template-hash"],
-                        }],
-                        containers: [{
-                            name: args.component,
-                            image: args.image,
-                            // Version tags can be pushed again: every pod start resolves the tag, so
-                            // no node keeps starting a stale build it cached (mirror the images into
-                            // a regional registry such as ECR: a pod cannot start while it is unreachable).
-                            imagePullPolicy: "Always",
-                            ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
-                            env: args.env,
-                            resources: withEphemeralStorage(args.resources, writablePaths.map(() => volumeSizeLimit)),
-                            livenessProbe: args.livenessProbe,
-                            readinessProbe: args.readinessProbe,
-                            startupProbe: args.startupProbe,
-                            // Keep serving while the pod is removed from Service endpoints and
-                            // ingress-nginx upstreams; only then does SIGTERM arrive.
-                            lifecycle: { preStop: { sleep: { seconds: preStopSleep } } },
-                            securityContext: restrictedContainerSecurity(),
-                            volumeMounts: writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath })),
-                        }],
-                        volumes: writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: volumeSizeLimit } })),
-                    },
-                },
-            },
-        }, { parent: this, ignoreChanges: ["spec.replicas"] });
-
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata,
-            spec: {
-                type: "ClusterIP",
-                selector,
-                ports: [{ name: "http", port: args.servicePort, targetPort: "http", protocol: "TCP" }],
-            },
-        }, { parent: this });
-
-        // A floor one below the HPA minimum: at the minimum one pod may always be evicted (node
-        // drains proceed), and the floor never exceeds the replicas that exist.
-        let pdb: k8s.policy.v1.PodDisruptionBudget | undefined;
-        if (args.minReplicas >= 2) {
-            pdb = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-                metadata,
-                spec: {
-                    minAvailable: args.minReplicas - 1,
-                    selector: { matchLabels: selector },
-                    // Crash-looping pods must not block a node drain.
-                    unhealthyPodEvictionPolicy: "AlwaysAllow",
-                },
-            }, { parent: this });
-        }
-
-        const hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
-            metadata,
-            spec: {
-                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-                minReplicas: args.minReplicas,
-                maxReplicas: args.maxReplicas,
-                metrics: [
-                    utilization("cpu", args.targetCpuUtilization),
-                    utilization("memory", args.targetMemoryUtilization),
-                ],
-                behavior: {
-                    // Scale down slowly (one pod a minute after 5 min of calm), so WebSocket
-                    // sessions are not cut in bulk when load dips.
-                    scaleDown: {
-                        stabilizationWindowSeconds: 300,
-                        selectPolicy: "Min",
-                        policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
-                    },
-                    scaleUp: {
-                        stabilizationWindowSeconds: 0,
-                        selectPolicy: "Max",
-                        policies: [
-                            { type: "Percent", value: 100, periodSeconds: 30 },
-                            { type: "Pods", value: 2, periodSeconds: 30 },
-                        ],
-                    },
-                },
-            },
-        }, { parent: this });
+        const serviceAccount = createServiceAccount(name, metadata, this);
+        const deployment = createDeployment(name, args, metadata, selector, serviceAccount.metadata.name, this);
+        const service = createService(name, args, metadata, selector, this);
+        const pdb = createDisruptionBudget(name, args, metadata, selector, this);
+        const hpa = createAutoscaler(name, args, metadata, deployment.metadata.name, this);
 
         this.selector = selector;
         this.deploymentName = deployment.metadata.name;
@@ -226,11 +115,168 @@ export class HaWorkload extends pulumi.ComponentResource {
     }
 }
 
+/** Name, namespace and labels every object of the workload shares. */
+interface WorkloadMetadata {
+    name: string;
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+}
+
+function createServiceAccount(name: string, metadata: WorkloadMetadata, parent: pulumi.Resource): k8s.core.v1.ServiceAccount {
+    return new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+        metadata,
+        // KubePolaris talks to *managed* clusters with their own kubeconfigs; it needs no
+        // token for the cluster it runs in.
+        automountServiceAccountToken: false,
+    }, { parent });
+}
+
+function createDeployment(name: string, args: HaWorkloadArgs, metadata: WorkloadMetadata, selector: Record<string, string>,
+    serviceAccountName: pulumi.Input<string>, parent: pulumi.Resource): k8s.apps.v1.Deployment {
+    return new k8s.apps.v1.Deployment(`${name}-deployment`, {
+        metadata: {
+            ...metadata,
+            annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageByTagWaivers(args.image), imageUserWaivers(args.runAs), args.waivers ?? []),
+        },
+        spec: {
+            replicas: args.minReplicas,
+            selector: { matchLabels: selector },
+            revisionHistoryLimit: 5,
+            minReadySeconds: 10,
+            progressDeadlineSeconds: 600,
+            // Never below the desired count during a rollout: surge one pod, wait until it
+            // is ready, then retire one old pod.
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: MAX_SURGE } },
+            template: {
+                metadata: { labels: metadata.labels, annotations: args.podAnnotations },
+                spec: podSpec(args, selector, serviceAccountName),
+            },
+        },
+    }, { parent, ignoreChanges: ["spec.replicas"] });
+}
+
+/** The pod: restricted security, spread over nodes and zones, drained gracefully. */
+function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, serviceAccountName: pulumi.Input<string>): PodSpec {
+    const preStopSleep = args.preStopSleepSeconds ?? 10;
+    const writablePaths = args.writablePaths;
+    return {
+        serviceAccountName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        priorityClassName: args.priorityClassName,
+        terminationGracePeriodSeconds: preStopSleep + (args.shutdownSeconds ?? 30),
+        // A non-root process cannot bind below 1024 with every capability dropped (an added
+        // NET_BIND_SERVICE never reaches a non-root process's effective set); this namespaced
+        // sysctl lets it, and Pod Security "restricted" allows it.
+        securityContext: restrictedPodSecurity(args.runAs, {
+            sysctls: args.containerPort < 1024
+                ? [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(args.containerPort) }]
+                : undefined,
+        }),
+        affinity: { podAntiAffinity: antiAffinity(args.antiAffinity, selector) },
+        topologySpreadConstraints: [{
+            maxSkew: 1,
+            topologyKey: "topology.kubernetes.io/zone",
+            // Soft: losing a zone must not leave replacement pods Pending.
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: { matchLabels: selector },
+            // Count each ReplicaSet on its own so a rollout's surge pods do not skew the spread
+            // of the pods they replace.
+            matchLabelKeys: ["pod-template-hash"],
+        }],
+        containers: [{
+            name: args.component,
+            image: args.image,
+            // Version tags can be pushed again: every pod start resolves the tag, so no node keeps
+            // starting a stale build it cached (mirror the images into a regional registry such
+            // as ECR: a pod cannot start while it is unreachable).
+            imagePullPolicy: "Always",
+            ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
+            env: args.env,
+            resources: withEphemeralStorage(args.resources, writablePaths.map(() => WRITABLE_VOLUME_SIZE)),
+            livenessProbe: args.livenessProbe,
+            readinessProbe: args.readinessProbe,
+            startupProbe: args.startupProbe,
+            // Keep serving while the pod is removed from Service endpoints and ingress-nginx
+            // upstreams; only then does SIGTERM arrive.
+            lifecycle: { preStop: { sleep: { seconds: preStopSleep } } },
+            securityContext: restrictedContainerSecurity(),
+            volumeMounts: writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath })),
+        }],
+        volumes: writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: WRITABLE_VOLUME_SIZE } })),
+    };
+}
+
 function antiAffinity(mode: "preferred" | "required", selector: Record<string, string>): k8s.types.input.core.v1.PodAntiAffinity {
     const term = { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" };
     return mode === "required"
         ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
         : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] };
+}
+
+function createService(name: string, args: HaWorkloadArgs, metadata: WorkloadMetadata, selector: Record<string, string>,
+    parent: pulumi.Resource): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(`${name}-service`, {
+        metadata,
+        spec: {
+            type: "ClusterIP",
+            selector,
+            ports: [{ name: "http", port: args.servicePort, targetPort: "http", protocol: "TCP" }],
+        },
+    }, { parent });
+}
+
+/**
+ * A floor one below the HPA minimum: at the minimum one pod may always be evicted (node drains
+ * proceed), and the floor never exceeds the replicas that exist. Below 2 replicas none at all.
+ */
+function createDisruptionBudget(name: string, args: HaWorkloadArgs, metadata: WorkloadMetadata, selector: Record<string, string>,
+    parent: pulumi.Resource): k8s.policy.v1.PodDisruptionBudget | undefined {
+    if (args.minReplicas < 2) {
+        return undefined;
+    }
+    return new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+        metadata,
+        spec: {
+            minAvailable: args.minReplicas - 1,
+            selector: { matchLabels: selector },
+            // Crash-looping pods must not block a node drain.
+            unhealthyPodEvictionPolicy: "AlwaysAllow",
+        },
+    }, { parent });
+}
+
+function createAutoscaler(name: string, args: HaWorkloadArgs, metadata: WorkloadMetadata, deploymentName: pulumi.Input<string>,
+    parent: pulumi.Resource): k8s.autoscaling.v2.HorizontalPodAutoscaler {
+    return new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
+        metadata,
+        spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName },
+            minReplicas: args.minReplicas,
+            maxReplicas: args.maxReplicas,
+            metrics: [
+                utilization("cpu", args.targetCpuUtilization),
+                utilization("memory", args.targetMemoryUtilization),
+            ],
+            behavior: {
+                // Scale down slowly (one pod a minute after 5 min of calm), so WebSocket sessions
+                // are not cut in bulk when load dips.
+                scaleDown: {
+                    stabilizationWindowSeconds: 300,
+                    selectPolicy: "Min",
+                    policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
+                },
+                scaleUp: {
+                    stabilizationWindowSeconds: 0,
+                    selectPolicy: "Max",
+                    policies: [
+                        { type: "Percent", value: 100, periodSeconds: 30 },
+                        { type: "Pods", value: 2, periodSeconds: 30 },
+                    ],
+                },
+            },
+        },
+    }, { parent });
 }
 
 function utilization(resource: "cpu" | "memory", averageUtilization: number): k8s.types.input.autoscaling.v2.MetricSpec {

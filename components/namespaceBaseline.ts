@@ -4,45 +4,56 @@
 // PriorityClass.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ResourceSpec } from "../config";
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from "./quantity";
+import { ContainerResources, DatabasePeer } from "./types";
 
 /** Pods a workload may run at once: its maximum plus the pods a rollout surges. */
 export interface QuotaWorkload {
+    /** What the entry is for (only for reading the code and the quota's arithmetic). */
     name: string;
+    /** The most pods it runs at once (an HPA maximum plus a rollout's surge). */
     maxPods: number;
-    resources: ResourceSpec;
+    /** Each pod's requests and limits. */
+    resources: ContainerResources;
     /**
      * Other sizes its pods may still have while it rolls to `resources` (the other size tiers'): the
      * quota counts each pod at the largest, so a tier change down can replace the bigger pods it
      * runs (the API server refuses every new pod while the old ones exceed a smaller quota).
      * Default: none.
      */
-    rolloutFrom?: ResourceSpec[];
+    rolloutFrom?: ContainerResources[];
 }
 
+/** Pods of the namespace that take traffic on one port. */
 export interface PodPeer {
+    /** The pods' labels (their selector). */
     labels: Record<string, string>;
+    /** The container port they serve. */
     port: number;
 }
 
-/** Where the backend reaches its database: pods in this namespace, or address blocks (RDS). */
-export type DatabasePeer =
-    | { kind: "pods"; labels: Record<string, string>; port: number }
-    | { kind: "cidrs"; cidrs: pulumi.Input<pulumi.Input<string>[]>; port: number };
-
 export interface NamespaceBaselineArgs {
+    /** The namespace's name. Required. */
     namespace: string;
+    /** Metadata labels for every object. Required. */
     labels: Record<string, string>;
+    /** Everything that runs pods in the namespace: the quota has room for all of them at once. Required. */
     workloads: QuotaWorkload[];
+    /** The backend's pods: reached by the ingress controller, Prometheus and `backendClients`. Required. */
     backend: PodPeer;
+    /** The frontend's pods: reached by the ingress controller. Required. */
     frontend: PodPeer;
-    /** Pods of this namespace that call the backend's API (e.g. the admin-password Job). */
+    /** Pods of this namespace that call the backend's API (e.g. the admin-password Job). Default: none. */
     backendClients?: { name: string; labels: Record<string, string> }[];
+    /** Where the ingress-nginx controller runs and its pods' labels. Required. */
     ingressController: { namespace: string; labels: Record<string, string> };
+    /** The namespace Prometheus scrapes from. Required. */
     prometheusNamespace: string;
+    /** Where the backend's database traffic goes (the only egress to it). Required. */
     database: DatabasePeer;
+    /** Managed clusters' API servers the backend may call. Required (may be empty). */
     apiServerEgress: { cidrs: string[]; ports: number[] };
+    /** A PriorityClass for the release's pods. Default: none. */
     priorityClass?: { name: string; value: number };
 }
 
@@ -58,120 +69,127 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
     constructor(name: string, args: NamespaceBaselineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubepolaris:namespace:NamespaceBaseline", name, {}, opts);
 
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: {
-                name: args.namespace,
-                labels: {
-                    ...args.labels,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            },
-        }, { parent: this });
+        const namespace = createNamespace(name, args, this);
         const ns = namespace.metadata.name;
-        const meta = (suffix: string) => ({ name: suffix, namespace: ns, labels: args.labels });
-
         this.quotaHard = quotaFor(args.workloads);
         const quota = new k8s.core.v1.ResourceQuota(`${name}-quota`, {
-            metadata: meta("kubepolaris-quota"),
+            metadata: { name: "kubepolaris-quota", namespace: ns, labels: args.labels },
             spec: { hard: this.quotaHard },
         }, { parent: this });
-
         const limits = new k8s.core.v1.LimitRange(`${name}-limits`, {
-            metadata: meta("kubepolaris-limits"),
+            metadata: { name: "kubepolaris-limits", namespace: ns, labels: args.labels },
             spec: { limits: [limitRangeFor(args.workloads)] },
         }, { parent: this });
-
-        const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
-            new k8s.networking.v1.NetworkPolicy(`${name}-${policyName}`, { metadata: meta(policyName), spec }, { parent: this });
-        const fromNamespace = (namespaceName: string, podLabels?: Record<string, string>) => ({
-            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespaceName } },
-            podSelector: podLabels ? { matchLabels: podLabels } : undefined,
-        });
-        const tcp = (port: number) => ({ protocol: "TCP", port });
-
-        policy("default-deny-all", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-        policy("allow-dns-egress", {
-            podSelector: {},
-            policyTypes: ["Egress"],
-            egress: [{
-                to: [fromNamespace("kube-system", { "k8s-app": "kube-dns" })],
-                ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
-            }],
-        });
-        for (const [tier, peer] of [["frontend", args.frontend], ["backend", args.backend]] as const) {
-            policy(`allow-ingress-controller-to-${tier}`, {
-                podSelector: { matchLabels: peer.labels },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [fromNamespace(args.ingressController.namespace, args.ingressController.labels)], ports: [tcp(peer.port)] }],
-            });
-        }
-        for (const client of args.backendClients ?? []) {
-            policy(`allow-${client.name}-to-backend`, {
-                podSelector: { matchLabels: client.labels },
-                policyTypes: ["Egress"],
-                egress: [{ to: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(args.backend.port)] }],
-            });
-            policy(`allow-backend-from-${client.name}`, {
-                podSelector: { matchLabels: args.backend.labels },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ podSelector: { matchLabels: client.labels } }], ports: [tcp(args.backend.port)] }],
-            });
-        }
-        policy("allow-prometheus-to-backend", {
-            podSelector: { matchLabels: args.backend.labels },
-            policyTypes: ["Ingress"],
-            ingress: [{ from: [fromNamespace(args.prometheusNamespace)], ports: [tcp(args.backend.port)] }],
-        });
-        const db = args.database;
-        policy("allow-backend-to-database", {
-            podSelector: { matchLabels: args.backend.labels },
-            policyTypes: ["Egress"],
-            egress: [{
-                to: db.kind === "pods"
-                    ? [{ podSelector: { matchLabels: db.labels } }]
-                    : pulumi.output(db.cidrs).apply((blocks) => blocks.map((cidr) => ({ ipBlock: { cidr } }))),
-                ports: [tcp(db.port)],
-            }],
-        });
-        if (db.kind === "pods") {
-            policy("allow-database-from-backend", {
-                podSelector: { matchLabels: db.labels },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(db.port)] }],
-            });
-        }
-        // KubePolaris' job is to manage other clusters: the backend calls their API servers.
-        policy("allow-backend-to-api-servers", {
-            podSelector: { matchLabels: args.backend.labels },
-            policyTypes: ["Egress"],
-            egress: [{
-                to: args.apiServerEgress.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
-                ports: args.apiServerEgress.ports.map(tcp),
-            }],
-        });
-
-        if (args.priorityClass) {
-            const priorityClass = new k8s.scheduling.v1.PriorityClass(`${name}-priority`, {
-                metadata: { name: args.priorityClass.name, labels: args.labels },
-                value: args.priorityClass.value,
-                globalDefault: false,
-                preemptionPolicy: "PreemptLowerPriority",
-                description: "KubePolaris control-plane pods: scheduled ahead of batch work.",
-            }, { parent: this });
-            this.priorityClassName = priorityClass.metadata.name;
-        }
+        createNetworkPolicies(name, args, ns, this);
+        this.priorityClassName = args.priorityClass && createPriorityClass(name, args.priorityClass, args.labels, this).metadata.name;
 
         this.namespaceName = pulumi.all([ns, quota.urn, limits.urn]).apply(([n]) => n);
         this.registerOutputs({ namespaceName: this.namespaceName, priorityClassName: this.priorityClassName });
     }
 }
 
+/** The namespace, under Pod Security "restricted" (enforced, audited and warned). */
+function createNamespace(name: string, args: NamespaceBaselineArgs, parent: pulumi.Resource): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(`${name}-namespace`, {
+        metadata: {
+            name: args.namespace,
+            labels: {
+                ...args.labels,
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+    }, { parent });
+}
+
+/** Default deny, then exactly the flows KubePolaris needs: DNS, the ingress controller, Prometheus, the database, API servers. */
+function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pulumi.Output<string>, parent: pulumi.Resource): void {
+    const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+        new k8s.networking.v1.NetworkPolicy(`${name}-${policyName}`, { metadata: { name: policyName, namespace: ns, labels: args.labels }, spec }, { parent });
+    const fromNamespace = (namespaceName: string, podLabels?: Record<string, string>) => ({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespaceName } },
+        podSelector: podLabels ? { matchLabels: podLabels } : undefined,
+    });
+    const tcp = (port: number) => ({ protocol: "TCP", port });
+
+    policy("default-deny-all", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    policy("allow-dns-egress", {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [{
+            to: [fromNamespace("kube-system", { "k8s-app": "kube-dns" })],
+            ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
+        }],
+    });
+    for (const [component, peer] of [["frontend", args.frontend], ["backend", args.backend]] as const) {
+        policy(`allow-ingress-controller-to-${component}`, {
+            podSelector: { matchLabels: peer.labels },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [fromNamespace(args.ingressController.namespace, args.ingressController.labels)], ports: [tcp(peer.port)] }],
+        });
+    }
+    for (const client of args.backendClients ?? []) {
+        policy(`allow-${client.name}-to-backend`, {
+            podSelector: { matchLabels: client.labels },
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(args.backend.port)] }],
+        });
+        policy(`allow-backend-from-${client.name}`, {
+            podSelector: { matchLabels: args.backend.labels },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: client.labels } }], ports: [tcp(args.backend.port)] }],
+        });
+    }
+    policy("allow-prometheus-to-backend", {
+        podSelector: { matchLabels: args.backend.labels },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [fromNamespace(args.prometheusNamespace)], ports: [tcp(args.backend.port)] }],
+    });
+    const db = args.database;
+    policy("allow-backend-to-database", {
+        podSelector: { matchLabels: args.backend.labels },
+        policyTypes: ["Egress"],
+        egress: [{
+            to: db.kind === "pods"
+                ? [{ podSelector: { matchLabels: db.labels } }]
+                : db.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: [tcp(db.port)],
+        }],
+    });
+    if (db.kind === "pods") {
+        policy("allow-database-from-backend", {
+            podSelector: { matchLabels: db.labels },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(db.port)] }],
+        });
+    }
+    // KubePolaris' job is to manage other clusters: the backend calls their API servers.
+    policy("allow-backend-to-api-servers", {
+        podSelector: { matchLabels: args.backend.labels },
+        policyTypes: ["Egress"],
+        egress: [{
+            to: args.apiServerEgress.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: args.apiServerEgress.ports.map(tcp),
+        }],
+    });
+}
+
+function createPriorityClass(name: string, priorityClass: { name: string; value: number }, labels: Record<string, string>,
+    parent: pulumi.Resource): k8s.scheduling.v1.PriorityClass {
+    return new k8s.scheduling.v1.PriorityClass(`${name}-priority`, {
+        metadata: { name: priorityClass.name, labels },
+        value: priorityClass.value,
+        globalDefault: false,
+        preemptionPolicy: "PreemptLowerPriority",
+        description: "KubePolaris control-plane pods: scheduled ahead of batch work.",
+    }, { parent });
+}
+
 /** Quota with room for every workload at its maximum pod count, each pod at its largest size. */
 export function quotaFor(workloads: QuotaWorkload[]): Record<string, string> {
-    const sum = (pick: (r: ResourceSpec) => number) => workloads.reduce((total, w) =>
+    const sum = (pick: (r: ContainerResources) => number) => workloads.reduce((total, w) =>
         total + w.maxPods * Math.max(...[w.resources, ...(w.rolloutFrom ?? [])].map(pick)), 0);
     return {
         "requests.cpu": formatCpu(sum((r) => cpuMillis(r.requests.cpu))),

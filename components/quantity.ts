@@ -1,4 +1,4 @@
-// Just enough Kubernetes quantity arithmetic to size quotas from the tier table.
+// Just enough Kubernetes quantity arithmetic to size quotas from the size tier table.
 
 const CPU = /^(\d+(?:\.\d+)?)(m?)$/;
 const MEMORY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;

@@ -1,17 +1,22 @@
-// A Kubernetes Secret every replica reads the same value from. Used for the JWT signing key:
-// seed 000 "JWT Token" — every backend replica must validate tokens issued by any other.
+// A Kubernetes Secret every replica reads the same value from. Used for the JWT signing key: the
+// HA guide has every instance use the same JWT secret (使用相同的 JWT Secret), so each backend
+// replica validates the tokens any other replica issued.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 export interface SharedSecretArgs {
+    /** The namespace of the Secret (and of the pods that read it). Required. */
     namespace: pulumi.Input<string>;
+    /** The Secret's name. Required. */
     secretName: string;
+    /** The key the value is stored under. Required. */
     key: string;
+    /** Metadata labels. Required. */
     labels: Record<string, string>;
-    /** A value from stack config (a secret). Unset: a random one is generated once and kept in state. */
+    /** A value from stack config (a secret). Default: a random one, generated once and kept in state. */
     value?: pulumi.Output<string>;
-    /** Length of a generated value. */
+    /** Length of a generated value (letters and digits). Default: 64. */
     length?: number;
 }
 

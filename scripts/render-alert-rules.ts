@@ -22,7 +22,15 @@ export const RULE_FILE = path.join(PROJECT_DIR, "build", "alerts", "kubepolaris.
 /** The alert rule parameters `pulumi up` would use for `stack`, read from Pulumi.<stack>.yaml. */
 export function stackAlertParams(stack: string, projectDir = PROJECT_DIR): AlertRuleParams {
     const { config, secretKeys } = loadStackConfig(projectDir, stack);
-    return alertRuleParams(parseConfig(rawConfig(stack, config, secretKeys)));
+    const app = parseConfig(rawConfig(stack, config, secretKeys));
+    // The same mapping as index.ts gives AlertRules (test/alerts.test.ts holds the two equal).
+    return alertRuleParams({
+        release: app.release,
+        namespace: app.namespace,
+        minReplicas: { backend: app.backend.minReplicas, frontend: app.frontend.minReplicas },
+        tlsSecretName: app.tls.secretName,
+        runbookBaseUrl: app.monitoring.runbookBaseUrl,
+    });
 }
 
 export function stackRuleGroups(stack: string, projectDir = PROJECT_DIR): RuleGroup[] {

@@ -4,7 +4,6 @@ import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { alertRuleParams } from "../components/alerts/params";
 import { BACKEND } from "../app/kubepolaris";
 import { ALERT_NAMES, AlertRuleParams, buildRuleGroups, RuleGroup } from "../components/alerts/rules";
 import { ALERT_TEST_STACK, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, writeRuleFile } from "../scripts/render-alert-rules";
@@ -29,7 +28,7 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 
 describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
-    const params = alertRuleParams(config);
+    const params = stackAlertParams(stack);
     const prometheusRule = async () => (await runStack(stack)).one(PROMETHEUS_RULE);
     const inNamespace = async (type: string) =>
         (await runStack(stack)).ofType(type).filter((r) => r.inputs.metadata?.namespace === config.namespace);
@@ -146,7 +145,7 @@ test("every alert's runbook_url, on every stack, resolves to a heading of docs/r
 });
 
 describe("buildRuleGroups", () => {
-    const base: AlertRuleParams = alertRuleParams(stackAppConfig(ALERT_TEST_STACK));
+    const base: AlertRuleParams = stackAlertParams(ALERT_TEST_STACK);
 
     test("an absolute floor of min(2, minReplicas): a single-replica workload alerts only at 0 available", () => {
         const groups = buildRuleGroups({

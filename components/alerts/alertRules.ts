@@ -7,14 +7,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { AlertRuleParams, buildRuleGroups, RuleGroup } from "./rules";
 
 export interface AlertRulesArgs {
-    /** Object name prefix (the release). */
+    /** Object name prefix (the release). Required. */
     release: string;
-    /** The app namespace (an Output, so the objects wait for it); must equal `rules.namespace`. */
+    /** The app namespace (an Output, so the objects wait for it); must equal `rules.namespace`. Required. */
     namespace: pulumi.Input<string>;
-    /** Metadata labels of every object the release owns. */
+    /** Metadata labels of every object the release owns. Required. */
     labels: Record<string, string>;
-    /** Labels the Prometheus Operator selects PrometheusRules by. */
+    /** Labels the Prometheus Operator selects PrometheusRules by. Required (may be empty). */
     selectorLabels: Record<string, string>;
+    /** What the rules watch, by name (`alertRuleParams`). Required. */
     rules: AlertRuleParams;
 }
 

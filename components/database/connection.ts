@@ -2,9 +2,8 @@
 // KubePolaris chart's DB_* environment variables, the password only by secretKeyRef.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseConfig } from "../../config";
 import { podLabels } from "../labels";
-import { DatabasePeer } from "../namespaceBaseline";
+import { DatabasePeer } from "../types";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
@@ -26,7 +25,7 @@ export interface DatabaseConnection {
     username: string;
     /** Where the password is: a key of a Secret in the backend's namespace. */
     passwordSecret: { name: pulumi.Output<string>; key: string };
-    /** Read replicas' host names (large tier, read/write split); empty otherwise. */
+    /** Read replicas' host names (read/write split, the large size tier); empty otherwise. */
     readerHosts: pulumi.Output<string>[];
 }
 
@@ -58,9 +57,12 @@ export function databaseEnv(connection: DatabaseConnection, names: DatabaseEnvNa
     ];
 }
 
-/** Where the backend's database traffic goes: the in-cluster MySQL pods, or the RDS subnets. */
-export function databasePeer(release: string, database: DatabaseConfig): DatabasePeer {
-    return database.inCluster
-        ? { kind: "pods", labels: podLabels(release, "mysql"), port: database.port }
-        : { kind: "cidrs", cidrs: (database.rds?.subnets ?? []).map((subnet) => subnet.cidr), port: database.port };
+/**
+ * Where the backend's database traffic goes: the RDS subnets' address blocks when `rdsSubnets` is
+ * given, else the in-cluster MySQL pods (InClusterMysql labels them `podLabels(release, "mysql")`).
+ */
+export function databasePeer(release: string, database: { port: number; rdsSubnets?: { cidr: string }[] }): DatabasePeer {
+    return database.rdsSubnets
+        ? { kind: "cidrs", cidrs: database.rdsSubnets.map((subnet) => subnet.cidr), port: database.port }
+        : { kind: "pods", labels: podLabels(release, "mysql"), port: database.port };
 }

@@ -6,37 +6,54 @@
 // filesystem with writable volumes only where mysqld writes (data, socket/pid, tmp).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { restrictedContainerSecurity } from "../podSecurity";
-import { InClusterMysqlConfig } from "../../config";
 import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "../checkerWaivers";
 import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
+import { ContainerResources } from "../types";
 import { DatabaseConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
 
 /** The official image's mysql user and group. */
-const MYSQL_UID = 999;
+const MYSQL_USER = { uid: 999, gid: 999 };
 const DATA_MOUNT = "/var/lib/mysql";
 /** emptyDirs: the socket and pid file; temporary tables and sort files. */
 const RUN_SIZE_LIMIT = "16Mi";
 const TMP_SIZE_LIMIT = "1Gi";
 
+type Container = k8s.types.input.core.v1.Container;
+
 export interface InClusterMysqlArgs {
+    /** The release: prefix of the object names and part of the pod labels. Required. */
     release: string;
+    /** The namespace (an Output of NamespaceBaseline, so the objects wait for it). Required. */
     namespace: pulumi.Input<string>;
-    /** Metadata labels for every object (the pod additionally gets `podLabels(release, "mysql")`). */
+    /** Metadata labels for every object (the pod additionally gets `podLabels(release, "mysql")`). Required. */
     labels: Record<string, string>;
-    mysql: InClusterMysqlConfig;
+    /** The MySQL image (the official image's entrypoint and user 999 are assumed). Required. */
+    image: string;
+    /** Size of the data volume, a Kubernetes quantity ("10Gi"). Required. */
+    storageSize: string;
+    /** StorageClass of the data volume. Default: the cluster's default StorageClass. */
+    storageClassName?: string;
+    /** The mysqld container's requests and limits (ephemeral storage is added to them). Required. */
+    resources: ContainerResources;
+    /** The schema created on first start. Required. */
     databaseName: string;
+    /** The application user created on first start. Required. */
     username: string;
+    /** The port mysqld listens on and the Service serves. Required. */
     port: number;
+    /** mysqld's max_connections. Required. */
     maxConnections: number;
-    /** Refuse connections without TLS (only for clients that speak it). */
+    /** Refuse connections without TLS (only for clients that speak it). Required. */
     requireTls: boolean;
-    /** The application user's password (a secret from stack config). */
+    /** The application user's password (a secret from stack config). Required. */
     password: pulumi.Output<string>;
+    /** The root password (a secret from stack config); root logs in over the local socket only. Required. */
     rootPassword: pulumi.Output<string>;
-    /** Name of the Secret holding both passwords (the backend reads the user's from it). */
+    /** Name of the Secret holding both passwords (the backend reads the user's from it). Required. */
     secretName: string;
+    /** PriorityClass of the pod. Default: none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
 }
 
@@ -53,151 +70,27 @@ export class InClusterMysql extends pulumi.ComponentResource {
     constructor(name: string, args: InClusterMysqlArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubepolaris:database:InClusterMysql", name, {}, opts);
 
-        const objectName = componentName(args.release, "mysql");
         const selector = podLabels(args.release, "mysql");
-        const labels = { ...args.labels, ...selector };
-        const metadata = { name: objectName, namespace: args.namespace, labels };
-        const port = args.port;
+        const metadata = { name: componentName(args.release, "mysql"), namespace: args.namespace, labels: { ...args.labels, ...selector } };
 
-        const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
-            metadata: { name: args.secretName, namespace: args.namespace, labels },
-            type: "Opaque",
-            stringData: {
-                [PASSWORD_KEY]: pulumi.secret(args.password),
-                [ROOT_PASSWORD_KEY]: pulumi.secret(args.rootPassword),
-            },
-        }, { parent: this });
-        const fromSecret = (key: string) => ({ secretKeyRef: { name: secret.metadata.name, key } });
-
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata,
-            automountServiceAccountToken: false,
-        }, { parent: this });
-
-        // Headless: the name resolves to the pod's address only while it is ready.
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata,
-            spec: {
-                clusterIP: "None",
-                selector,
-                ports: [{ name: "mysql", port, targetPort: "mysql", protocol: "TCP" }],
-            },
-        }, { parent: this });
-
-        const statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
-            metadata: {
-                ...metadata,
-                annotations: waiverAnnotations(
-                    imageByTagWaivers(args.mysql.image), imageUserWaivers({ uid: MYSQL_UID, gid: MYSQL_UID }), WAIVERS.secretEnvFollowUp),
-            },
-            spec: {
-                serviceName: service.metadata.name,
-                replicas: 1,
-                selector: { matchLabels: selector },
-                podManagementPolicy: "OrderedReady",
-                updateStrategy: { type: "RollingUpdate" },
-                // The data outlives the StatefulSet: deleting the stack never deletes the volume.
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        serviceAccountName: serviceAccount.metadata.name,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        priorityClassName: args.priorityClassName,
-                        // mysqld flushes its buffer pool and closes cleanly on SIGTERM.
-                        terminationGracePeriodSeconds: 60,
-                        securityContext: {
-                            runAsNonRoot: true,
-                            runAsUser: MYSQL_UID,
-                            runAsGroup: MYSQL_UID,
-                            fsGroup: MYSQL_UID,
-                            fsGroupChangePolicy: "OnRootMismatch",
-                            seccompProfile: { type: "RuntimeDefault" },
-                        },
-                        containers: [{
-                            name: "mysql",
-                            image: args.mysql.image,
-                            // The tag is a moving minor line: every start resolves it (see HaWorkload).
-                            imagePullPolicy: "Always",
-                            // The image's entrypoint initialises the data directory on first start
-                            // and passes these flags on to mysqld.
-                            args: [
-                                // A subdirectory: a fresh volume's lost+found would stop the initialisation.
-                                `--datadir=${DATA_MOUNT}/data`,
-                                `--port=${port}`,
-                                "--character-set-server=utf8mb4",
-                                "--collation-server=utf8mb4_unicode_ci",
-                                "--skip-name-resolve",
-                                "--slow-query-log=ON",
-                                "--long-query-time=1",
-                                `--max-connections=${args.maxConnections}`,
-                                `--require-secure-transport=${args.requireTls ? "ON" : "OFF"}`,
-                            ],
-                            ports: [{ name: "mysql", containerPort: port, protocol: "TCP" }],
-                            env: [
-                                { name: "MYSQL_DATABASE", value: args.databaseName },
-                                { name: "MYSQL_USER", value: args.username },
-                                { name: "MYSQL_PASSWORD", valueFrom: fromSecret(PASSWORD_KEY) },
-                                { name: "MYSQL_ROOT_PASSWORD", valueFrom: fromSecret(ROOT_PASSWORD_KEY) },
-                                // root only over the local socket, never from another pod.
-                                { name: "MYSQL_ROOT_HOST", value: "localhost" },
-                            ],
-                            resources: withEphemeralStorage(args.mysql.resources, [RUN_SIZE_LIMIT, TMP_SIZE_LIMIT]),
-                            // The first start initialises the data directory (a temporary server
-                            // without networking): up to 5 minutes before liveness takes over.
-                            startupProbe: {
-                                tcpSocket: { port },
-                                periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60,
-                            },
-                            // Alive: mysqld answers on its socket (a refused login still counts).
-                            livenessProbe: {
-                                exec: { command: ["mysqladmin", "--protocol=socket", "ping"] },
-                                periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6,
-                            },
-                            // Ready: the application user can log in over TCP and run a query.
-                            readinessProbe: {
-                                exec: {
-                                    command: ["sh", "-c",
-                                        `MYSQL_PWD="$MYSQL_PASSWORD" exec mysql --protocol=TCP --host=127.0.0.1 --port=${port} `
-                                        + `--user="$MYSQL_USER" --execute="SELECT 1" "$MYSQL_DATABASE"`],
-                                },
-                                periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
-                            },
-                            securityContext: restrictedContainerSecurity(),
-                            volumeMounts: [
-                                { name: "data", mountPath: DATA_MOUNT },
-                                // Socket and pid file.
-                                { name: "run", mountPath: "/var/run/mysqld" },
-                                { name: "tmp", mountPath: "/tmp" },
-                            ],
-                        }],
-                        volumes: [
-                            { name: "run", emptyDir: { sizeLimit: RUN_SIZE_LIMIT } },
-                            { name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
-                        ],
-                    },
-                },
-                volumeClaimTemplates: [{
-                    metadata: { name: "data", labels },
-                    spec: {
-                        accessModes: ["ReadWriteOnce"],
-                        storageClassName: args.mysql.storageClassName,
-                        resources: { requests: { storage: args.mysql.storageSize } },
-                    },
-                }],
-            },
-        }, { parent: this });
+        const secret = createCredentials(name, args, metadata.labels, this);
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata, automountServiceAccountToken: false }, { parent: this });
+        const service = createService(name, args, metadata, selector, this);
+        const statefulSet = createStatefulSet(name, args, metadata, selector, {
+            serviceName: service.metadata.name,
+            serviceAccountName: serviceAccount.metadata.name,
+            secretName: secret.metadata.name,
+        }, this);
 
         this.selector = selector;
-        this.port = port;
+        this.port = args.port;
         this.host = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc`;
         this.statefulSetName = statefulSet.metadata.name;
         this.serviceName = service.metadata.name;
         this.secretName = secret.metadata.name;
         this.connection = {
             host: this.host,
-            port,
+            port: args.port,
             database: args.databaseName,
             username: args.username,
             passwordSecret: { name: secret.metadata.name, key: PASSWORD_KEY },
@@ -210,4 +103,144 @@ export class InClusterMysql extends pulumi.ComponentResource {
             secretName: this.secretName,
         });
     }
+}
+
+interface MysqlMetadata {
+    name: string;
+    namespace: pulumi.Input<string>;
+    labels: Record<string, string>;
+}
+
+/** Both passwords, secret whatever the caller passed. */
+function createCredentials(name: string, args: InClusterMysqlArgs, labels: Record<string, string>, parent: pulumi.Resource): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(`${name}-credentials`, {
+        metadata: { name: args.secretName, namespace: args.namespace, labels },
+        type: "Opaque",
+        stringData: {
+            [PASSWORD_KEY]: pulumi.secret(args.password),
+            [ROOT_PASSWORD_KEY]: pulumi.secret(args.rootPassword),
+        },
+    }, { parent });
+}
+
+/** Headless: the name resolves to the pod's address only while it is ready. */
+function createService(name: string, args: InClusterMysqlArgs, metadata: MysqlMetadata, selector: Record<string, string>,
+    parent: pulumi.Resource): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(`${name}-service`, {
+        metadata,
+        spec: {
+            clusterIP: "None",
+            selector,
+            ports: [{ name: "mysql", port: args.port, targetPort: "mysql", protocol: "TCP" }],
+        },
+    }, { parent });
+}
+
+function createStatefulSet(name: string, args: InClusterMysqlArgs, metadata: MysqlMetadata, selector: Record<string, string>,
+    refs: { serviceName: pulumi.Input<string>; serviceAccountName: pulumi.Input<string>; secretName: pulumi.Input<string> },
+    parent: pulumi.Resource): k8s.apps.v1.StatefulSet {
+    return new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
+        metadata: {
+            ...metadata,
+            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(MYSQL_USER), WAIVERS.secretEnvFollowUp),
+        },
+        spec: {
+            serviceName: refs.serviceName,
+            replicas: 1,
+            selector: { matchLabels: selector },
+            podManagementPolicy: "OrderedReady",
+            updateStrategy: { type: "RollingUpdate" },
+            // The data outlives the StatefulSet: deleting the stack never deletes the volume.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            template: {
+                metadata: { labels: metadata.labels },
+                spec: {
+                    serviceAccountName: refs.serviceAccountName,
+                    automountServiceAccountToken: false,
+                    enableServiceLinks: false,
+                    priorityClassName: args.priorityClassName,
+                    // mysqld flushes its buffer pool and closes cleanly on SIGTERM.
+                    terminationGracePeriodSeconds: 60,
+                    // The data volume only needs its ownership fixed once, not on every start.
+                    securityContext: restrictedPodSecurity(MYSQL_USER, { fsGroupChangePolicy: "OnRootMismatch" }),
+                    containers: [mysqlContainer(args, refs.secretName)],
+                    volumes: [
+                        { name: "run", emptyDir: { sizeLimit: RUN_SIZE_LIMIT } },
+                        { name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
+                    ],
+                },
+            },
+            volumeClaimTemplates: [{
+                metadata: { name: "data", labels: metadata.labels },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName: args.storageClassName,
+                    resources: { requests: { storage: args.storageSize } },
+                },
+            }],
+        },
+    }, { parent });
+}
+
+/** mysqld with its flags, the credentials from the Secret, and probes that tell booting, alive and ready apart. */
+function mysqlContainer(args: InClusterMysqlArgs, secretName: pulumi.Input<string>): Container {
+    const port = args.port;
+    const fromSecret = (key: string) => ({ secretKeyRef: { name: secretName, key } });
+    return {
+        name: "mysql",
+        image: args.image,
+        // The tag is a moving minor line: every start resolves it (see HaWorkload).
+        imagePullPolicy: "Always",
+        // The image's entrypoint initialises the data directory on first start and passes these
+        // flags on to mysqld.
+        args: [
+            // A subdirectory: a fresh volume's lost+found would stop the initialisation.
+            `--datadir=${DATA_MOUNT}/data`,
+            `--port=${port}`,
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_unicode_ci",
+            "--skip-name-resolve",
+            "--slow-query-log=ON",
+            "--long-query-time=1",
+            `--max-connections=${args.maxConnections}`,
+            `--require-secure-transport=${args.requireTls ? "ON" : "OFF"}`,
+        ],
+        ports: [{ name: "mysql", containerPort: port, protocol: "TCP" }],
+        env: [
+            { name: "MYSQL_DATABASE", value: args.databaseName },
+            { name: "MYSQL_USER", value: args.username },
+            { name: "MYSQL_PASSWORD", valueFrom: fromSecret(PASSWORD_KEY) },
+            { name: "MYSQL_ROOT_PASSWORD", valueFrom: fromSecret(ROOT_PASSWORD_KEY) },
+            // root only over the local socket, never from another pod.
+            { name: "MYSQL_ROOT_HOST", value: "localhost" },
+        ],
+        resources: withEphemeralStorage(args.resources, [RUN_SIZE_LIMIT, TMP_SIZE_LIMIT]),
+        // The first start initialises the data directory (a temporary server without
+        // networking): up to 5 minutes before liveness takes over.
+        startupProbe: {
+            tcpSocket: { port },
+            periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60,
+        },
+        // Alive: mysqld answers on its socket (a refused login still counts).
+        livenessProbe: {
+            exec: { command: ["mysqladmin", "--protocol=socket", "ping"] },
+            periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6,
+        },
+        // Ready: the application user can log in over TCP and run a query.
+        readinessProbe: {
+            exec: {
+                command: ["sh", "-c",
+                    `MYSQL_PWD="$MYSQL_PASSWORD" exec mysql --protocol=TCP --host=127.0.0.1 --port=${port} `
+                    + `--user="$MYSQL_USER" --execute="SELECT 1" "$MYSQL_DATABASE"`],
+            },
+            periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3,
+        },
+        securityContext: restrictedContainerSecurity(),
+        volumeMounts: [
+            { name: "data", mountPath: DATA_MOUNT },
+            // Socket and pid file.
+            { name: "run", mountPath: "/var/run/mysqld" },
+            { name: "tmp", mountPath: "/tmp" },
+        ],
+    };
 }

@@ -1,7 +1,7 @@
-// The data tier on AWS: a Multi-AZ RDS for MySQL writer (synchronous standby in another AZ,
-// automatic failover), read replicas on the large tier, encryption with a customer managed KMS
-// key, point-in-time restore from automated backups, CloudWatch alarms and RDS events to SNS,
-// and, when the stack names a DR region, automated backups replicated there.
+// The database on AWS: a Multi-AZ RDS for MySQL writer (synchronous standby in another AZ,
+// automatic failover), read replicas where the size tier asks for them, encryption with a
+// customer managed KMS key, point-in-time restore from automated backups, CloudWatch alarms and
+// RDS events to SNS, and, when the stack names a DR region, automated backups replicated there.
 //
 // The master password never appears in plaintext: it is a Pulumi secret from generation (or stack
 // config) through the RDS instance, the Secrets Manager secret and the Kubernetes Secret the
@@ -10,7 +10,6 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DatabaseSizing, RdsConfig } from "../../config";
 import { DatabaseConnection, PASSWORD_KEY } from "./connection";
 
 /** The RDS logs shipped to CloudWatch Logs. */
@@ -19,29 +18,66 @@ export const RDS_LOG_EXPORTS = ["error", "slowquery"];
 export const RDS_EVENT_CATEGORIES = ["failover", "failure", "low storage", "recovery"];
 
 export interface MultiAzMysqlArgs {
-    /** RDS instance identifier of the writer; replicas append "-replica-<n>". */
+    /** RDS instance identifier of the writer; replicas append "-replica-<n>". Required. */
     identifier: string;
-    rds: RdsConfig;
-    sizing: DatabaseSizing;
+    /** MySQL "8.0" (or a full 8.0.x) and its parameter group family ("mysql8.0"). Required. */
+    engine: { version: string; parameterGroupFamily: string };
+    /** Instance class and storage of every instance; `readReplicas` readers besides the writer. Required. */
+    instance: { instanceClass: string; allocatedStorageGiB: number; maxAllocatedStorageGiB: number; readReplicas: number };
+    /**
+     * Placement: the DB subnet group's private subnets (in two or more AZs), the AZ operators keep
+     * the writer in (read replicas go to the others), and who may reach the port: security groups
+     * (the EKS cluster's) and address blocks. Required (either source list may be empty).
+     */
+    network: {
+        vpcId: string;
+        subnets: { id: string; az: string }[];
+        primaryAz: string;
+        allowedSecurityGroupIds: string[];
+        allowedCidrs: string[];
+    };
+    /**
+     * Automated backups (`retentionDays` ≥ 1 keeps point-in-time restore), the daily backup and
+     * weekly maintenance windows (UTC), deletion protection, and a final snapshot on deletion. Required.
+     */
+    backups: { retentionDays: number; window: string; maintenanceWindow: string; deletionProtection: boolean; finalSnapshot: boolean };
+    /**
+     * Performance Insights retention, enhanced monitoring interval, CloudWatch Logs retention, and
+     * where alarms go: an existing SNS topic (unset: one is created) and e-mail subscribers. Required.
+     */
+    monitoring: {
+        performanceInsightsRetentionDays: number;
+        intervalSeconds: number;
+        logRetentionDays: number;
+        alarmTopicArn?: string;
+        alarmEmails: string[];
+    };
+    /** A customer managed KMS key for everything at rest. Default: one is created (with an alias). */
+    kmsKeyArn?: string;
+    /** A second region for replicated automated backups and the secret. Default: none. */
+    dr?: { region: string; kmsKeyArn?: string; backupRetentionDays: number };
+    /** The schema created with the writer. Required. */
     databaseName: string;
-    /** The master user, also the user the backend connects as. */
+    /** The master user, also the user the backend connects as. Required. */
     username: string;
+    /** The port every instance listens on. Required. */
     port: number;
-    /** max_connections for the parameter group (and the connection alarm's 90 % mark). */
+    /** max_connections for the parameter group (and the connection alarm's 90 % mark). Required. */
     maxConnections: number;
-    /** require_secure_transport: refuse connections without TLS (only for clients that speak it). */
+    /** require_secure_transport: refuse connections without TLS (only for clients that speak it). Required. */
     requireTls: boolean;
-    /** The master password from stack config; unset, a random one is generated (and kept secret). */
+    /** The master password from stack config. Default: a random one is generated (and kept secret). */
     password?: pulumi.Output<string>;
-    /** Where the backend reads the password from. */
+    /** Where the backend reads the password from: a Secret in its namespace. Required. */
     kubernetes: { namespace: pulumi.Input<string>; secretName: string; labels: Record<string, string> };
+    /** Tags on every AWS resource. Required. */
     tags: Record<string, string>;
 }
 
 export class MultiAzMysql extends pulumi.ComponentResource {
     /** The writer's DNS name (follows the writer through a Multi-AZ failover). */
     public readonly writerEndpoint: pulumi.Output<string>;
-    /** The read replicas' DNS names (empty below the large tier). */
+    /** The read replicas' DNS names (empty without read replicas). */
     public readonly readerEndpoints: pulumi.Output<string[]>;
     public readonly port: number;
     public readonly instanceIdentifier: pulumi.Output<string>;
@@ -61,248 +97,43 @@ export class MultiAzMysql extends pulumi.ComponentResource {
     constructor(name: string, args: MultiAzMysqlArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubepolaris:database:MultiAzMysql", name, {}, opts);
 
-        const { rds, identifier, port, tags } = args;
-        const child = { parent: this };
-        const account = aws.getCallerIdentityOutput({}, child).accountId;
-        const partition = aws.getPartitionOutput({}, child).partition;
+        const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
 
         // One key for the data at rest: storage, Performance Insights, the password secret and
         // the alarm topic (so CloudWatch and RDS events may use it to publish).
-        const kmsKeyArn = rds.kmsKeyArn !== undefined ? pulumi.output(rds.kmsKeyArn) : this.createKey(name, identifier, account, partition, tags);
-
-        const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
-            name: identifier,
-            description: `KubePolaris ${identifier}: private subnets in ${new Set(rds.subnets.map((s) => s.az)).size} AZs`,
-            subnetIds: rds.subnets.map((s) => s.id),
-            tags,
-        }, child);
-
-        const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
-            vpcId: rds.vpcId,
-            description: `KubePolaris ${identifier}: MySQL ${port} from the EKS cluster only`,
-            revokeRulesOnDelete: true,
-            tags: { ...tags, Name: `${identifier}-mysql` },
-        }, child);
-        // Rules as their own resources (no inline rules): one per source, port 3306 only, and no
-        // egress rule at all (the provider removes AWS's default allow-all egress).
-        for (const sourceGroup of rds.allowedSecurityGroupIds) {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-from-${sourceGroup}`, {
-                securityGroupId: securityGroup.id,
-                referencedSecurityGroupId: sourceGroup,
-                ipProtocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                description: `MySQL from ${sourceGroup} (EKS cluster)`,
-                tags,
-            }, child);
-        }
-        for (const cidr of rds.allowedCidrs) {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-from-${cidr.replace(/[./]/g, "-")}`, {
-                securityGroupId: securityGroup.id,
-                cidrIpv4: cidr,
-                ipProtocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                description: `MySQL from ${cidr}`,
-                tags,
-            }, child);
-        }
-
-        const parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, {
-            family: rds.parameterGroupFamily,
-            description: `KubePolaris ${identifier}: utf8mb4, slow query log, TLS only`,
-            parameters: [
-                // KubePolaris creates its schema as utf8mb4 / utf8mb4_unicode_ci.
-                { name: "character_set_server", value: "utf8mb4" },
-                { name: "character_set_client", value: "utf8mb4" },
-                { name: "character_set_connection", value: "utf8mb4" },
-                { name: "character_set_results", value: "utf8mb4" },
-                { name: "collation_server", value: "utf8mb4_unicode_ci" },
-                { name: "collation_connection", value: "utf8mb4_unicode_ci" },
-                { name: "slow_query_log", value: "1" },
-                { name: "long_query_time", value: "1" },
-                // CloudWatch Logs export needs the logs in files, not tables.
-                { name: "log_output", value: "FILE" },
-                // RDS instance parameter groups spell ON as 1. Off while the backend cannot
-                // speak TLS to MySQL: on, it could not connect at all (README, "What the app really does").
-                { name: "require_secure_transport", value: args.requireTls ? "1" : "0" },
-                { name: "max_connections", value: String(args.maxConnections) },
-            ],
-            tags,
-        }, child);
-
-        // Enhanced monitoring (OS metrics every few seconds) publishes through this role.
-        const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
-            description: `RDS enhanced monitoring for ${identifier}`,
-            assumeRolePolicy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Principal: { Service: "monitoring.rds.amazonaws.com" },
-                    Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": account } },
-                }],
-            }),
-            tags,
-        }, child);
-        const monitoringPolicy = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, {
-            role: monitoringRole.name,
-            policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
-        }, child);
-
-        const password = pulumi.secret(args.password
-            ?? new random.RandomPassword(`${name}-password`, {
-                // RDS takes at most 41 characters; letters and digits only, so no DSN, shell or
-                // URL quoting can ever mangle it.
-                length: 40,
-                special: false,
-            }, child).result);
-
-        const replicaIds = Array.from({ length: rds.readReplicas }, (_, i) => `${identifier}-replica-${i + 1}`);
-        // RDS creates these log groups on first export with no expiry: create them first, with one.
-        const logGroups = [identifier, ...replicaIds].flatMap((instanceId) => RDS_LOG_EXPORTS.map((log) =>
-            new aws.cloudwatch.LogGroup(`${name}-log-${instanceId}-${log}`, {
-                name: `/aws/rds/instance/${instanceId}/${log}`,
-                retentionInDays: rds.logRetentionDays,
-                tags,
-            }, child)));
-
-        // What the writer and its replicas share.
-        const common = {
-            instanceClass: args.sizing.instanceClass,
-            port,
-            storageType: "gp3",
-            maxAllocatedStorage: args.sizing.maxAllocatedStorageGiB,
-            storageEncrypted: true,
-            kmsKeyId: kmsKeyArn,
+        const kmsKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : createKey(name, args, account, partition, this);
+        const network = createNetwork(name, args, this);
+        const parameterGroup = createParameterGroup(name, args, this);
+        const monitoring = createMonitoringRole(name, args, account, this);
+        const password = masterPassword(name, args, this);
+        const { primary, replicas } = createInstances(name, args, {
+            kmsKeyArn, password, monitoring,
+            subnetGroupName: network.subnetGroup.name,
+            securityGroupId: network.securityGroup.id,
             parameterGroupName: parameterGroup.name,
-            vpcSecurityGroupIds: [securityGroup.id],
-            publiclyAccessible: false,
-            autoMinorVersionUpgrade: true,
-            iamDatabaseAuthenticationEnabled: true,
-            copyTagsToSnapshot: true,
-            deletionProtection: rds.deletionProtection,
-            maintenanceWindow: rds.maintenanceWindow,
-            backupWindow: rds.backupWindow,
-            caCertIdentifier: "rds-ca-rsa2048-g1",
-            performanceInsightsEnabled: true,
-            performanceInsightsKmsKeyId: kmsKeyArn,
-            performanceInsightsRetentionPeriod: rds.performanceInsightsRetentionDays,
-            monitoringInterval: rds.monitoringIntervalSeconds,
-            monitoringRoleArn: monitoringRole.arn,
-            enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
-            tags,
-        };
-
-        const primary = new aws.rds.Instance(`${name}-primary`, {
-            ...common,
-            identifier,
-            engine: "mysql",
-            engineVersion: rds.engineVersion,
-            allocatedStorage: args.sizing.allocatedStorageGiB,
-            dbName: args.databaseName,
-            username: args.username,
-            password,
-            // A synchronous standby in another AZ of the subnet group; RDS chooses both AZs (the
-            // API refuses an AvailabilityZone together with MultiAZ).
-            multiAz: true,
-            dbSubnetGroupName: subnetGroup.name,
-            // Daily snapshots plus transaction logs every 5 minutes: point-in-time restore.
-            backupRetentionPeriod: rds.backupRetentionDays,
-            skipFinalSnapshot: !rds.finalSnapshot,
-            finalSnapshotIdentifier: rds.finalSnapshot ? `${identifier}-final` : undefined,
-            // Keep the automated backups (and so point-in-time restore) after a deletion.
-            deleteAutomatedBackups: !rds.finalSnapshot,
-        }, { parent: this, dependsOn: [monitoringPolicy, ...logGroups] });
-
-        // Read replicas in the AZs other than the writer's, round robin, so one AZ outage never
-        // takes the writer and a reader, or every reader, down at once.
-        const otherZones = [...new Set(rds.subnets.map((s) => s.az))].filter((az) => az !== rds.primaryAz);
-        const replicas = replicaIds.map((replicaId, i) => new aws.rds.Instance(`${name}-replica-${i + 1}`, {
-            ...common,
-            identifier: replicaId,
-            replicateSourceDb: primary.identifier,
-            availabilityZone: otherZones[i % otherZones.length],
-            multiAz: false,
-            // Backups on a replica: a promoted replica has point-in-time restore from the start.
-            backupRetentionPeriod: rds.backupRetentionDays,
-            // RDS takes no final snapshot of a read replica.
-            skipFinalSnapshot: true,
-            // A replica holds no data of its own: when a change forces a new one (another AZ),
-            // drop the old first, since both would need the same identifier.
-        }, { parent: this, dependsOn: [monitoringPolicy, ...logGroups], deleteBeforeReplace: true }));
-
-        // DR: automated backups replicated to a second region, encrypted with a key there.
-        let drKeyArn: pulumi.Output<string> | undefined;
-        let drBackups: aws.rds.InstanceAutomatedBackupsReplication | undefined;
-        if (rds.dr) {
-            const drProvider = new aws.Provider(`${name}-dr`, { region: rds.dr.region, defaultTags: { tags } }, child);
-            const drOpts = { parent: this, provider: drProvider };
-            if (rds.dr.kmsKeyArn !== undefined) {
-                drKeyArn = pulumi.output(rds.dr.kmsKeyArn);
-            } else {
-                const drKey = new aws.kms.Key(`${name}-dr-kms`, {
-                    description: `KubePolaris ${identifier}: replicated RDS backups and secrets in ${rds.dr.region}`,
-                    enableKeyRotation: true,
-                    deletionWindowInDays: 30,
-                    tags,
-                }, drOpts);
-                new aws.kms.Alias(`${name}-dr-kms`, { name: `alias/${identifier}-rds-dr`, targetKeyId: drKey.arn }, drOpts);
-                drKeyArn = drKey.arn;
-            }
-            drBackups = new aws.rds.InstanceAutomatedBackupsReplication(`${name}-dr-backups`, {
-                sourceDbInstanceArn: primary.arn,
-                kmsKeyId: drKeyArn,
-                retentionPeriod: rds.dr.backupRetentionDays,
-            }, drOpts);
-        }
-
-        const secret = new aws.secretsmanager.Secret(`${name}-master`, {
-            namePrefix: `${identifier}-mysql-master-`,
-            description: `Master credentials of RDS ${identifier} (also in the Kubernetes Secret ${args.kubernetes.secretName})`,
-            kmsKeyId: kmsKeyArn,
-            recoveryWindowInDays: rds.deletionProtection ? 30 : 7,
-            // With a DR region the credentials are there too, for a restore when this region is gone.
-            replicas: rds.dr && drKeyArn ? [{ region: rds.dr.region, kmsKeyId: drKeyArn }] : undefined,
-            tags,
-        }, child);
-        new aws.secretsmanager.SecretVersion(`${name}-master`, {
-            secretId: secret.id,
-            secretString: pulumi.secret(pulumi.jsonStringify({
-                engine: "mysql",
-                host: primary.address,
-                port,
-                username: args.username,
-                password,
-                dbname: args.databaseName,
-                dbInstanceIdentifier: identifier,
-            })),
-        }, child);
-
-        const credentials = new k8s.core.v1.Secret(`${name}-credentials`, {
-            metadata: { name: args.kubernetes.secretName, namespace: args.kubernetes.namespace, labels: args.kubernetes.labels },
-            type: "Opaque",
-            stringData: { [PASSWORD_KEY]: password },
-        }, child);
-
-        const alarmTopicArn = this.alarms(name, args, kmsKeyArn, primary, replicas);
+        }, this);
+        const dr = args.dr ? createDisasterRecovery(name, args, args.dr, primary, this) : undefined;
+        const secret = createSecrets(name, args, { kmsKeyArn, password, host: primary.address, drKeyArn: dr?.keyArn }, this);
+        const credentials = createCredentials(name, args, password, this);
+        const alarmTopicArn = createAlarms(name, args, kmsKeyArn, primary, replicas, this);
 
         this.writerEndpoint = primary.address;
         this.readerEndpoints = pulumi.all(replicas.map((r) => r.address));
-        this.port = port;
+        this.port = args.port;
         this.instanceIdentifier = primary.identifier;
         this.instanceArn = primary.arn;
         this.replicaIdentifiers = pulumi.all(replicas.map((r) => r.identifier));
         this.secretArn = secret.arn;
         this.kmsKeyArn = kmsKeyArn;
-        this.securityGroupId = securityGroup.id;
-        this.subnetGroupName = subnetGroup.name;
+        this.securityGroupId = network.securityGroup.id;
+        this.subnetGroupName = network.subnetGroup.name;
         this.parameterGroupName = parameterGroup.name;
         this.alarmTopicArn = alarmTopicArn;
-        this.drBackupsArn = drBackups?.id;
+        this.drBackupsArn = dr?.backups.id;
         this.connection = {
             host: primary.address,
-            port,
+            port: args.port,
             database: args.databaseName,
             username: args.username,
             passwordSecret: { name: credentials.metadata.name, key: PASSWORD_KEY },
@@ -321,121 +152,379 @@ export class MultiAzMysql extends pulumi.ComponentResource {
             drBackupsArn: this.drBackupsArn,
         });
     }
+}
 
-    private createKey(name: string, identifier: string, account: pulumi.Output<string>, partition: pulumi.Output<string>,
-        tags: Record<string, string>): pulumi.Output<string> {
-        const key = new aws.kms.Key(`${name}-kms`, {
-            description: `KubePolaris ${identifier}: RDS storage, Performance Insights, master secret, alarm topic`,
+/** The read replicas' identifiers, in order. */
+function replicaIdentifiers(args: MultiAzMysqlArgs): string[] {
+    return Array.from({ length: args.instance.readReplicas }, (_, i) => `${args.identifier}-replica-${i + 1}`);
+}
+
+function createKey(name: string, args: MultiAzMysqlArgs, account: pulumi.Output<string>, partition: pulumi.Output<string>,
+    parent: pulumi.Resource): pulumi.Output<string> {
+    const key = new aws.kms.Key(`${name}-kms`, {
+        description: `KubePolaris ${args.identifier}: RDS storage, Performance Insights, master secret, alarm topic`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "AccountAdministersThroughIam",
+                    Effect: "Allow",
+                    Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
+                    Action: "kms:*",
+                    Resource: "*",
+                },
+                {
+                    // CloudWatch alarms and RDS event notifications publish to the encrypted topic.
+                    Sid: "AlarmAndEventPublishers",
+                    Effect: "Allow",
+                    Principal: { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] },
+                    Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    Resource: "*",
+                    Condition: { StringEquals: { "aws:SourceAccount": account } },
+                },
+            ],
+        }),
+        tags: args.tags,
+    }, { parent });
+    new aws.kms.Alias(`${name}-kms`, { name: `alias/${args.identifier}-rds`, targetKeyId: key.arn }, { parent });
+    return key.arn;
+}
+
+/** The subnet group, and a security group that lets only the allowed sources reach the port. */
+function createNetwork(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource):
+    { subnetGroup: aws.rds.SubnetGroup; securityGroup: aws.ec2.SecurityGroup } {
+    const { identifier, port, tags, network } = args;
+    const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
+        name: identifier,
+        description: `KubePolaris ${identifier}: private subnets in ${new Set(network.subnets.map((s) => s.az)).size} AZs`,
+        subnetIds: network.subnets.map((s) => s.id),
+        tags,
+    }, { parent });
+
+    const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
+        vpcId: network.vpcId,
+        description: `KubePolaris ${identifier}: MySQL ${port} from the EKS cluster only`,
+        revokeRulesOnDelete: true,
+        tags: { ...tags, Name: `${identifier}-mysql` },
+    }, { parent });
+    // Rules as their own resources (no inline rules): one per source, the database port only, and
+    // no egress rule at all (the provider removes AWS's default allow-all egress).
+    const ingress = { securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, tags };
+    for (const sourceGroup of network.allowedSecurityGroupIds) {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-from-${sourceGroup}`, {
+            ...ingress,
+            referencedSecurityGroupId: sourceGroup,
+            description: `MySQL from ${sourceGroup} (EKS cluster)`,
+        }, { parent });
+    }
+    for (const cidr of network.allowedCidrs) {
+        new aws.vpc.SecurityGroupIngressRule(`${name}-from-${cidr.replace(/[./]/g, "-")}`, {
+            ...ingress,
+            cidrIpv4: cidr,
+            description: `MySQL from ${cidr}`,
+        }, { parent });
+    }
+    return { subnetGroup, securityGroup };
+}
+
+function createParameterGroup(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource): aws.rds.ParameterGroup {
+    return new aws.rds.ParameterGroup(`${name}-params`, {
+        family: args.engine.parameterGroupFamily,
+        description: `KubePolaris ${args.identifier}: utf8mb4, slow query log, TLS only`,
+        parameters: [
+            // KubePolaris creates its schema as utf8mb4 / utf8mb4_unicode_ci.
+            { name: "character_set_server", value: "utf8mb4" },
+            { name: "character_set_client", value: "utf8mb4" },
+            { name: "character_set_connection", value: "utf8mb4" },
+            { name: "character_set_results", value: "utf8mb4" },
+            { name: "collation_server", value: "utf8mb4_unicode_ci" },
+            { name: "collation_connection", value: "utf8mb4_unicode_ci" },
+            { name: "slow_query_log", value: "1" },
+            { name: "long_query_time", value: "1" },
+            // CloudWatch Logs export needs the logs in files, not tables.
+            { name: "log_output", value: "FILE" },
+            // RDS instance parameter groups spell ON as 1. Off while the backend cannot speak TLS
+            // to MySQL: on, it could not connect at all (README, "What the app really does").
+            { name: "require_secure_transport", value: args.requireTls ? "1" : "0" },
+            { name: "max_connections", value: String(args.maxConnections) },
+        ],
+        tags: args.tags,
+    }, { parent });
+}
+
+/** Enhanced monitoring (OS metrics every few seconds) publishes through this role. */
+function createMonitoringRole(name: string, args: MultiAzMysqlArgs, account: pulumi.Output<string>, parent: pulumi.Resource):
+    { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+    const role = new aws.iam.Role(`${name}-monitoring`, {
+        description: `RDS enhanced monitoring for ${args.identifier}`,
+        assumeRolePolicy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [{
+                Effect: "Allow",
+                Principal: { Service: "monitoring.rds.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": account } },
+            }],
+        }),
+        tags: args.tags,
+    }, { parent });
+    const attachment = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, {
+        role: role.name,
+        policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
+    }, { parent });
+    return { role, attachment };
+}
+
+/** The master password: from stack config, else generated once; a secret either way. */
+function masterPassword(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource): pulumi.Output<string> {
+    return pulumi.secret(args.password
+        ?? new random.RandomPassword(`${name}-password`, {
+            // RDS takes at most 41 characters; letters and digits only, so no DSN, shell or URL
+            // quoting can ever mangle it.
+            length: 40,
+            special: false,
+        }, { parent }).result);
+}
+
+/** The Multi-AZ writer and its read replicas, with the log groups they export to. */
+function createInstances(name: string, args: MultiAzMysqlArgs, deps: {
+    kmsKeyArn: pulumi.Output<string>;
+    password: pulumi.Output<string>;
+    monitoring: { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment };
+    subnetGroupName: pulumi.Output<string>;
+    securityGroupId: pulumi.Output<string>;
+    parameterGroupName: pulumi.Output<string>;
+}, parent: pulumi.Resource): { primary: aws.rds.Instance; replicas: aws.rds.Instance[] } {
+    const { identifier, tags, backups, monitoring } = args;
+    const replicaIds = replicaIdentifiers(args);
+    // RDS creates these log groups on first export with no expiry: create them first, with one.
+    const logGroups = [identifier, ...replicaIds].flatMap((instanceId) => RDS_LOG_EXPORTS.map((log) =>
+        new aws.cloudwatch.LogGroup(`${name}-log-${instanceId}-${log}`, {
+            name: `/aws/rds/instance/${instanceId}/${log}`,
+            retentionInDays: monitoring.logRetentionDays,
+            tags,
+        }, { parent })));
+    const dependsOn = [deps.monitoring.attachment, ...logGroups];
+
+    // What the writer and its replicas share.
+    const common = {
+        instanceClass: args.instance.instanceClass,
+        port: args.port,
+        storageType: "gp3",
+        maxAllocatedStorage: args.instance.maxAllocatedStorageGiB,
+        storageEncrypted: true,
+        kmsKeyId: deps.kmsKeyArn,
+        parameterGroupName: deps.parameterGroupName,
+        vpcSecurityGroupIds: [deps.securityGroupId],
+        publiclyAccessible: false,
+        autoMinorVersionUpgrade: true,
+        iamDatabaseAuthenticationEnabled: true,
+        copyTagsToSnapshot: true,
+        deletionProtection: backups.deletionProtection,
+        maintenanceWindow: backups.maintenanceWindow,
+        backupWindow: backups.window,
+        caCertIdentifier: "rds-ca-rsa2048-g1",
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: deps.kmsKeyArn,
+        performanceInsightsRetentionPeriod: monitoring.performanceInsightsRetentionDays,
+        monitoringInterval: monitoring.intervalSeconds,
+        monitoringRoleArn: deps.monitoring.role.arn,
+        enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
+        tags,
+    };
+
+    const primary = new aws.rds.Instance(`${name}-primary`, {
+        ...common,
+        identifier,
+        engine: "mysql",
+        engineVersion: args.engine.version,
+        allocatedStorage: args.instance.allocatedStorageGiB,
+        dbName: args.databaseName,
+        username: args.username,
+        password: deps.password,
+        // A synchronous standby in another AZ of the subnet group; RDS chooses both AZs (the API
+        // refuses an AvailabilityZone together with MultiAZ).
+        multiAz: true,
+        dbSubnetGroupName: deps.subnetGroupName,
+        // Daily snapshots plus transaction logs every 5 minutes: point-in-time restore.
+        backupRetentionPeriod: backups.retentionDays,
+        skipFinalSnapshot: !backups.finalSnapshot,
+        finalSnapshotIdentifier: backups.finalSnapshot ? `${identifier}-final` : undefined,
+        // Keep the automated backups (and so point-in-time restore) after a deletion.
+        deleteAutomatedBackups: !backups.finalSnapshot,
+    }, { parent, dependsOn });
+
+    // Read replicas in the AZs other than the writer's, round robin, so one AZ outage never takes
+    // the writer and a reader, or every reader, down at once.
+    const otherZones = [...new Set(args.network.subnets.map((s) => s.az))].filter((az) => az !== args.network.primaryAz);
+    const replicas = replicaIds.map((replicaId, i) => new aws.rds.Instance(`${name}-replica-${i + 1}`, {
+        ...common,
+        identifier: replicaId,
+        replicateSourceDb: primary.identifier,
+        availabilityZone: otherZones[i % otherZones.length],
+        multiAz: false,
+        // Backups on a replica: a promoted replica has point-in-time restore from the start.
+        backupRetentionPeriod: backups.retentionDays,
+        // RDS takes no final snapshot of a read replica.
+        skipFinalSnapshot: true,
+        // A replica holds no data of its own: when a change forces a new one (another AZ), drop
+        // the old first, since both would need the same identifier.
+    }, { parent, dependsOn, deleteBeforeReplace: true }));
+    return { primary, replicas };
+}
+
+/** DR: automated backups replicated to a second region, encrypted with a key there. */
+function createDisasterRecovery(name: string, args: MultiAzMysqlArgs, dr: NonNullable<MultiAzMysqlArgs["dr"]>, primary: aws.rds.Instance,
+    parent: pulumi.Resource): { keyArn: pulumi.Output<string>; backups: aws.rds.InstanceAutomatedBackupsReplication } {
+    const drProvider = new aws.Provider(`${name}-dr`, { region: dr.region, defaultTags: { tags: args.tags } }, { parent });
+    const drOpts = { parent, provider: drProvider };
+    let keyArn: pulumi.Output<string>;
+    if (dr.kmsKeyArn !== undefined) {
+        keyArn = pulumi.output(dr.kmsKeyArn);
+    } else {
+        const drKey = new aws.kms.Key(`${name}-dr-kms`, {
+            description: `KubePolaris ${args.identifier}: replicated RDS backups and secrets in ${dr.region}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "AccountAdministersThroughIam",
-                        Effect: "Allow",
-                        Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
-                        Action: "kms:*",
-                        Resource: "*",
-                    },
-                    {
-                        // CloudWatch alarms and RDS event notifications publish to the encrypted topic.
-                        Sid: "AlarmAndEventPublishers",
-                        Effect: "Allow",
-                        Principal: { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] },
-                        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        Resource: "*",
-                        Condition: { StringEquals: { "aws:SourceAccount": account } },
-                    },
-                ],
-            }),
-            tags,
-        }, { parent: this });
-        new aws.kms.Alias(`${name}-kms`, { name: `alias/${identifier}-rds`, targetKeyId: key.arn }, { parent: this });
-        return key.arn;
+            tags: args.tags,
+        }, drOpts);
+        new aws.kms.Alias(`${name}-dr-kms`, { name: `alias/${args.identifier}-rds-dr`, targetKeyId: drKey.arn }, drOpts);
+        keyArn = drKey.arn;
+    }
+    const backups = new aws.rds.InstanceAutomatedBackupsReplication(`${name}-dr-backups`, {
+        sourceDbInstanceArn: primary.arn,
+        kmsKeyId: keyArn,
+        retentionPeriod: dr.backupRetentionDays,
+    }, drOpts);
+    return { keyArn, backups };
+}
+
+/** The master credentials in Secrets Manager (replicated to the DR region, when there is one). */
+function createSecrets(name: string, args: MultiAzMysqlArgs, deps: {
+    kmsKeyArn: pulumi.Output<string>; password: pulumi.Output<string>; host: pulumi.Output<string>; drKeyArn?: pulumi.Output<string>;
+}, parent: pulumi.Resource): aws.secretsmanager.Secret {
+    const secret = new aws.secretsmanager.Secret(`${name}-master`, {
+        namePrefix: `${args.identifier}-mysql-master-`,
+        description: `Master credentials of RDS ${args.identifier} (also in the Kubernetes Secret ${args.kubernetes.secretName})`,
+        kmsKeyId: deps.kmsKeyArn,
+        recoveryWindowInDays: args.backups.deletionProtection ? 30 : 7,
+        // With a DR region the credentials are there too, for a restore when this region is gone.
+        replicas: args.dr && deps.drKeyArn ? [{ region: args.dr.region, kmsKeyId: deps.drKeyArn }] : undefined,
+        tags: args.tags,
+    }, { parent });
+    new aws.secretsmanager.SecretVersion(`${name}-master`, {
+        secretId: secret.id,
+        secretString: pulumi.secret(pulumi.jsonStringify({
+            engine: "mysql",
+            host: deps.host,
+            port: args.port,
+            username: args.username,
+            password: deps.password,
+            dbname: args.databaseName,
+            dbInstanceIdentifier: args.identifier,
+        })),
+    }, { parent });
+    return secret;
+}
+
+/** The Kubernetes Secret the backend reads the password from. */
+function createCredentials(name: string, args: MultiAzMysqlArgs, password: pulumi.Output<string>, parent: pulumi.Resource): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(`${name}-credentials`, {
+        metadata: { name: args.kubernetes.secretName, namespace: args.kubernetes.namespace, labels: args.kubernetes.labels },
+        type: "Opaque",
+        stringData: { [PASSWORD_KEY]: password },
+    }, { parent });
+}
+
+/** One CloudWatch alarm on one instance. */
+interface AlarmSpec {
+    metricName: string;
+    comparisonOperator: string;
+    threshold: number;
+    statistic: string;
+    period: number;
+    evaluationPeriods: number;
+    description: string;
+}
+
+/** What pages on every instance (and on replicas their lag), from the instance's size and max_connections. */
+function instanceAlarms(args: MultiAzMysqlArgs, replica: boolean): Record<string, AlarmSpec> {
+    const { allocatedStorageGiB, maxAllocatedStorageGiB } = args.instance;
+    const alarms: Record<string, AlarmSpec> = {
+        "cpu-high": {
+            metricName: "CPUUtilization", comparisonOperator: "GreaterThanThreshold", threshold: 80,
+            statistic: "Average", period: 300, evaluationPeriods: 3, description: "CPU above 80 % for 15 minutes",
+        },
+        "free-storage-low": {
+            metricName: "FreeStorageSpace", comparisonOperator: "LessThanThreshold", threshold: Math.round(0.1 * allocatedStorageGiB * 1024 ** 3),
+            statistic: "Minimum", period: 300, evaluationPeriods: 2,
+            description: `Free storage below 10 % of the ${allocatedStorageGiB} GiB provisioned: storage autoscaling `
+                + `(up to ${maxAllocatedStorageGiB} GiB) is not keeping up or has reached its maximum`,
+        },
+        "connections-high": {
+            metricName: "DatabaseConnections", comparisonOperator: "GreaterThanThreshold", threshold: Math.floor(0.9 * args.maxConnections),
+            statistic: "Maximum", period: 60, evaluationPeriods: 5,
+            description: `Connections above 90 % of max_connections (${args.maxConnections})`,
+        },
+    };
+    if (replica) {
+        alarms["replica-lag-high"] = {
+            metricName: "ReplicaLag", comparisonOperator: "GreaterThanThreshold", threshold: 60,
+            statistic: "Maximum", period: 60, evaluationPeriods: 5,
+            description: "Replica more than 60 seconds behind the writer for 5 minutes: reads are stale",
+        };
+    }
+    return alarms;
+}
+
+/** CloudWatch alarms on every instance and an RDS event subscription, all to one SNS topic. */
+function createAlarms(name: string, args: MultiAzMysqlArgs, kmsKeyArn: pulumi.Output<string>, primary: aws.rds.Instance,
+    replicas: aws.rds.Instance[], parent: pulumi.Resource): pulumi.Output<string> {
+    const { identifier, tags, monitoring } = args;
+    const topicArn = monitoring.alarmTopicArn !== undefined
+        ? pulumi.output(monitoring.alarmTopicArn)
+        : new aws.sns.Topic(`${name}-alarms`, { name: `${identifier}-database-alarms`, kmsMasterKeyId: kmsKeyArn, tags }, { parent }).arn;
+    for (const email of monitoring.alarmEmails) {
+        new aws.sns.TopicSubscription(`${name}-alarms-${email}`, { topic: topicArn, protocol: "email", endpoint: email }, { parent });
     }
 
-    /** CloudWatch alarms on every instance and an RDS event subscription, all to one SNS topic. */
-    private alarms(name: string, args: MultiAzMysqlArgs, kmsKeyArn: pulumi.Output<string>, primary: aws.rds.Instance,
-        replicas: aws.rds.Instance[]): pulumi.Output<string> {
-        const { rds, identifier, tags } = args;
-        const child = { parent: this };
-        let topicArn: pulumi.Output<string>;
-        if (rds.alarmTopicArn !== undefined) {
-            topicArn = pulumi.output(rds.alarmTopicArn);
-        } else {
-            topicArn = new aws.sns.Topic(`${name}-alarms`, {
-                name: `${identifier}-database-alarms`,
-                kmsMasterKeyId: kmsKeyArn,
+    const replicaIds = replicaIdentifiers(args);
+    const instances = [
+        { instance: primary, instanceId: identifier, replica: false },
+        ...replicas.map((instance, i) => ({ instance, instanceId: replicaIds[i], replica: true })),
+    ];
+    for (const { instance, instanceId, replica } of instances) {
+        for (const [id, spec] of Object.entries(instanceAlarms(args, replica))) {
+            new aws.cloudwatch.MetricAlarm(`${name}-${instanceId}-${id}`, {
+                name: `${instanceId}-${id}`,
+                namespace: "AWS/RDS",
+                dimensions: { DBInstanceIdentifier: instance.identifier },
+                metricName: spec.metricName,
+                statistic: spec.statistic,
+                period: spec.period,
+                evaluationPeriods: spec.evaluationPeriods,
+                datapointsToAlarm: spec.evaluationPeriods,
+                comparisonOperator: spec.comparisonOperator,
+                threshold: spec.threshold,
+                treatMissingData: "missing",
+                alarmDescription: `${spec.description} (RDS ${instanceId})`,
+                alarmActions: [topicArn],
+                okActions: [topicArn],
                 tags,
-            }, child).arn;
+            }, { parent });
         }
-        for (const email of rds.alarmEmails) {
-            new aws.sns.TopicSubscription(`${name}-alarms-${email}`, { topic: topicArn, protocol: "email", endpoint: email }, child);
-        }
-
-        const actions = [topicArn];
-        const alarm = (id: string, instance: aws.rds.Instance, instanceId: string, spec: {
-            metricName: string; comparisonOperator: string; threshold: number; statistic: string;
-            period: number; evaluationPeriods: number; description: string;
-        }) => new aws.cloudwatch.MetricAlarm(`${name}-${instanceId}-${id}`, {
-            name: `${instanceId}-${id}`,
-            namespace: "AWS/RDS",
-            dimensions: { DBInstanceIdentifier: instance.identifier },
-            metricName: spec.metricName,
-            statistic: spec.statistic,
-            period: spec.period,
-            evaluationPeriods: spec.evaluationPeriods,
-            datapointsToAlarm: spec.evaluationPeriods,
-            comparisonOperator: spec.comparisonOperator,
-            threshold: spec.threshold,
-            treatMissingData: "missing",
-            alarmDescription: `${spec.description} (RDS ${instanceId})`,
-            alarmActions: actions,
-            okActions: actions,
-            tags,
-        }, child);
-
-        const freeStorageFloor = Math.round(0.1 * args.sizing.allocatedStorageGiB * 1024 ** 3);
-        const connectionsCeiling = Math.floor(0.9 * args.maxConnections);
-        const instances = [
-            { instance: primary, instanceId: identifier, replica: false },
-            ...replicas.map((instance, i) => ({ instance, instanceId: `${identifier}-replica-${i + 1}`, replica: true })),
-        ];
-        for (const { instance, instanceId, replica } of instances) {
-            alarm("cpu-high", instance, instanceId, {
-                metricName: "CPUUtilization", comparisonOperator: "GreaterThanThreshold", threshold: 80,
-                statistic: "Average", period: 300, evaluationPeriods: 3, description: "CPU above 80 % for 15 minutes",
-            });
-            alarm("free-storage-low", instance, instanceId, {
-                metricName: "FreeStorageSpace", comparisonOperator: "LessThanThreshold", threshold: freeStorageFloor,
-                statistic: "Minimum", period: 300, evaluationPeriods: 2,
-                description: `Free storage below 10 % of the ${args.sizing.allocatedStorageGiB} GiB provisioned: storage autoscaling `
-                    + `(up to ${args.sizing.maxAllocatedStorageGiB} GiB) is not keeping up or has reached its maximum`,
-            });
-            alarm("connections-high", instance, instanceId, {
-                metricName: "DatabaseConnections", comparisonOperator: "GreaterThanThreshold", threshold: connectionsCeiling,
-                statistic: "Maximum", period: 60, evaluationPeriods: 5,
-                description: `Connections above 90 % of max_connections (${args.maxConnections})`,
-            });
-            if (replica) {
-                alarm("replica-lag-high", instance, instanceId, {
-                    metricName: "ReplicaLag", comparisonOperator: "GreaterThanThreshold", threshold: 60,
-                    statistic: "Maximum", period: 60, evaluationPeriods: 5,
-                    description: "Replica more than 60 seconds behind the writer for 5 minutes: reads are stale",
-                });
-            }
-        }
-
-        new aws.rds.EventSubscription(`${name}-events`, {
-            name: `${identifier}-events`,
-            snsTopic: topicArn,
-            sourceType: "db-instance",
-            sourceIds: [primary.identifier, ...replicas.map((r) => r.identifier)],
-            eventCategories: RDS_EVENT_CATEGORIES,
-            enabled: true,
-            tags,
-        }, child);
-        return topicArn;
     }
+
+    new aws.rds.EventSubscription(`${name}-events`, {
+        name: `${identifier}-events`,
+        snsTopic: topicArn,
+        sourceType: "db-instance",
+        sourceIds: [primary.identifier, ...replicas.map((r) => r.identifier)],
+        eventCategories: RDS_EVENT_CATEGORIES,
+        enabled: true,
+        tags,
+    }, { parent });
+    return topicArn;
 }

@@ -10,10 +10,39 @@ const PLAINTEXT_PASSWORD = "plaintext-password-from-a-careless-caller";
 const PLAINTEXT_ROOT_PASSWORD = "plaintext-root-password-from-a-careless-caller";
 
 const config = loadConfig();
-const rds = new MultiAzMysql("careless-rds", {
+const rds = config.database.rds!;
+const rdsDatabase = new MultiAzMysql("careless-rds", {
     identifier: "careless-rds",
-    rds: config.database.rds!,
-    sizing: config.database.sizing,
+    engine: { version: rds.engineVersion, parameterGroupFamily: rds.parameterGroupFamily },
+    instance: {
+        instanceClass: config.database.sizing.instanceClass,
+        allocatedStorageGiB: config.database.sizing.allocatedStorageGiB,
+        maxAllocatedStorageGiB: config.database.sizing.maxAllocatedStorageGiB,
+        readReplicas: rds.readReplicas,
+    },
+    network: {
+        vpcId: rds.vpcId,
+        subnets: rds.subnets,
+        primaryAz: rds.primaryAz,
+        allowedSecurityGroupIds: rds.allowedSecurityGroupIds,
+        allowedCidrs: rds.allowedCidrs,
+    },
+    backups: {
+        retentionDays: rds.backupRetentionDays,
+        window: rds.backupWindow,
+        maintenanceWindow: rds.maintenanceWindow,
+        deletionProtection: rds.deletionProtection,
+        finalSnapshot: rds.finalSnapshot,
+    },
+    monitoring: {
+        performanceInsightsRetentionDays: rds.performanceInsightsRetentionDays,
+        intervalSeconds: rds.monitoringIntervalSeconds,
+        logRetentionDays: rds.logRetentionDays,
+        alarmTopicArn: rds.alarmTopicArn,
+        alarmEmails: rds.alarmEmails,
+    },
+    kmsKeyArn: rds.kmsKeyArn,
+    dr: rds.dr,
     databaseName: "kubepolaris",
     username: "kubepolaris",
     port: 3306,
@@ -27,11 +56,9 @@ const local = new InClusterMysql("careless-local", {
     release: "careless",
     namespace: "careless",
     labels: {},
-    mysql: {
-        image: IN_CLUSTER_MYSQL_IMAGE,
-        storageSize: "1Gi",
-        resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-    },
+    image: IN_CLUSTER_MYSQL_IMAGE,
+    storageSize: "1Gi",
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
     databaseName: "kubepolaris",
     username: "kubepolaris",
     port: 3306,
@@ -42,6 +69,6 @@ const local = new InClusterMysql("careless-local", {
     secretName: "careless-local-credentials",
 });
 
-export const writer = rds.writerEndpoint;
-export const secretArn = rds.secretArn;
+export const writer = rdsDatabase.writerEndpoint;
+export const secretArn = rdsDatabase.secretArn;
 export const localHost = local.host;
