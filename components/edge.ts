@@ -72,7 +72,7 @@ export class Edge extends pulumi.ComponentResource {
                     ...awaitAnnotations,
                     ...(args.tls.mode === "certManager" ? { "cert-manager.io/cluster-issuer": args.tls.clusterIssuer } : {}),
                     "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-                    // Sticky sessions (seed 000 "会话管理"): a browser keeps its WebSocket and
+                    // Sticky sessions (the HA guide's 会话管理, session affinity): a browser keeps its WebSocket and
                     // API calls on one backend pod.
                     "nginx.ingress.kubernetes.io/affinity": "cookie",
                     "nginx.ingress.kubernetes.io/session-cookie-name": "route",

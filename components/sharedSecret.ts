@@ -1,5 +1,6 @@
 // A Kubernetes Secret every replica reads the same value from. Used for the JWT signing key:
-// seed 000 "JWT Token" — every backend replica must validate tokens issued by any other.
+// the HA guide's "JWT Token" section (all instances share one JWT secret) — every backend
+// replica must validate tokens issued by any other.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";

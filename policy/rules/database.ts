@@ -1,6 +1,7 @@
-// Amazon RDS: seed 000 "数据库 HA 配置" and "备份策略" — Multi-AZ, encrypted, point-in-time
-// recovery, not deletable by accident, not on the internet, observable; the large tier splits
-// reads onto replicas (seed 000 "推荐配置": 云 RDS + 读写分离).
+// Amazon RDS: the HA guide's checklist items 数据库 HA 配置 (database HA) and 备份策略 (backups) —
+// Multi-AZ, encrypted, point-in-time recovery, not deletable by accident, not on the internet,
+// observable; the large tier splits reads onto replicas (the guide's recommended sizes, 推荐配置:
+// large = 云 RDS + 读写分离, cloud RDS with a read/write split).
 //
 // A read replica (replicateSourceDb set) is exempt from Multi-AZ, backup retention and the
 // explicit encryption flag: it inherits encryption from its source, and the source's backups and
