@@ -4,9 +4,7 @@ import { prometheusAlerts } from "../../policy/rules/monitoring";
 import { stackRuleGroups } from "../../scripts/render-alert-rules";
 import { loadPolicyConfigFile, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { PROJECT_DIR, STACKS } from "../support/program";
-import { policyCases, UNKNOWN, violationsOf } from "./support";
-
-const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+import { policyCases, TYPES, UNKNOWN, violationsOf } from "./support";
 
 describe.each(STACKS)("stack %s: the pack requires exactly the alerts the program defines", (stack) => {
     // The program's side: the rule groups its PrometheusRule holds for this stack (stack file →
@@ -18,7 +16,7 @@ describe.each(STACKS)("stack %s: the pack requires exactly the alerts the progra
     const policyConfig = loadPolicyConfigFile(path.join(PROJECT_DIR, "policy", "config", `${stack}.json`));
     const required = reconcilePolicyConfig([prometheusAlerts], "mandatory", policyConfig)
         .get(prometheusAlerts.name)!.properties.requiredAlerts as string[];
-    const resources = (g: typeof groups) => [{ type: PROMETHEUS_RULE, name: "alerts", inputs: { spec: { groups: g } } }];
+    const resources = (g: typeof groups) => [{ type: TYPES.prometheusRule, name: "alerts", inputs: { spec: { groups: g } } }];
 
     test("the same set of names, each defined once", () => {
         expect(new Set(defined).size).toBe(defined.length);

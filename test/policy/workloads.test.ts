@@ -10,7 +10,7 @@ import {
     workloadZoneSpread,
 } from "../../policy/rules/workloads";
 import { Spec } from "../fixtures/_lib/spec";
-import { policyCases, specResources, T, UNKNOWN, violationsOf } from "./support";
+import { policyCases, specResources, TYPES, UNKNOWN, violationsOf } from "./support";
 import { defaultSpec } from "../fixtures/_lib/spec";
 
 const podSpec = (s: Spec, tier: "api" | "web" = "api") => s.tiers[tier].deployment.spec.template.spec;
@@ -49,7 +49,7 @@ policyCases(workloadMinReplicas, [
 test("workload-min-replicas: a single-replica StatefulSet fails", async () => {
     const spec = defaultSpec();
     const statefulSet = {
-        type: T.statefulSet, name: "db",
+        type: TYPES.statefulSet, name: "db",
         inputs: { metadata: { name: "db", namespace: "shop" }, spec: { replicas: 1, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: { metadata: { labels: { app: "db" } }, spec: { containers: [] } } } },
     };
     expect(await violationsOf(workloadMinReplicas, [...specResources(spec), statefulSet])).toEqual([
