@@ -2,7 +2,7 @@
 // from plain strings into a frozen AppConfig. Pure (no Pulumi runtime), so scripts and tests call
 // it on a stack file; load.ts feeds it the running stack's config.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
-import { componentName } from "../components/labels";
+import { APP_NAME, componentName } from "../components/labels";
 import { LABEL_KEYS } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
@@ -44,6 +44,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const environment = oneOf(ENVIRONMENTS)(p, "environment", values.environment);
     const tier = oneOf(TIERS)(p, "tier", values.tier);
     const decisions = decisionsFor(environment);
+    const profile = TIER_PROFILES[tier ?? "small"];
     const onEnvironment = environment ? `environment ${environment}` : undefined;
 
     const release = dnsLabel(p, "release", values.release ?? RELEASE);
@@ -52,10 +53,10 @@ export function parseConfig(raw: RawConfig): AppConfig {
         p.add("release", release, `"${RELEASE}": the frontend image's nginx resolves ${FRONTEND.backendServiceName} at start`
             + ` and exits when it does not exist (the backend Service is named <release>-backend)`);
     }
-    const namespace = dnsLabel(p, "namespace", values.namespace ?? RELEASE);
+    const namespace = dnsLabel(p, "namespace", values.namespace ?? APP_NAME);
     const host = dnsName()(p, "host", values.host);
 
-    const { backend, frontend } = parseWorkloads(p, values, TIER_PROFILES[tier ?? "small"], decisions, onEnvironment);
+    const { backend, frontend } = parseWorkloads(p, values, profile, decisions, onEnvironment);
     const probePaths = parseProbePaths(p, values.probes);
 
     const tlsRaw = object(p, "tls", values.tls, ["secretName", "clusterIssuer"], true);
@@ -82,7 +83,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
     }
 
     const database = parseDatabase(p, values.database, {
-        environment, tier, profile: TIER_PROFILES[tier ?? "small"], decisions, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion,
+        environment, tier, profile, decisions, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion,
         backendMaxPods: backend.maxReplicas + 1,
     });
     // The seeded admin password is published: a stack without a generator must bring its own.
