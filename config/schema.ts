@@ -1,16 +1,12 @@
 // The typed shape of a validated stack configuration (what parseConfig returns and components
 // receive as args), and the raw input parseConfig reads. Types and key lists only: the values
 // live in tiers.ts and environments.ts, the rules in the parsers.
-import { ENVIRONMENTS, type Environment } from "../policy/facts";
+import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
 
-export { ENVIRONMENTS, type Environment };
+export { ENVIRONMENTS, type Environment, type Tier, TIERS };
 
 /** The namespace of every stack setting: `pulumi config set kubepolaris:<key>`. */
 export const CONFIG_NAMESPACE = "kubepolaris";
-
-/** Size tiers (the HA guide's recommended sizes, 推荐配置); see tiers.ts. */
-export const TIERS = ["small", "medium", "large"] as const;
-export type Tier = (typeof TIERS)[number];
 
 export interface ResourceSpec {
     requests: { cpu: string; memory: string };

@@ -8,6 +8,7 @@
 // standby are what recovery relies on. A replica is recognised by replicateSourceDb being set or
 // unknown (it is often another instance's output), never by reading the source's name.
 import type { ResourceValidationArgs } from "@pulumi/policy";
+import { TIERS } from "../facts";
 import { has, Props, resourcePolicy, schema, setOrUnknown, stackPolicy } from "./common";
 
 export const RDS_INSTANCE = "aws:rds/instance:Instance";
@@ -174,7 +175,7 @@ export const rdsLargeTierReader = stackPolicy({
     severity: "high",
     configSchema: {
         properties: {
-            tier: { type: "string", enum: ["small", "medium", "large"], description: "The stack's size tier." },
+            tier: { type: "string", enum: [...TIERS], description: "The stack's size tier." },
             minReaders: schema.integer("Read replicas the large tier needs.", 1, 1),
         },
     },

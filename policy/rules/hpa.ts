@@ -1,4 +1,4 @@
-// HorizontalPodAutoscalers: they own the replica count of the HA tier, so they must point at a
+// HorizontalPodAutoscalers: they own the replica count of the HA workloads, so they must point at a
 // real workload, keep at least two pods, stay above the PDB floor, measure utilization only
 // against requests that exist, and not be fought by a fixed spec.replicas on every `pulumi up`.
 import { HA_MIN_REPLICAS, REPLICA_FLOORS } from "../facts";

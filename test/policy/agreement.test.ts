@@ -2,15 +2,17 @@
 // stack config (parseConfig on the real stack files) and the pack's policies under each stack's
 // own policy config, reconciled as the CLI does. A stack the program accepts must not be refused
 // by a mandatory policy, and what the program refuses the pack must not let through.
+import type { Policy } from "@pulumi/policy";
 import * as path from "path";
 import { parseConfig } from "../../config";
+import { rdsLargeTierReader } from "../../policy/rules/database";
 import { hpaBounds } from "../../policy/rules/hpa";
 import { workloadImmutableImage, workloadMinReplicas } from "../../policy/rules/workloads";
 import { loadPolicyConfigFile, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { configProblems, PROJECT_DIR, STACKS, stackValues } from "../support/program";
 
 /** The pack's reconciled level and properties of `policy` on `stack`. */
-function packSettings(stack: string, policy: typeof hpaBounds) {
+function packSettings(stack: string, policy: Policy) {
     const file = loadPolicyConfigFile(path.join(PROJECT_DIR, "policy", "config", `${stack}.json`));
     return reconcilePolicyConfig([policy], "mandatory", file).get(policy.name)!;
 }
@@ -52,5 +54,9 @@ describe.each(STACKS)("stack %s", (stack) => {
                     .toEqual([expect.stringMatching(/^kubepolaris:images\.backend: got .*; allowed: an image pinned by digest/)]);
             }
         }
+    });
+
+    test("the pack judges the read replicas of the stack's own size tier", () => {
+        expect(packSettings(stack, rdsLargeTierReader).properties.tier).toBe(config.tier);
     });
 });
