@@ -18,7 +18,7 @@
 // application metrics (http_request_duration_seconds, kubepolaris_db_connection_errors_total)
 // are not used: request latency and errors are measured where every request passes, the ingress.
 
-import { ALERT_NAMES, type AlertName } from "../../policy/facts";
+import { ALERT_NAMES, type AlertName, HA_MIN_REPLICAS } from "../../policy/facts";
 
 /** The ingress-nginx metrics the request alerts read. */
 export const INGRESS_METRICS = {
@@ -79,8 +79,8 @@ export const THRESHOLDS = {
     cpuOfLimit: 0.8,
     memoryOfLimit: 0.85,
     certificateDays: 30,
-    /** Below this many available pods a workload is no longer highly available. */
-    minimumAvailable: 2,
+    /** Below this many available pods a workload is no longer highly available (the pack's floor, too). */
+    minimumAvailable: HA_MIN_REPLICAS,
     /** Share of the backend's requests answered 5xx (a lost database shows here first). */
     errorRatio: 0.05,
 } as const;
