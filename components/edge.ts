@@ -53,7 +53,7 @@ export interface EdgeArgs {
 /** Seconds nginx keeps an idle proxied connection: WebSockets under /ws stay open for hours. */
 const PROXY_IDLE_TIMEOUT_SECONDS = "3600";
 /**
- * Seconds to open a connection to a pod. Not a WebSocket setting (the seed's 3600 s would be
+ * Seconds to open a connection to a pod. Not a WebSocket setting (the guide's 3600 s would be
  * capped by nginx at ~75 s anyway): short, so a request aimed at a dead pod's IP moves on to the
  * next upstream within seconds instead of hanging.
  */

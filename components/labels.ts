@@ -1,5 +1,7 @@
 // The single source of pod labels. Deployments, Services, PDBs, anti-affinity terms, topology
 // spread constraints and NetworkPolicies all take their selectors from here, so they cannot drift.
+// The keys are the ones the policy pack reads (policy/facts).
+import { LABEL_KEYS } from "../policy/facts";
 
 export const APP_NAME = "kubepolaris";
 
@@ -8,20 +10,20 @@ export type Component = "backend" | "frontend" | "mysql" | "admin-password";
 /** Labels that identify one component's pods; also the selector for that component. */
 export function podLabels(release: string, component: Component): Record<string, string> {
     return {
-        "app.kubernetes.io/name": APP_NAME,
-        "app.kubernetes.io/instance": release,
-        "app.kubernetes.io/component": component,
+        [LABEL_KEYS.name]: APP_NAME,
+        [LABEL_KEYS.instance]: release,
+        [LABEL_KEYS.component]: component,
     };
 }
 
 /** Labels for every object the release owns (metadata only, never a selector). */
 export function commonLabels(release: string, environment: string): Record<string, string> {
     return {
-        "app.kubernetes.io/name": APP_NAME,
-        "app.kubernetes.io/instance": release,
-        "app.kubernetes.io/part-of": APP_NAME,
-        "app.kubernetes.io/managed-by": "pulumi",
-        "kubepolaris.io/environment": environment,
+        [LABEL_KEYS.name]: APP_NAME,
+        [LABEL_KEYS.instance]: release,
+        [LABEL_KEYS.partOf]: APP_NAME,
+        [LABEL_KEYS.managedBy]: "pulumi",
+        [LABEL_KEYS.environment]: environment,
     };
 }
 

@@ -23,7 +23,7 @@ import { workloadPolicies } from "./rules/workloads";
 export const PACK_NAME = "kubepolaris-ha";
 
 export const packArgs: PolicyPackArgs = {
-    description: "KubePolaris HA checklist (seed 000 部署检查清单): replicas, anti-affinity, zone spread, probes, "
+    description: "KubePolaris HA checklist (the KubePolaris HA guide's 部署检查清单, deployment checklist): replicas, anti-affinity, zone spread, probes, "
         + "resources, restricted pods, pinned images, PDBs, HPAs, rollouts, TLS, NLB cross-zone, RDS Multi-AZ and "
         + "backups, Prometheus alerts, namespace baseline; "
         + "and across resources: routing, probe ports, graceful shutdown, placement, quota capacity, network reachability, "

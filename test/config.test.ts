@@ -25,7 +25,7 @@ test("stacks use the tier the design names for them", () => {
     expect(STACKS.map((s) => `${s}:${parseConfig(values(s)).tier}`)).toEqual(["local:small", "dev:small", "staging:medium", "prod:large"]);
 });
 
-test("the tier table follows seed 000: backend/frontend 2/2, 3/3, 5/3; read replicas only on large", () => {
+test("the tier table follows the HA guide's recommended sizes (推荐配置): backend/frontend 2/2, 3/3, 5/3; read replicas only on large", () => {
     expect(Object.entries(TIER_PROFILES).map(([tier, p]) =>
         `${tier}:${p.backend.minReplicas}/${p.frontend.minReplicas}:${p.database.readReplicas}`))
         .toEqual(["small:2/2:0", "medium:3/3:0", "large:5/3:2"]);
@@ -87,6 +87,19 @@ describe("rejected with key, value and what is allowed", () => {
     ])("a backend image that is not pinned: %s", (image) => {
         const [problem] = problems(withObject("prod", "images", { backend: image }));
         expect(problem).toMatch(new RegExp(`^kubepolaris:images\\.backend: got "${image.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"; allowed: an image pinned by digest`));
+    });
+
+    test("a :canary image (a floating tag the policy pack refuses) is refused before anything is registered", () => {
+        expect(problems(withObject("prod", "images", { frontend: "registry.example.com/kubepolaris-frontend:canary" }))).toEqual([
+            'kubepolaris:images.frontend: got "registry.example.com/kubepolaris-frontend:canary"; allowed: an image pinned by digest'
+            + " (repo@sha256:…) or by a version tag (repo:v1.2.3), not untagged or tagged"
+            + " latest/stable/main/master/edge/nightly/dev/develop/head/canary/current",
+        ]);
+    });
+
+    test("a digest that is not a sha256 of 64 hex digits is refused", () => {
+        const [problem] = problems(withObject("prod", "images", { backend: `registry.example.com/kp@sha256:${"A".repeat(64)}` }));
+        expect(problem).toMatch(/^kubepolaris:images\.backend: got .*; allowed: an image pinned by digest/);
     });
 
     test("images pinned by digest or by a version tag are fine", () => {

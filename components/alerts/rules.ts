@@ -18,27 +18,16 @@
 // application metrics (http_request_duration_seconds, kubepolaris_db_connection_errors_total)
 // are not used: request latency and errors are measured where every request passes, the ingress.
 
+import { ALERT_NAMES, type AlertName, HA_MIN_REPLICAS } from "../../policy/facts";
+
 /** The ingress-nginx metrics the request alerts read. */
 export const INGRESS_METRICS = {
     requestDuration: "nginx_ingress_controller_request_duration_seconds",
     requests: "nginx_ingress_controller_requests",
 } as const;
 
-/** The alert names (the policy pack requires each of them). */
-export const ALERT_NAMES = [
-    "KubePolarisBackendUnavailable",
-    "KubePolarisHighLatencyP99",
-    "KubePolarisReplicasBelowPdbFloor",
-    "KubePolarisReplicasBelowDesired",
-    "KubePolarisHighCpu",
-    "KubePolarisHighMemory",
-    "KubePolarisApiErrorRate",
-    "KubePolarisCertificateExpiringSoon",
-    "KubePolarisPodCrashLooping",
-    "KubePolarisHpaMaxedOut",
-    "KubePolarisPdbNoDisruptionsAllowed",
-] as const;
-export type AlertName = (typeof ALERT_NAMES)[number];
+/** The alert names: the policy pack requires exactly these (one list, in policy/facts). */
+export { ALERT_NAMES, type AlertName };
 
 export type Severity = "critical" | "warning";
 
@@ -84,14 +73,14 @@ export interface RuleGroup {
     rules: AlertingRule[];
 }
 
-/** Thresholds, seed 000 "监控告警" (CPU > 80 %, memory > 85 %, P99 > 1 s, cert < 30 days). */
+/** Thresholds of the HA guide's 监控告警 table (CPU > 80 %, memory > 85 %, P99 > 1 s, cert < 30 days). */
 export const THRESHOLDS = {
     latencyP99Seconds: 1,
     cpuOfLimit: 0.8,
     memoryOfLimit: 0.85,
     certificateDays: 30,
-    /** Below this many available pods a workload is no longer highly available. */
-    minimumAvailable: 2,
+    /** Below this many available pods a workload is no longer highly available (the pack's floor, too). */
+    minimumAvailable: HA_MIN_REPLICAS,
     /** Share of the backend's requests answered 5xx (a lost database shows here first). */
     errorRatio: 0.05,
 } as const;

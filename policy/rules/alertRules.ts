@@ -5,7 +5,7 @@
 // function names.
 import { parser } from "@prometheus-io/lezer-promql";
 import { Props, resourcePolicy } from "./common";
-import { T } from "./k8s";
+import { TYPES } from "./k8s";
 
 /** Prometheus' duration syntax (model.ParseDuration): units in descending order, "0" allowed. */
 const DURATION = /^(?:0|(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$/;
@@ -83,7 +83,7 @@ export const prometheusRulesValid = resourcePolicy({
             severityLabel: { type: "string", default: "severity", description: "The label every alert must carry." },
         },
     },
-    types: [T.prometheusRule],
+    types: [TYPES.prometheusRule],
     validate(props, args, report) {
         const { severityLabel } = args.getConfig<{ severityLabel: string }>();
         const groups: Props[] = Array.isArray(props.spec?.groups) ? props.spec.groups : [];

@@ -3,9 +3,9 @@
 // (pods refused with "exceeded quota") exactly under load. Container values that are unset take the
 // namespace's LimitRange defaults, as the API server fills them in.
 import type { PolicyResource } from "@pulumi/policy";
-import { describe, Props, stackPolicy, unknownMessage } from "./common";
-import { containersOf, HPA_TYPES, POD_WORKLOADS, scaleIntOrPercent, T } from "./k8s";
-import { label, StackModel, WorkloadRef } from "./model";
+import { tryRead, Props, stackPolicy, unknownMessage } from "./common";
+import { containersOf, HPA_TYPES, POD_WORKLOADS, scaleIntOrPercent, TYPES } from "./k8s";
+import { displayName, StackModel, WorkloadRef } from "./model";
 import { inNamespace } from "./namespace";
 import { formatQuantity, parseQuantity } from "./quantity";
 
@@ -76,15 +76,15 @@ function podUsage(podSpec: Props, defaults: LimitDefaults, missing: Missing[]): 
 function peakPods(model: StackModel, w: WorkloadRef): { pods: number; how: string } | { unknown: string } | undefined {
     const spec: Props = w.resource.props.spec ?? {};
     switch (w.resource.type) {
-        case T.pod:
+        case TYPES.pod:
             return { pods: 1, how: "1 pod" };
-        case T.job:
+        case TYPES.job:
             return { pods: spec.parallelism ?? 1, how: `parallelism ${spec.parallelism ?? 1}` };
-        case T.cronJob: {
+        case TYPES.cronJob: {
             const parallelism = spec.jobTemplate?.spec?.parallelism ?? 1;
             return { pods: parallelism, how: `parallelism ${parallelism}` };
         }
-        case T.daemonSet:
+        case TYPES.daemonSet:
             return undefined; // one pod per node: the node count is not in the program
     }
     const floor = model.replicaFloor(w);
@@ -93,7 +93,7 @@ function peakPods(model: StackModel, w: WorkloadRef): { pods: number; how: strin
     }
     const max = floor.value.max;
     let surge = 0;
-    if (w.resource.type === T.deployment && (spec.strategy?.type ?? "RollingUpdate") === "RollingUpdate") {
+    if (w.resource.type === TYPES.deployment && (spec.strategy?.type ?? "RollingUpdate") === "RollingUpdate") {
         const scaled = scaleIntOrPercent(spec.strategy?.rollingUpdate?.maxSurge ?? "25%", max, true);
         surge = scaled.ok ? scaled.value : 0;
     }
@@ -119,9 +119,9 @@ export const quotaFitsScaleOut = stackPolicy({
     validate(resources, _args, report) {
         const model = new StackModel(resources, POD_WORKLOADS);
         model.reportUnknown(report, [...POD_WORKLOADS, ...HPA_TYPES]);
-        const ranges = inNamespace(resources, T.limitRange, report);
-        for (const [ns, quotas] of inNamespace(resources, T.resourceQuota, report)) {
-            const need = describe(() => {
+        const ranges = inNamespace(resources, TYPES.limitRange, report);
+        for (const [ns, quotas] of inNamespace(resources, TYPES.resourceQuota, report)) {
+            const need = tryRead(() => {
                 const defaults = limitDefaults(ranges.get(ns) ?? []);
                 const total: Usage = {};
                 const parts: string[] = [];
@@ -133,7 +133,7 @@ export const quotaFitsScaleOut = stackPolicy({
                         continue;
                     }
                     if ("unknown" in peak) {
-                        unknown.push(unknownMessage(peak.unknown, label(w.resource)));
+                        unknown.push(unknownMessage(peak.unknown, displayName(w.resource)));
                         continue;
                     }
                     const own: Missing[] = [];
@@ -147,7 +147,7 @@ export const quotaFitsScaleOut = stackPolicy({
                 return { total, parts, missing, unknown };
             });
             for (const q of quotas) {
-                const checked = describe(() => {
+                const checked = tryRead(() => {
                     const spec: Props = q.props.spec ?? {};
                     if (spec.scopes?.length > 0 || spec.scopeSelector) {
                         return [];
@@ -176,7 +176,7 @@ export const quotaFitsScaleOut = stackPolicy({
                     }
                     return problems;
                 });
-                const problems = checked.ok ? checked.value : [unknownMessage(checked.unknown, label(q))];
+                const problems = checked.ok ? checked.value : [unknownMessage(checked.unknown, displayName(q))];
                 for (const problem of problems) {
                     report(`ResourceQuota ${q.props.metadata?.name ?? q.name} (namespace ${ns}): ${problem}`
                         + (need.ok && need.value.parts.length > 0 ? ` (${need.value.parts.join("; ")}).` : "."), q.urn);

@@ -53,9 +53,10 @@ export function guardUnknowns(body: () => void, report: (message: string) => voi
 }
 
 /** Result of reading a resource whose properties may be unknown during preview. */
-export type Described<T> = { ok: true; value: T } | { ok: false; unknown: string };
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; unknown: string };
 
-export function describe<T>(read: () => T): Described<T> {
+/** Reads with `read`; a value unknown during preview comes back as its path instead of throwing. */
+export function tryRead<T>(read: () => T): ReadResult<T> {
     try {
         return { ok: true, value: read() };
     } catch (e) {
@@ -135,7 +136,7 @@ export function stackPolicy(def: StackPolicyDef): StackValidationPolicy {
     return {
         ...meta,
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
-            // Per-resource reads are guarded where they happen (see describe); this catches the rest.
+            // Per-resource reads are guarded where they happen (see tryRead); this catches the rest.
             guardUnknowns(() => validate(args.resources, args, (message, urn) => reportViolation(message, urn)),
                 (message) => reportViolation(message));
         },

@@ -1,12 +1,14 @@
-// Amazon RDS: seed 000 "数据库 HA 配置" and "备份策略" — Multi-AZ, encrypted, point-in-time
-// recovery, not deletable by accident, not on the internet, observable; the large tier splits
-// reads onto replicas (seed 000 "推荐配置": 云 RDS + 读写分离).
+// Amazon RDS: the HA guide's checklist items 数据库 HA 配置 (database HA) and 备份策略 (backups) —
+// Multi-AZ, encrypted, point-in-time recovery, not deletable by accident, not on the internet,
+// observable; the large tier splits reads onto replicas (the guide's recommended sizes, 推荐配置:
+// large = 云 RDS + 读写分离, cloud RDS with a read/write split).
 //
 // A read replica (replicateSourceDb set) is exempt from Multi-AZ, backup retention and the
 // explicit encryption flag: it inherits encryption from its source, and the source's backups and
 // standby are what recovery relies on. A replica is recognised by replicateSourceDb being set or
 // unknown (it is often another instance's output), never by reading the source's name.
 import type { ResourceValidationArgs } from "@pulumi/policy";
+import { TIERS } from "../facts";
 import { has, Props, resourcePolicy, schema, setOrUnknown, stackPolicy } from "./common";
 
 export const RDS_INSTANCE = "aws:rds/instance:Instance";
@@ -173,7 +175,7 @@ export const rdsLargeTierReader = stackPolicy({
     severity: "high",
     configSchema: {
         properties: {
-            tier: { type: "string", enum: ["small", "medium", "large"], description: "The stack's size tier." },
+            tier: { type: "string", enum: [...TIERS], description: "The stack's size tier." },
             minReaders: schema.integer("Read replicas the large tier needs.", 1, 1),
         },
     },

@@ -1,8 +1,9 @@
-// The way in: seed 000 "负载均衡配置" and "SSL/TLS 证书". Every host the Ingress serves is covered
-// by a certificate, the AWS NLB spreads traffic across zones (off by default on NLBs), and the
-// seed's `websocket-services` annotation — which ingress-nginx does not have — is flagged.
+// The way in: the HA guide's checklist items 负载均衡配置 (load balancing) and SSL/TLS 证书. Every
+// host the Ingress serves is covered by a certificate, the AWS NLB spreads traffic across zones
+// (off by default on NLBs), and the guide's `websocket-services` annotation — which ingress-nginx
+// does not have — is flagged.
 import { Props, resourcePolicy } from "./common";
-import { T } from "./k8s";
+import { TYPES } from "./k8s";
 
 /** Does TLS host `pattern` (possibly "*.example.com") cover `host`? DNS names compare case-insensitively. */
 export function tlsHostCovers(pattern: string, host: string): boolean {
@@ -33,7 +34,7 @@ export const ingressTls = resourcePolicy({
             requireSecretName: { type: "boolean", default: true, description: "Every spec.tls entry must set secretName." },
         },
     },
-    types: [T.ingress],
+    types: [TYPES.ingress],
     validate(props, args, report) {
         const { requireSecretName } = args.getConfig<{ requireSecretName: boolean }>();
         const spec: Props = props.spec ?? {};
@@ -89,7 +90,7 @@ export const serviceNlbCrossZone = resourcePolicy({
         + "Services with a non-AWS spec.loadBalancerClass are skipped.",
     enforcementLevel: "mandatory",
     severity: "high",
-    types: [T.service],
+    types: [TYPES.service],
     validate(props, args, report) {
         const spec: Props = props.spec ?? {};
         if (spec.type !== "LoadBalancer") {
@@ -129,7 +130,7 @@ export const ingressNoWebsocketServicesAnnotation = resourcePolicy({
         + "nginx.ingress.kubernetes.io/proxy-read-timeout and proxy-send-timeout (e.g. \"3600\").",
     enforcementLevel: "advisory",
     severity: "low",
-    types: [T.ingress],
+    types: [TYPES.ingress],
     validate(props, _args, report) {
         const annotations: Props = props.metadata?.annotations ?? {};
         if (Object.prototype.hasOwnProperty.call(annotations, WEBSOCKET_SERVICES)) {

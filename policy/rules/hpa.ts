@@ -1,9 +1,10 @@
-// HorizontalPodAutoscalers: they own the replica count of the HA tier, so they must point at a
+// HorizontalPodAutoscalers: they own the replica count of the HA workloads, so they must point at a
 // real workload, keep at least two pods, stay above the PDB floor, measure utilization only
 // against requests that exist, and not be fought by a fixed spec.replicas on every `pulumi up`.
-import { describe, has, Props, resourcePolicy, schema, stackPolicy, unknownMessage } from "./common";
+import { HA_MIN_REPLICAS, REPLICA_FLOORS } from "../facts";
+import { tryRead, has, Props, resourcePolicy, schema, stackPolicy, unknownMessage } from "./common";
 import { containersOf, disruptionBudget, HPA_TYPES, PDB_TYPES, REPLICATED_WORKLOADS } from "./k8s";
-import { HpaRef, label, StackModel } from "./model";
+import { HpaRef, displayName, StackModel } from "./model";
 
 function hpaName(h: HpaRef): string {
     return h.name ?? h.resource.name;
@@ -11,13 +12,13 @@ function hpaName(h: HpaRef): string {
 
 export const hpaBounds = resourcePolicy({
     name: "hpa-bounds",
-    description: "An HPA keeps at least `minReplicas` pods (2; 3 in prod; minReplicas defaults to 1 when unset) and "
-        + "its maxReplicas is at least its minReplicas. Fix: set spec.minReplicas ≥ 2 and spec.maxReplicas ≥ minReplicas.",
+    description: `An HPA keeps at least \`minReplicas\` pods (${HA_MIN_REPLICAS}; ${REPLICA_FLOORS.prod} in prod; minReplicas defaults to 1 when unset) and `
+        + `its maxReplicas is at least its minReplicas. Fix: set spec.minReplicas ≥ ${HA_MIN_REPLICAS} and spec.maxReplicas ≥ minReplicas.`,
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
         properties: {
-            minReplicas: schema.integer("Lowest minReplicas accepted.", 2, 1),
+            minReplicas: schema.integer("Lowest minReplicas accepted.", HA_MIN_REPLICAS, 1),
         },
     },
     types: HPA_TYPES,
@@ -88,12 +89,12 @@ export const hpaMinAbovePdbFloor = stackPolicy({
                 continue; // hpa-target-exists
             }
             for (const p of model.pdbsFor(target)) {
-                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, h.minReplicas, p.resource.type));
+                const budget = tryRead(() => disruptionBudget(p.resource.props.spec ?? {}, h.minReplicas, p.resource.type));
                 if (!budget.ok) {
-                    report(unknownMessage(budget.unknown, label(p.resource)), h.resource.urn);
+                    report(unknownMessage(budget.unknown, displayName(p.resource)), h.resource.urn);
                 } else if (!("problem" in budget.value) && h.minReplicas <= budget.value.desiredHealthy) {
                     report(`HPA ${hpaName(h)} minReplicas ${h.minReplicas} is not above PodDisruptionBudget ${p.name ?? p.resource.name}'s `
-                        + `floor of ${budget.value.desiredHealthy} (${budget.value.describe}).`, h.resource.urn);
+                        + `floor of ${budget.value.desiredHealthy} (${budget.value.summary}).`, h.resource.urn);
                 }
             }
         }
@@ -138,7 +139,7 @@ export const hpaUtilizationRequests = stackPolicy({
             if (!target) {
                 continue; // hpa-target-exists
             }
-            const checked = describe(() => {
+            const checked = tryRead(() => {
                 const problems: string[] = [];
                 const containers = containersOf(target.podSpec, { init: false });
                 for (const t of utilizationTargets(h.resource.props, h.resource.type)) {
@@ -158,7 +159,7 @@ export const hpaUtilizationRequests = stackPolicy({
                 return problems;
             });
             if (!checked.ok) {
-                report(unknownMessage(checked.unknown, `HPA ${hpaName(h)} → ${label(target.resource)}`), h.resource.urn);
+                report(unknownMessage(checked.unknown, `HPA ${hpaName(h)} → ${displayName(target.resource)}`), h.resource.urn);
             } else {
                 for (const problem of checked.value) {
                     report(`HPA ${hpaName(h)}: ${problem}.`, h.resource.urn);
@@ -205,12 +206,12 @@ export const hpaOwnsReplicas = stackPolicy({
         model.reportUnknown(report, [...REPLICATED_WORKLOADS, ...HPA_TYPES]);
         for (const w of model.workloads) {
             const hpa = model.hpasFor(w)[0];
-            const sets = hpa ? describe(() => programSetsReplicas(w.resource.props)) : undefined;
+            const sets = hpa ? tryRead(() => programSetsReplicas(w.resource.props)) : undefined;
             if (!hpa || !sets) {
                 continue;
             }
             if (!sets.ok) {
-                report(unknownMessage(sets.unknown, label(w.resource)), w.resource.urn);
+                report(unknownMessage(sets.unknown, displayName(w.resource)), w.resource.urn);
                 continue;
             }
             if (!sets.value) {

@@ -3,7 +3,7 @@
 import type { PolicyProviderResource } from "@pulumi/policy";
 import { Props } from "./common";
 
-export const T = {
+export const TYPES = {
     deployment: "kubernetes:apps/v1:Deployment",
     statefulSet: "kubernetes:apps/v1:StatefulSet",
     daemonSet: "kubernetes:apps/v1:DaemonSet",
@@ -26,13 +26,13 @@ export const T = {
 } as const;
 
 /** Workloads whose replica count, PDB and HPA the HA checklist is about. */
-export const REPLICATED_WORKLOADS: readonly string[] = [T.deployment, T.statefulSet];
+export const REPLICATED_WORKLOADS: readonly string[] = [TYPES.deployment, TYPES.statefulSet];
 
 /** Everything that runs pods (the pod-spec policies and the namespace baseline apply to all). */
-export const POD_WORKLOADS: readonly string[] = [T.deployment, T.statefulSet, T.daemonSet, T.replicaSet, T.job, T.cronJob, T.pod];
+export const POD_WORKLOADS: readonly string[] = [TYPES.deployment, TYPES.statefulSet, TYPES.daemonSet, TYPES.replicaSet, TYPES.job, TYPES.cronJob, TYPES.pod];
 
-export const PDB_TYPES: readonly string[] = [T.pdb, T.pdbBeta];
-export const HPA_TYPES: readonly string[] = [T.hpa, T.hpaBeta2, T.hpaV1];
+export const PDB_TYPES: readonly string[] = [TYPES.pdb, TYPES.pdbBeta];
+export const HPA_TYPES: readonly string[] = [TYPES.hpa, TYPES.hpaBeta2, TYPES.hpaV1];
 
 /** "Deployment" for "kubernetes:apps/v1:Deployment". */
 export function kindOf(type: string): string {
@@ -53,9 +53,9 @@ export interface PodTemplate {
 /** The pod template a workload stamps pods from (a Pod is its own template). */
 export function podTemplate(type: string, props: Props): PodTemplate | undefined {
     let template: Props | undefined;
-    if (type === T.pod) {
+    if (type === TYPES.pod) {
         template = props;
-    } else if (type === T.cronJob) {
+    } else if (type === TYPES.cronJob) {
         template = props.spec?.jobTemplate?.spec?.template;
     } else {
         template = props.spec?.template;
@@ -140,7 +140,7 @@ export interface DisruptionBudget {
     /** Evictions allowed when all `expected` pods are healthy. */
     allowed: number;
     /** "minAvailable 2", "maxUnavailable 25%", ... */
-    describe: string;
+    summary: string;
 }
 
 /**
@@ -149,24 +149,24 @@ export interface DisruptionBudget {
  * subtracted from `expected`. Neither set: policy/v1beta1 defaults minAvailable to 1, while
  * policy/v1 has no default, so the budget keeps no pod at all.
  */
-export function disruptionBudget(pdbSpec: Props, expected: number, pdbType: string = T.pdb): DisruptionBudget | { problem: string } {
+export function disruptionBudget(pdbSpec: Props, expected: number, pdbType: string = TYPES.pdb): DisruptionBudget | { problem: string } {
     const hasMin = pdbSpec.minAvailable !== undefined && pdbSpec.minAvailable !== null;
     const hasMax = pdbSpec.maxUnavailable !== undefined && pdbSpec.maxUnavailable !== null;
     if (hasMin && hasMax) {
         return { problem: "sets both minAvailable and maxUnavailable (the API accepts only one)" };
     }
-    if (!hasMin && !hasMax && pdbType !== T.pdbBeta) {
+    if (!hasMin && !hasMax && pdbType !== TYPES.pdbBeta) {
         return { problem: "sets neither minAvailable nor maxUnavailable: a policy/v1 budget without them keeps no pod, so it protects nothing" };
     }
     let desiredHealthy: number;
-    let describeBudget: string;
+    let summary: string;
     if (hasMax) {
         const scaled = scaleIntOrPercent(pdbSpec.maxUnavailable, expected, true);
         if (!scaled.ok) {
             return { problem: `maxUnavailable ${scaled.problem}` };
         }
         desiredHealthy = Math.max(0, expected - scaled.value);
-        describeBudget = `maxUnavailable ${pdbSpec.maxUnavailable}`;
+        summary = `maxUnavailable ${pdbSpec.maxUnavailable}`;
     } else {
         const minAvailable = hasMin ? pdbSpec.minAvailable : 1;
         const scaled = scaleIntOrPercent(minAvailable, expected, true);
@@ -174,9 +174,9 @@ export function disruptionBudget(pdbSpec: Props, expected: number, pdbType: stri
             return { problem: `minAvailable ${scaled.problem}` };
         }
         desiredHealthy = scaled.value;
-        describeBudget = hasMin ? `minAvailable ${minAvailable}` : "minAvailable 1 (the policy/v1beta1 default)";
+        summary = hasMin ? `minAvailable ${minAvailable}` : "minAvailable 1 (the policy/v1beta1 default)";
     }
-    return { desiredHealthy, allowed: Math.max(0, expected - desiredHealthy), describe: describeBudget };
+    return { desiredHealthy, allowed: Math.max(0, expected - desiredHealthy), summary };
 }
 
 /** A container's declared ports: containerPort numbers and their names. */

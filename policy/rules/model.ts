@@ -3,7 +3,7 @@
 // identifying fields are unknown during preview is set aside in `unknown` so the policy that
 // needed it can say so, instead of guessing.
 import type { PolicyResource } from "@pulumi/policy";
-import { describe, Described, Props, StackReport, unknownMessage } from "./common";
+import { tryRead, ReadResult, Props, StackReport, unknownMessage } from "./common";
 import { groupOf, HPA_TYPES, kindOf, nameOf, namespaceOf, PDB_TYPES, podTemplate, REPLICATED_WORKLOADS } from "./k8s";
 import { LabelSelector, Labels, matchSelector, selectorProblem } from "./selectors";
 
@@ -54,7 +54,7 @@ function problemText(problem: string | undefined): string | undefined {
     return problem === undefined ? undefined : `has an invalid selector: ${problem}`;
 }
 
-export function label(r: PolicyResource): string {
+export function displayName(r: PolicyResource): string {
     return `${kindOf(r.type)} ${r.name}`;
 }
 
@@ -110,7 +110,7 @@ export class StackModel {
     }
 
     private add<X>(r: PolicyResource, into: X[], read: () => X): void {
-        const d = describe(read);
+        const d = tryRead(read);
         if (d.ok) {
             into.push(d.value);
         } else {
@@ -126,7 +126,7 @@ export class StackModel {
     /** Reports every unknown entry among `types` ("… is unknown during preview; cannot verify"). */
     reportUnknown(report: StackReport, types: readonly string[]): void {
         for (const u of this.unknownOf(types)) {
-            report(unknownMessage(u.path, label(u.resource)), u.resource.urn);
+            report(unknownMessage(u.path, displayName(u.resource)), u.resource.urn);
         }
     }
 
@@ -169,7 +169,7 @@ export class StackModel {
         for (const w of this.workloads) {
             const floor = this.replicaFloor(w);
             if (!floor.ok) {
-                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
+                report(unknownMessage(floor.unknown, displayName(w.resource)), w.resource.urn);
             } else if (floor.value.max >= 2) {
                 out.push({ w, floor: floor.value, name: `${w.kind} ${w.name ?? w.resource.name}` });
             }
@@ -178,8 +178,8 @@ export class StackModel {
     }
 
     /** Fewest and most replicas a workload runs, counting the HPA that scales it. */
-    replicaFloor(w: WorkloadRef): Described<ReplicaFloor> {
-        return describe(() => {
+    replicaFloor(w: WorkloadRef): ReadResult<ReplicaFloor> {
+        return tryRead(() => {
             const hpa = this.hpasFor(w)[0];
             if (hpa) {
                 return {

@@ -1,23 +1,11 @@
-// Monitoring: seed 000 "监控告警" — the stack ships the PrometheusRule with the alerts the
-// runbook relies on (replicas below desired / below the PDB floor, CPU, memory, P99 latency,
-// database connection failures, certificate expiry, ...).
-import { describe, Props, schema, stackPolicy, unknownMessage } from "./common";
-import { T } from "./k8s";
-import { label } from "./model";
-
-export const DEFAULT_REQUIRED_ALERTS = [
-    "KubePolarisBackendUnavailable",
-    "KubePolarisHighLatencyP99",
-    "KubePolarisReplicasBelowPdbFloor",
-    "KubePolarisReplicasBelowDesired",
-    "KubePolarisHighCpu",
-    "KubePolarisHighMemory",
-    "KubePolarisApiErrorRate",
-    "KubePolarisCertificateExpiringSoon",
-    "KubePolarisPodCrashLooping",
-    "KubePolarisHpaMaxedOut",
-    "KubePolarisPdbNoDisruptionsAllowed",
-];
+// Monitoring: the HA guide's 监控告警 (monitoring and alerts) — the stack ships the PrometheusRule
+// with the alerts the runbook relies on (replicas below desired / below the PDB floor, CPU, memory,
+// P99 latency, database connection failures, certificate expiry, ...): by default the facts'
+// ALERT_NAMES, the very list the program creates its alerts from.
+import { ALERT_NAMES } from "../facts";
+import { tryRead, Props, schema, stackPolicy, unknownMessage } from "./common";
+import { TYPES } from "./k8s";
+import { displayName } from "./model";
 
 export const prometheusAlerts = stackPolicy({
     name: "prometheus-alerts",
@@ -28,27 +16,27 @@ export const prometheusAlerts = stackPolicy({
     severity: "high",
     configSchema: {
         properties: {
-            requiredAlerts: { ...schema.stringList("Alert names that must exist.", DEFAULT_REQUIRED_ALERTS), uniqueItems: true },
+            requiredAlerts: { ...schema.stringList("Alert names that must exist.", [...ALERT_NAMES]), uniqueItems: true },
         },
     },
     validate(resources, args, report) {
         const { requiredAlerts } = args.getConfig<{ requiredAlerts: string[] }>();
-        const rules = resources.filter((r) => r.type === T.prometheusRule);
+        const rules = resources.filter((r) => r.type === TYPES.prometheusRule);
         if (rules.length === 0) {
-            report(`the stack has no PrometheusRule (${T.prometheusRule}); required alerts: ${requiredAlerts.join(", ")}.`);
+            report(`the stack has no PrometheusRule (${TYPES.prometheusRule}); required alerts: ${requiredAlerts.join(", ")}.`);
             return;
         }
         const defined = new Set<string>();
         let unknown = false;
         for (const r of rules) {
-            const alerts = describe(() => {
+            const alerts = tryRead(() => {
                 const groups: Props[] = Array.isArray(r.props.spec?.groups) ? r.props.spec.groups : [];
                 return groups.flatMap((g) => (Array.isArray(g?.rules) ? g.rules : []))
                     .map((rule: Props) => rule?.alert)
                     .filter((name: unknown): name is string => typeof name === "string");
             });
             if (!alerts.ok) {
-                report(unknownMessage(alerts.unknown, label(r)), r.urn);
+                report(unknownMessage(alerts.unknown, displayName(r)), r.urn);
                 unknown = true; // the missing alerts may be in there: do not claim they are missing
                 continue;
             }

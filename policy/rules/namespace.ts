@@ -3,9 +3,9 @@
 // explicitly). Checked on the stack: the namespace, its quota and its policies are separate
 // resources that must agree on the namespace name.
 import type { PolicyResource } from "@pulumi/policy";
-import { describe, Props, stackPolicy, StackReport, unknownMessage } from "./common";
-import { nameOf, namespaceOf, POD_WORKLOADS, T } from "./k8s";
-import { label } from "./model";
+import { tryRead, Props, stackPolicy, StackReport, unknownMessage } from "./common";
+import { nameOf, namespaceOf, POD_WORKLOADS, TYPES } from "./k8s";
+import { displayName } from "./model";
 
 export const PSS_ENFORCE = "pod-security.kubernetes.io/enforce";
 
@@ -19,9 +19,9 @@ interface NamespaceUse {
 function workloadNamespaces(resources: PolicyResource[], report: StackReport): Map<string, NamespaceUse> {
     const used = new Map<string, NamespaceUse>();
     for (const r of resources.filter((x) => POD_WORKLOADS.includes(x.type))) {
-        const ns = describe(() => namespaceOf(r.props, r.provider));
+        const ns = tryRead(() => namespaceOf(r.props, r.provider));
         if (!ns.ok) {
-            report(unknownMessage(ns.unknown, label(r)), r.urn);
+            report(unknownMessage(ns.unknown, displayName(r)), r.urn);
             continue;
         }
         const entry = used.get(ns.value);
@@ -38,9 +38,9 @@ function workloadNamespaces(resources: PolicyResource[], report: StackReport): M
 export function inNamespace(resources: PolicyResource[], type: string, report: StackReport): Map<string, PolicyResource[]> {
     const byNamespace = new Map<string, PolicyResource[]>();
     for (const r of resources.filter((x) => x.type === type)) {
-        const ns = describe(() => namespaceOf(r.props, r.provider));
+        const ns = tryRead(() => namespaceOf(r.props, r.provider));
         if (!ns.ok) {
-            report(unknownMessage(ns.unknown, label(r)), r.urn);
+            report(unknownMessage(ns.unknown, displayName(r)), r.urn);
             continue;
         }
         byNamespace.set(ns.value, [...(byNamespace.get(ns.value) ?? []), r]);
@@ -58,10 +58,10 @@ export const namespacePodSecurity = stackPolicy({
     validate(resources, _args, report) {
         const used = workloadNamespaces(resources, report);
         const namespaces = new Map<string, PolicyResource>();
-        for (const r of resources.filter((x) => x.type === T.namespace)) {
-            const name = describe(() => nameOf(r.props));
+        for (const r of resources.filter((x) => x.type === TYPES.namespace)) {
+            const name = tryRead(() => nameOf(r.props));
             if (!name.ok) {
-                report(unknownMessage(name.unknown, label(r)), r.urn);
+                report(unknownMessage(name.unknown, displayName(r)), r.urn);
             } else if (name.value !== undefined) {
                 namespaces.set(name.value, r);
             }
@@ -73,9 +73,9 @@ export const namespacePodSecurity = stackPolicy({
                     + "labels cannot be verified. Create it in the program with the restricted labels.", use.firstWorkload.urn);
                 continue;
             }
-            const enforce = describe(() => (namespace.props.metadata?.labels ?? {})[PSS_ENFORCE]);
+            const enforce = tryRead(() => (namespace.props.metadata?.labels ?? {})[PSS_ENFORCE]);
             if (!enforce.ok) {
-                report(unknownMessage(enforce.unknown, label(namespace)), namespace.urn);
+                report(unknownMessage(enforce.unknown, displayName(namespace)), namespace.urn);
             } else if (enforce.value !== "restricted") {
                 report(`Namespace ${ns} has ${PSS_ENFORCE}=${enforce.value ?? "<unset>"}; it must be "restricted".`, namespace.urn);
             }
@@ -92,12 +92,12 @@ export const namespaceResourceQuota = stackPolicy({
     severity: "medium",
     validate(resources, _args, report) {
         const used = workloadNamespaces(resources, report);
-        const quotas = inNamespace(resources, T.resourceQuota, report);
+        const quotas = inNamespace(resources, TYPES.resourceQuota, report);
         for (const [ns, use] of used) {
             const withHard = (quotas.get(ns) ?? []).filter((q) => {
-                const hard = describe(() => Object.keys(q.props.spec?.hard ?? {}).length > 0);
+                const hard = tryRead(() => Object.keys(q.props.spec?.hard ?? {}).length > 0);
                 if (!hard.ok) {
-                    report(unknownMessage(hard.unknown, label(q)), q.urn);
+                    report(unknownMessage(hard.unknown, displayName(q)), q.urn);
                     return true; // reported as unknown; do not also call it missing
                 }
                 return hard.value;
@@ -130,13 +130,13 @@ export const namespaceDefaultDeny = stackPolicy({
     severity: "high",
     validate(resources, _args, report) {
         const used = workloadNamespaces(resources, report);
-        const policies = inNamespace(resources, T.networkPolicy, report);
+        const policies = inNamespace(resources, TYPES.networkPolicy, report);
         for (const [ns, use] of used) {
             let unknown = false;
             const denyAll = (policies.get(ns) ?? []).filter((p) => {
-                const verdict = describe(() => isDefaultDeny(p.props));
+                const verdict = tryRead(() => isDefaultDeny(p.props));
                 if (!verdict.ok) {
-                    report(unknownMessage(verdict.unknown, label(p)), p.urn);
+                    report(unknownMessage(verdict.unknown, displayName(p)), p.urn);
                     unknown = true;
                     return false;
                 }

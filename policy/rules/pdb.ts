@@ -1,10 +1,10 @@
-// PodDisruptionBudgets: seed 000 "PDB 配置". A PDB protects a workload only if its selector
-// really selects the pods (full label-selector semantics, same namespace), only one PDB covers
-// a pod (the eviction API refuses pods under two), and it still lets a drain evict a pod when
-// the workload runs at its minimum.
-import { describe, schema, stackPolicy, unknownMessage } from "./common";
+// PodDisruptionBudgets: the HA guide's checklist item PDB 配置. A PDB protects a workload only if
+// its selector really selects the pods (full label-selector semantics, same namespace), only one
+// PDB covers a pod (the eviction API refuses pods under two), and it still lets a drain evict a
+// pod when the workload runs at its minimum.
+import { tryRead, schema, stackPolicy, unknownMessage } from "./common";
 import { disruptionBudget, HPA_TYPES, PDB_TYPES, POD_WORKLOADS, REPLICATED_WORKLOADS } from "./k8s";
-import { label, PdbRef, StackModel } from "./model";
+import { displayName, PdbRef, StackModel } from "./model";
 import { formatLabels, formatSelector, selects } from "./selectors";
 
 function pdbName(p: PdbRef): string {
@@ -82,17 +82,17 @@ export const pdbAllowsEviction = stackPolicy({
             }
             const floor = model.replicaFloor(w);
             if (!floor.ok) {
-                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
+                report(unknownMessage(floor.unknown, displayName(w.resource)), w.resource.urn);
                 continue;
             }
             for (const p of pdbs) {
-                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, floor.value.min, p.resource.type));
+                const budget = tryRead(() => disruptionBudget(p.resource.props.spec ?? {}, floor.value.min, p.resource.type));
                 if (!budget.ok) {
-                    report(unknownMessage(budget.unknown, label(p.resource)), p.resource.urn);
+                    report(unknownMessage(budget.unknown, displayName(p.resource)), p.resource.urn);
                 } else if ("problem" in budget.value) {
                     report(`PodDisruptionBudget ${pdbName(p)} ${budget.value.problem}.`, p.resource.urn);
                 } else if (budget.value.allowed < minEvictions) {
-                    report(`PodDisruptionBudget ${pdbName(p)} (${budget.value.describe}) keeps ${budget.value.desiredHealthy} of `
+                    report(`PodDisruptionBudget ${pdbName(p)} (${budget.value.summary}) keeps ${budget.value.desiredHealthy} of `
                         + `${w.kind} ${w.name ?? w.resource.name}'s ${floor.value.min} pods at its minimum (${floor.value.source}), `
                         + `allowing ${budget.value.allowed} eviction(s): node drains and cluster upgrades block. `
                         + (floor.value.min > minEvictions

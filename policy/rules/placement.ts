@@ -2,12 +2,14 @@
 // leaves one zone (or one node) as the only choice puts every replica in one failure domain,
 // whatever the spread constraints and anti-affinity say. A zone spread with whenUnsatisfiable
 // DoNotSchedule leaves replacement pods Pending when a zone is lost, exactly when they are needed.
+import { TOPOLOGY_KEYS } from "../facts";
 import { has, Props, stackPolicy } from "./common";
 import { HPA_TYPES, REPLICATED_WORKLOADS } from "./k8s";
 import { StackModel } from "./model";
-import { HOSTNAME_KEY, podTemplatePolicy, ZONE_KEY } from "./workloads";
+import { podTemplatePolicy } from "./workloads";
 
-const ZONE_KEYS = [ZONE_KEY, "failure-domain.beta.kubernetes.io/zone"];
+const { hostname: HOSTNAME_KEY, zone: ZONE_KEY } = TOPOLOGY_KEYS;
+const ZONE_KEYS: string[] = [ZONE_KEY, TOPOLOGY_KEYS.deprecatedZone];
 
 /** Values a node may have for one of `keys`: a finite set, or undefined for "any". */
 type Allowed = Set<string> | undefined;

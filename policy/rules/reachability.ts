@@ -6,9 +6,10 @@
 // label-selector semantics, the policy's own namespace, rules ORed, an empty `from`/`to`/`ports`
 // allowing all, policyTypes defaulting to Ingress (plus Egress when egress rules are listed).
 import type { PolicyResource } from "@pulumi/policy";
-import { describe, Props, stackPolicy, unknownMessage } from "./common";
-import { containersOf, DeclaredPort, namespaceOf, nameOf, POD_WORKLOADS, T } from "./k8s";
-import { label, StackModel, WorkloadRef } from "./model";
+import { LABEL_KEYS } from "../facts";
+import { tryRead, Props, stackPolicy, unknownMessage } from "./common";
+import { containersOf, DeclaredPort, namespaceOf, nameOf, POD_WORKLOADS, TYPES } from "./k8s";
+import { displayName, StackModel, WorkloadRef } from "./model";
 import { LabelSelector, Labels, selects } from "./selectors";
 import { backendTarget, readIngresses, readServices, selectedWorkloads, targetPortIn } from "./services";
 
@@ -25,8 +26,8 @@ interface NetworkPolicyRef {
 function readNetworkPolicies(resources: PolicyResource[], report: (m: string, urn?: string) => void): { policies: NetworkPolicyRef[]; uncertain: Set<string> } {
     const out: NetworkPolicyRef[] = [];
     const uncertain = new Set<string>();
-    for (const r of resources.filter((x) => x.type === T.networkPolicy)) {
-        const read = describe((): NetworkPolicyRef => {
+    for (const r of resources.filter((x) => x.type === TYPES.networkPolicy)) {
+        const read = tryRead((): NetworkPolicyRef => {
             const spec: Props = r.props.spec ?? {};
             // Read every rule now, so an unknown field is found here rather than mid-decision.
             JSON.stringify([spec.podSelector, spec.policyTypes, spec.ingress, spec.egress]);
@@ -45,8 +46,8 @@ function readNetworkPolicies(resources: PolicyResource[], report: (m: string, ur
         if (read.ok) {
             out.push(read.value);
         } else {
-            report(unknownMessage(read.unknown, label(r)), r.urn);
-            const ns = describe(() => namespaceOf(r.props, r.provider));
+            report(unknownMessage(read.unknown, displayName(r)), r.urn);
+            const ns = tryRead(() => namespaceOf(r.props, r.provider));
             uncertain.add(ns.ok ? ns.value : "*");
         }
     }
@@ -122,8 +123,8 @@ function databasePorts(w: WorkloadRef): { variable: string; port: number }[] {
 
 /** The labels a Namespace of the stack gives `name` (none when the stack does not define it, or they are unknown). */
 function namespaceLabels(resources: PolicyResource[], name: string): Labels {
-    for (const r of resources.filter((x) => x.type === T.namespace)) {
-        const labels = describe(() => (nameOf(r.props) === name ? { ...(r.props.metadata?.labels ?? {}) } : undefined));
+    for (const r of resources.filter((x) => x.type === TYPES.namespace)) {
+        const labels = tryRead(() => (nameOf(r.props) === name ? { ...(r.props.metadata?.labels ?? {}) } : undefined));
         if (labels.ok && labels.value) {
             return labels.value;
         }
@@ -155,7 +156,7 @@ export const networkPolicyReachability = stackPolicy({
             ingressControllerPodLabels: {
                 type: "object",
                 additionalProperties: { type: "string" },
-                default: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+                default: { [LABEL_KEYS.name]: "ingress-nginx", [LABEL_KEYS.instance]: "ingress-nginx", [LABEL_KEYS.component]: "controller" },
                 description: "Labels of the ingress controller's pods (the ingress-nginx chart's by default).",
             },
             requireDns: { type: "boolean", default: true, description: "Pods isolated for egress must be allowed DNS (UDP 53)." },

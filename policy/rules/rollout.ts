@@ -1,14 +1,14 @@
 // Rollouts: a Deployment's update strategy must not take the workload below the availability its
 // PodDisruptionBudget promises. The PDB only guards evictions; a rollout ignores it, so the
 // strategy has to respect the same floor on its own.
-import { describe, Props, stackPolicy, unknownMessage } from "./common";
+import { tryRead, Props, stackPolicy, unknownMessage } from "./common";
 import { disruptionBudget, HPA_TYPES, PDB_TYPES, REPLICATED_WORKLOADS, scaleIntOrPercent } from "./k8s";
-import { label, StackModel, WorkloadRef } from "./model";
+import { displayName, StackModel, WorkloadRef } from "./model";
 
 interface RolloutShape {
     /** Pods the rollout may have unavailable at once at `replicas`. */
     maxUnavailable?: number;
-    describe: string;
+    summary: string;
     problem?: string;
 }
 
@@ -23,15 +23,15 @@ function rolloutShape(w: WorkloadRef, replicas: number): RolloutShape | undefine
         const raw = strategy.rollingUpdate?.maxUnavailable ?? 1;
         const scaled = scaleIntOrPercent(raw, replicas, false);
         if (!scaled.ok) {
-            return { describe: "", problem: `updateStrategy.rollingUpdate.maxUnavailable ${scaled.problem}` };
+            return { summary: "", problem: `updateStrategy.rollingUpdate.maxUnavailable ${scaled.problem}` };
         }
-        return { maxUnavailable: Math.max(1, scaled.value), describe: `maxUnavailable ${raw}` };
+        return { maxUnavailable: Math.max(1, scaled.value), summary: `maxUnavailable ${raw}` };
     }
     const strategy: Props = spec.strategy ?? {};
     const type = strategy.type ?? "RollingUpdate";
     if (type === "Recreate") {
         return {
-            describe: "Recreate",
+            summary: "Recreate",
             problem: `uses the Recreate strategy: every rollout stops all ${replicas} pods before starting new ones (an outage per deploy). `
                 + "Use RollingUpdate with maxUnavailable 0 and maxSurge 1",
         };
@@ -42,17 +42,17 @@ function rolloutShape(w: WorkloadRef, replicas: number): RolloutShape | undefine
     const unavailable = scaleIntOrPercent(rawUnavailable, replicas, false); // rounds down
     const surge = scaleIntOrPercent(rawSurge, replicas, true); // rounds up
     if (!unavailable.ok) {
-        return { describe: "", problem: `strategy.rollingUpdate.maxUnavailable ${unavailable.problem}` };
+        return { summary: "", problem: `strategy.rollingUpdate.maxUnavailable ${unavailable.problem}` };
     }
     if (!surge.ok) {
-        return { describe: "", problem: `strategy.rollingUpdate.maxSurge ${surge.problem}` };
+        return { summary: "", problem: `strategy.rollingUpdate.maxSurge ${surge.problem}` };
     }
     if (rawUnavailable === 0 && rawSurge === 0) {
-        return { describe: "", problem: "strategy.rollingUpdate sets maxSurge and maxUnavailable both to 0 (the API rejects it)" };
+        return { summary: "", problem: "strategy.rollingUpdate sets maxSurge and maxUnavailable both to 0 (the API rejects it)" };
     }
     // deployment util ResolveFenceposts: when both round to 0, one pod may be unavailable.
     const maxUnavailable = unavailable.value === 0 && surge.value === 0 ? 1 : unavailable.value;
-    return { maxUnavailable, describe: `maxUnavailable ${rawUnavailable}, maxSurge ${rawSurge}` };
+    return { maxUnavailable, summary: `maxUnavailable ${rawUnavailable}, maxSurge ${rawSurge}` };
 }
 
 export const rolloutRespectsPdb = stackPolicy({
@@ -68,9 +68,9 @@ export const rolloutRespectsPdb = stackPolicy({
         model.reportUnknown(report, [...REPLICATED_WORKLOADS, ...PDB_TYPES, ...HPA_TYPES]);
         for (const { w, floor, name } of model.multiReplica(report)) {
             const replicas = floor.min;
-            const shape = describe(() => rolloutShape(w, replicas));
+            const shape = tryRead(() => rolloutShape(w, replicas));
             if (!shape.ok) {
-                report(unknownMessage(shape.unknown, label(w.resource)), w.resource.urn);
+                report(unknownMessage(shape.unknown, displayName(w.resource)), w.resource.urn);
                 continue;
             }
             if (!shape.value) {
@@ -83,13 +83,13 @@ export const rolloutRespectsPdb = stackPolicy({
             const maxUnavailable = shape.value.maxUnavailable ?? 0;
             const available = replicas - maxUnavailable;
             for (const p of model.pdbsFor(w)) {
-                const budget = describe(() => disruptionBudget(p.resource.props.spec ?? {}, replicas, p.resource.type));
+                const budget = tryRead(() => disruptionBudget(p.resource.props.spec ?? {}, replicas, p.resource.type));
                 if (!budget.ok) {
-                    report(unknownMessage(budget.unknown, label(p.resource)), w.resource.urn);
+                    report(unknownMessage(budget.unknown, displayName(p.resource)), w.resource.urn);
                 } else if (!("problem" in budget.value) && available < budget.value.desiredHealthy) {
-                    report(`${name}: at ${replicas} replicas (${floor.source}) a rollout (${shape.value.describe}) may take `
+                    report(`${name}: at ${replicas} replicas (${floor.source}) a rollout (${shape.value.summary}) may take `
                         + `${maxUnavailable} pod(s) down at once, leaving ${available} available, below PodDisruptionBudget `
-                        + `${p.name ?? p.resource.name}'s floor of ${budget.value.desiredHealthy} (${budget.value.describe}).`, w.resource.urn);
+                        + `${p.name ?? p.resource.name}'s floor of ${budget.value.desiredHealthy} (${budget.value.summary}).`, w.resource.urn);
                 }
             }
         }

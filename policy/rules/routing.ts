@@ -2,7 +2,7 @@
 // the stack and one of its ports; the Service selects the pods of a workload (every selector label,
 // same namespace) and its targetPort is a port those pods declare. Each link can be wrong while
 // every resource on its own looks fine, and each broken link is an outage.
-import { formatPort, POD_WORKLOADS, T } from "./k8s";
+import { formatPort, POD_WORKLOADS, TYPES } from "./k8s";
 import { stackPolicy } from "./common";
 import { StackModel } from "./model";
 import { formatLabels, formatSelector } from "./selectors";
@@ -70,7 +70,7 @@ export const ingressBackendsExist = stackPolicy({
     validate(resources, _args, report) {
         const services = readServices(resources, report);
         // A Service we could not read (reported) may be the one a backend names: claim nothing missing then.
-        const allRead = services.length === resources.filter((r) => r.type === T.service).length;
+        const allRead = services.length === resources.filter((r) => r.type === TYPES.service).length;
         for (const ingress of readIngresses(resources, report)) {
             for (const b of ingress.backends) {
                 const { service, port } = backendTarget(ingress, b, services);

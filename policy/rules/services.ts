@@ -3,9 +3,9 @@
 // namespace), which container port each of its targetPorts lands on, and which Service and port
 // each Ingress path names. Each resource is read on its own; unknown fields are kept aside.
 import type { PolicyResource } from "@pulumi/policy";
-import { describe, Props, StackReport, unknownMessage } from "./common";
-import { containersOf, DeclaredPort, nameOf, namespaceOf, resolveDeclaredPort, T } from "./k8s";
-import { label, WorkloadRef } from "./model";
+import { tryRead, Props, StackReport, unknownMessage } from "./common";
+import { containersOf, DeclaredPort, nameOf, namespaceOf, resolveDeclaredPort, TYPES } from "./k8s";
+import { displayName, WorkloadRef } from "./model";
 import { selects } from "./selectors";
 
 export interface ServicePort {
@@ -43,8 +43,8 @@ export interface IngressRef {
 /** Every Service of the stack; those with unknown fields are reported and left out. */
 export function readServices(resources: PolicyResource[], report: StackReport): ServiceRef[] {
     const services: ServiceRef[] = [];
-    for (const r of resources.filter((x) => x.type === T.service)) {
-        const read = describe((): ServiceRef => {
+    for (const r of resources.filter((x) => x.type === TYPES.service)) {
+        const read = tryRead((): ServiceRef => {
             const spec: Props = r.props.spec ?? {};
             const selector = spec.selector;
             const ports: Props[] = Array.isArray(spec.ports) ? spec.ports : [];
@@ -65,7 +65,7 @@ export function readServices(resources: PolicyResource[], report: StackReport): 
         if (read.ok) {
             services.push(read.value);
         } else {
-            report(unknownMessage(read.unknown, label(r)), r.urn);
+            report(unknownMessage(read.unknown, displayName(r)), r.urn);
         }
     }
     return services;
@@ -82,8 +82,8 @@ function backendOf(where: string, backend: Props | undefined): IngressBackend[] 
 /** Every Ingress of the stack with the Service backends it names. */
 export function readIngresses(resources: PolicyResource[], report: StackReport): IngressRef[] {
     const ingresses: IngressRef[] = [];
-    for (const r of resources.filter((x) => x.type === T.ingress)) {
-        const read = describe((): IngressRef => {
+    for (const r of resources.filter((x) => x.type === TYPES.ingress)) {
+        const read = tryRead((): IngressRef => {
             const spec: Props = r.props.spec ?? {};
             const rules: Props[] = Array.isArray(spec.rules) ? spec.rules : [];
             const backends = [
@@ -96,7 +96,7 @@ export function readIngresses(resources: PolicyResource[], report: StackReport):
         if (read.ok) {
             ingresses.push(read.value);
         } else {
-            report(unknownMessage(read.unknown, label(r)), r.urn);
+            report(unknownMessage(read.unknown, displayName(r)), r.urn);
         }
     }
     return ingresses;

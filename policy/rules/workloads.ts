@@ -1,17 +1,15 @@
 // Workloads (Deployment, StatefulSet; the pod-spec rules also cover every other pod controller):
-// seed 000 "部署检查清单" — 多副本部署, Pod 反亲和性配置, 健康检查配置 — plus what makes a pod
+// the HA guide's deployment checklist (部署检查清单) — 多副本部署 (several replicas), Pod 反亲和性配置
+// (pod anti-affinity), 健康检查配置 (health checks) — plus what makes a pod
 // schedulable and safe under Pod Security "restricted".
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { HA_MIN_REPLICAS, isMutableTag, MUTABLE_TAGS, parseImageReference, REPLICA_FLOORS, TOPOLOGY_KEYS } from "../facts";
 import { has, Props, resourcePolicy, ResourcePolicyDef, schema, stackPolicy, unknownMessage } from "./common";
 import { containersOf, HPA_TYPES, POD_WORKLOADS, PodTemplate, podTemplate, REPLICATED_WORKLOADS } from "./k8s";
-import { label, StackModel } from "./model";
+import { displayName, StackModel } from "./model";
 import { formatLabels, formatSelector, LabelSelector, selects } from "./selectors";
 
-export const HOSTNAME_KEY = "kubernetes.io/hostname";
-export const ZONE_KEY = "topology.kubernetes.io/zone";
-const DEPRECATED_ZONE_KEY = "failure-domain.beta.kubernetes.io/zone";
-
-export const DEFAULT_MUTABLE_TAGS = ["latest", "stable", "main", "master", "edge", "nightly", "dev", "develop", "head", "canary", "current"];
+const { hostname: HOSTNAME_KEY, zone: ZONE_KEY, deprecatedZone: DEPRECATED_ZONE_KEY } = TOPOLOGY_KEYS;
 
 export interface PodTemplatePolicyDef extends Omit<ResourcePolicyDef, "validate"> {
     validate(template: PodTemplate, args: ResourceValidationArgs, report: (message: string) => void, props: Props): void;
@@ -35,14 +33,14 @@ export function podTemplatePolicy(def: PodTemplatePolicyDef): ResourceValidation
 
 export const workloadMinReplicas = stackPolicy({
     name: "workload-min-replicas",
-    description: "Every Deployment and StatefulSet runs at least `minReplicas` pods (2; 3 in prod), counting the "
+    description: `Every Deployment and StatefulSet runs at least \`minReplicas\` pods (${HA_MIN_REPLICAS}; ${REPLICA_FLOORS.prod} in prod), counting the `
         + "HorizontalPodAutoscaler that scales it (a Deployment with replicas 1 and an HPA with minReplicas 3 runs 3). "
         + "Fix: raise the HPA's minReplicas, or spec.replicas when no HPA scales the workload.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
         properties: {
-            minReplicas: schema.integer("Fewest pods a workload may run.", 2, 1),
+            minReplicas: schema.integer("Fewest pods a workload may run.", HA_MIN_REPLICAS, 1),
         },
     },
     validate(resources, args, report) {
@@ -52,7 +50,7 @@ export const workloadMinReplicas = stackPolicy({
         for (const w of model.workloads) {
             const floor = model.replicaFloor(w);
             if (!floor.ok) {
-                report(unknownMessage(floor.unknown, label(w.resource)), w.resource.urn);
+                report(unknownMessage(floor.unknown, displayName(w.resource)), w.resource.urn);
             } else if (floor.value.min < minReplicas) {
                 report(`${w.kind} ${w.name ?? w.resource.name} runs as few as ${floor.value.min} pod(s) (${floor.value.source}); `
                     + `at least ${minReplicas} are required so that losing a node, a zone or a pod during a rollout `
@@ -298,16 +296,6 @@ export const workloadSecurityContext = podTemplatePolicy({
     },
 });
 
-/** The tag of an image reference ("" when untagged), or undefined when pinned by digest. */
-export function imageTag(image: string): string | undefined {
-    if (/@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/.test(image)) {
-        return undefined;
-    }
-    const lastSlash = image.lastIndexOf("/");
-    const colon = image.indexOf(":", lastSlash + 1);
-    return colon >= 0 ? image.slice(colon + 1) : "";
-}
-
 export const workloadImmutableImage = podTemplatePolicy({
     name: "workload-immutable-image",
     description: "Every container image is pinned: by digest (repo@sha256:…) or by a version tag, never untagged "
@@ -318,27 +306,26 @@ export const workloadImmutableImage = podTemplatePolicy({
     severity: "medium",
     configSchema: {
         properties: {
-            mutableTags: schema.stringList("Tags treated as floating (compared case-insensitively).", DEFAULT_MUTABLE_TAGS),
+            mutableTags: schema.stringList("Tags treated as floating (compared case-insensitively).", [...MUTABLE_TAGS]),
             requireDigest: { type: "boolean", default: false, description: "Accept only digests, no tags at all." },
         },
     },
     types: POD_WORKLOADS,
     validate(template, args, report) {
         const { mutableTags, requireDigest } = args.getConfig<{ mutableTags: string[]; requireDigest: boolean }>();
-        const floating = mutableTags.map((t) => t.toLowerCase());
         for (const { where, container } of containersOf(template.spec)) {
             const image = container.image;
             if (typeof image !== "string" || image.trim() === "") {
                 report(`${where} has no image.`);
                 continue;
             }
-            const tag = imageTag(image);
-            if (tag === undefined) {
+            const { tag, digest } = parseImageReference(image);
+            if (digest !== undefined) {
                 continue;
             }
             if (tag === "") {
                 report(`${where} image "${image}" has no tag (it means :latest); pin a version tag or a digest.`);
-            } else if (floating.includes(tag.toLowerCase())) {
+            } else if (isMutableTag(tag, mutableTags)) {
                 report(`${where} image "${image}" uses the floating tag :${tag}; pin a version tag or a digest.`);
             } else if (requireDigest) {
                 report(`${where} image "${image}" is pinned by tag only; this environment requires a digest (repo@sha256:…).`);

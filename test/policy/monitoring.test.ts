@@ -1,10 +1,36 @@
 // The PrometheusRule with the required alerts.
-import { DEFAULT_REQUIRED_ALERTS, prometheusAlerts } from "../../policy/rules/monitoring";
-import { REQUIRED_ALERTS } from "../fixtures/_lib/spec";
-import { policyCases, UNKNOWN } from "./support";
+import * as path from "path";
+import { prometheusAlerts } from "../../policy/rules/monitoring";
+import { stackRuleGroups } from "../../scripts/render-alert-rules";
+import { loadPolicyConfigFile, reconcilePolicyConfig } from "../../tools/policyRunner/config";
+import { PROJECT_DIR, STACKS } from "../support/program";
+import { policyCases, TYPES, UNKNOWN, violationsOf } from "./support";
 
-test("the default required alerts are the alerts component's names", () => {
-    expect(DEFAULT_REQUIRED_ALERTS).toEqual(REQUIRED_ALERTS);
+describe.each(STACKS)("stack %s: the pack requires exactly the alerts the program defines", (stack) => {
+    // The program's side: the rule groups its PrometheusRule holds for this stack (stack file →
+    // parseConfig → buildRuleGroups). The pack's side: what prometheus-alerts requires under the
+    // stack's own policy config, reconciled as the CLI does (the policy's default unless the file
+    // overrides it).
+    const groups = stackRuleGroups(stack);
+    const defined = groups.flatMap((g) => g.rules.map((r) => r.alert));
+    const policyConfig = loadPolicyConfigFile(path.join(PROJECT_DIR, "policy", "config", `${stack}.json`));
+    const required = reconcilePolicyConfig([prometheusAlerts], "mandatory", policyConfig)
+        .get(prometheusAlerts.name)!.properties.requiredAlerts as string[];
+    const resources = (g: typeof groups) => [{ type: TYPES.prometheusRule, name: "alerts", inputs: { spec: { groups: g } } }];
+
+    test("the same set of names, each defined once", () => {
+        expect(new Set(defined).size).toBe(defined.length);
+        expect([...defined].sort()).toEqual([...required].sort());
+    });
+
+    test("the program's PrometheusRule passes prometheus-alerts, and fails it without any one of its alerts", async () => {
+        expect(await violationsOf(prometheusAlerts, resources(groups), policyConfig[prometheusAlerts.name])).toEqual([]);
+        for (const alert of defined) {
+            const without = groups.map((g) => ({ ...g, rules: g.rules.filter((r) => r.alert !== alert) }));
+            expect(await violationsOf(prometheusAlerts, resources(without), policyConfig[prometheusAlerts.name]))
+                .toEqual([`alerts: the PrometheusRule alerts lacks the alert ${alert}.`]);
+        }
+    });
 });
 
 policyCases(prometheusAlerts, [

@@ -1,7 +1,7 @@
 // Rollout policy: the update strategy must respect the PDB floor.
 import { rolloutRespectsPdb } from "../../policy/rules/rollout";
 import { defaultSpec } from "../fixtures/_lib/spec";
-import { policyCases, specResources, T, violationsOf } from "./support";
+import { policyCases, specResources, TYPES, violationsOf } from "./support";
 
 const rolling = (maxUnavailable: unknown, maxSurge: unknown) => ({ type: "RollingUpdate", rollingUpdate: { maxUnavailable, maxSurge } });
 
@@ -35,8 +35,8 @@ describe("rollout-respects-pdb on StatefulSets", () => {
     const statefulSet = (replicas: number, updateStrategy?: unknown, minAvailable = 2) => {
         const labels = { app: "db" };
         return [
-            { type: T.statefulSet, name: "db", inputs: { metadata: { name: "db", namespace: "shop" }, spec: { replicas, updateStrategy, selector: { matchLabels: labels }, serviceName: "db", template: { metadata: { labels }, spec: { containers: [] } } } } },
-            { type: T.pdb, name: "db-pdb", inputs: { metadata: { name: "db", namespace: "shop" }, spec: { minAvailable, selector: { matchLabels: labels } } } },
+            { type: TYPES.statefulSet, name: "db", inputs: { metadata: { name: "db", namespace: "shop" }, spec: { replicas, updateStrategy, selector: { matchLabels: labels }, serviceName: "db", template: { metadata: { labels }, spec: { containers: [] } } } } },
+            { type: TYPES.pdb, name: "db-pdb", inputs: { metadata: { name: "db", namespace: "shop" }, spec: { minAvailable, selector: { matchLabels: labels } } } },
         ];
     };
     test("the default (one pod at a time) passes at 3 replicas with minAvailable 2", async () => {

@@ -1,7 +1,7 @@
 // Routing: Ingress backend → Service (name, port) → pods (selector) → declared container port.
 import { ingressBackendsExist, serviceRoutesToPods } from "../../policy/rules/routing";
 import { defaultSpec, Spec } from "../fixtures/_lib/spec";
-import { policyCases, specResources, T, UNKNOWN, violationsOf } from "./support";
+import { policyCases, specResources, TYPES, UNKNOWN, violationsOf } from "./support";
 
 const apiPaths = (s: Spec) => s.ingress.spec.rules[0].http.paths;
 
@@ -53,7 +53,7 @@ test("service-routes-to-pods: a Service in a namespace without workloads of the 
 test("service-routes-to-pods: a Service selecting two workloads needs the port on both", async () => {
     const spec = defaultSpec();
     spec.tiers.web.deployment.spec.template.spec.containers[0].ports = [{ name: "web", containerPort: 8080 }];
-    const shared = { type: T.service, name: "both", inputs: { metadata: { name: "both", namespace: "shop" }, spec: { selector: { "app.kubernetes.io/name": "shop" }, ports: [{ port: 80, targetPort: "http" }] } } };
+    const shared = { type: TYPES.service, name: "both", inputs: { metadata: { name: "both", namespace: "shop" }, spec: { selector: { "app.kubernetes.io/name": "shop" }, ports: [{ port: 80, targetPort: "http" }] } } };
     expect(await violationsOf(serviceRoutesToPods, [...specResources(spec), shared])).toEqual([
         expect.stringContaining("web-service: Service shop-web port http targets \"http\", which no container of Deployment shop-web declares"),
         expect.stringContaining("both: Service both port 80 targets \"http\", which no container of Deployment shop-web declares"),

@@ -3,6 +3,8 @@
 // sees exactly what the pack sees under `pulumi preview`.
 import type { Policy } from "@pulumi/policy";
 import { packArgs } from "../../policy/pack";
+import { RDS_INSTANCE } from "../../policy/rules/database";
+import { TYPES as K8S_TYPES } from "../../policy/rules/k8s";
 import { RecordedResource } from "../../tools/mockRun";
 import { PolicyConfigEntry, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { evaluatePolicies, Evaluation, Violation } from "../../tools/policyRunner/engine";
@@ -73,46 +75,35 @@ export function describeViolation(v: Violation): string {
     return `${name}: ${v.message}`;
 }
 
-export const T = {
-    deployment: "kubernetes:apps/v1:Deployment",
-    statefulSet: "kubernetes:apps/v1:StatefulSet",
-    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
-    hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-    service: "kubernetes:core/v1:Service",
-    ingress: "kubernetes:networking.k8s.io/v1:Ingress",
-    namespace: "kubernetes:core/v1:Namespace",
-    quota: "kubernetes:core/v1:ResourceQuota",
-    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-    rds: "aws:rds/instance:Instance",
-    prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
-} as const;
+/** Resource type tokens: the pack's own (policy/rules/k8s), plus the RDS instance the database rules read. */
+export const TYPES = { ...K8S_TYPES, rds: RDS_INSTANCE } as const;
 
 /** The fixture spec as the resources baseline.ts registers (same types and names). */
 export function specResources(spec: Spec): FakeResource[] {
     const out: FakeResource[] = [
-        { type: T.namespace, name: "namespace", inputs: { apiVersion: "v1", kind: "Namespace", ...spec.namespace } },
+        { type: TYPES.namespace, name: "namespace", inputs: { apiVersion: "v1", kind: "Namespace", ...spec.namespace } },
     ];
     if (spec.quota) {
-        out.push({ type: T.quota, name: "quota", inputs: spec.quota });
+        out.push({ type: TYPES.resourceQuota, name: "quota", inputs: spec.quota });
     }
-    spec.networkPolicies.forEach((np, i) => out.push({ type: T.networkPolicy, name: `netpol-${i}`, inputs: np }));
+    spec.networkPolicies.forEach((np, i) => out.push({ type: TYPES.networkPolicy, name: `netpol-${i}`, inputs: np }));
     for (const [name, t] of Object.entries(spec.tiers)) {
-        out.push({ type: T.deployment, name: `${name}-deployment`, inputs: t.deployment, ignoreChanges: t.deploymentOptions.ignoreChanges });
-        t.pdbs.forEach((pdb, i) => out.push({ type: T.pdb, name: `${name}-pdb${i === 0 ? "" : `-${i}`}`, inputs: pdb }));
+        out.push({ type: TYPES.deployment, name: `${name}-deployment`, inputs: t.deployment, ignoreChanges: t.deploymentOptions.ignoreChanges });
+        t.pdbs.forEach((pdb, i) => out.push({ type: TYPES.pdb, name: `${name}-pdb${i === 0 ? "" : `-${i}`}`, inputs: pdb }));
         if (t.hpa) {
-            out.push({ type: T.hpa, name: `${name}-hpa`, inputs: t.hpa });
+            out.push({ type: TYPES.hpa, name: `${name}-hpa`, inputs: t.hpa });
         }
-        out.push({ type: T.service, name: `${name}-service`, inputs: t.service });
+        out.push({ type: TYPES.service, name: `${name}-service`, inputs: t.service });
     }
-    out.push({ type: T.ingress, name: "ingress", inputs: spec.ingress });
-    out.push({ type: T.service, name: "nlb", inputs: spec.loadBalancer });
+    out.push({ type: TYPES.ingress, name: "ingress", inputs: spec.ingress });
+    out.push({ type: TYPES.service, name: "nlb", inputs: spec.loadBalancer });
     // As baseline.ts: the monitoring role's ARN where Enhanced Monitoring is on (unknown in a real
     // preview; presence is what the policy checks).
     const withRole = (args: Obj) => (args.monitoringInterval > 0 ? { monitoringRoleArn: UNKNOWN, ...args } : args);
-    out.push({ type: T.rds, name: "db-primary", inputs: withRole(spec.database.primary) });
-    spec.database.replicas.forEach((r, i) => out.push({ type: T.rds, name: `db-replica-${i + 1}`, inputs: withRole(r) }));
+    out.push({ type: TYPES.rds, name: "db-primary", inputs: withRole(spec.database.primary) });
+    spec.database.replicas.forEach((r, i) => out.push({ type: TYPES.rds, name: `db-replica-${i + 1}`, inputs: withRole(r) }));
     if (spec.alerts) {
-        out.push({ type: T.prometheusRule, name: "alerts", inputs: { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", ...spec.alerts } });
+        out.push({ type: TYPES.prometheusRule, name: "alerts", inputs: { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", ...spec.alerts } });
     }
     return out;
 }

@@ -1,6 +1,6 @@
 // Workload policies: the baseline passes; each case changes one field of the fixture spec.
+import { parseImageReference } from "../../policy/facts";
 import {
-    imageTag,
     workloadHostnameAntiAffinity,
     workloadImmutableImage,
     workloadMinReplicas,
@@ -10,7 +10,7 @@ import {
     workloadZoneSpread,
 } from "../../policy/rules/workloads";
 import { Spec } from "../fixtures/_lib/spec";
-import { policyCases, specResources, T, UNKNOWN, violationsOf } from "./support";
+import { policyCases, specResources, TYPES, UNKNOWN, violationsOf } from "./support";
 import { defaultSpec } from "../fixtures/_lib/spec";
 
 const podSpec = (s: Spec, tier: "api" | "web" = "api") => s.tiers[tier].deployment.spec.template.spec;
@@ -49,7 +49,7 @@ policyCases(workloadMinReplicas, [
 test("workload-min-replicas: a single-replica StatefulSet fails", async () => {
     const spec = defaultSpec();
     const statefulSet = {
-        type: T.statefulSet, name: "db",
+        type: TYPES.statefulSet, name: "db",
         inputs: { metadata: { name: "db", namespace: "shop" }, spec: { replicas: 1, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: { metadata: { labels: { app: "db" } }, spec: { containers: [] } } } },
     };
     expect(await violationsOf(workloadMinReplicas, [...specResources(spec), statefulSet])).toEqual([
@@ -184,16 +184,18 @@ policyCases(workloadImmutableImage, [
     { title: "untagged behind a registry port", mutate: (s) => { container(s).image = "registry.local:5000/shop-api"; }, expected: ["has no tag"] },
     { title: "a version tag behind a registry port passes", mutate: (s) => { container(s).image = "registry.local:5000/shop-api:1.2.3"; }, expected: [] },
     { title: "a floating tag in capitals", mutate: (s) => { container(s).image = "shop-api:Stable"; }, expected: ["uses the floating tag :Stable"] },
+    { title: ":canary (a tag the program's config refuses too)", mutate: (s) => { container(s).image = "ghcr.io/example/shop-api:canary"; }, expected: ["uses the floating tag :canary"] },
     { title: "an init container on :main", mutate: (s) => { podSpec(s).initContainers = [{ name: "migrate", image: "migrate:main" }]; }, expected: ["initContainers[0] (migrate) image \"migrate:main\""] },
     { title: "a tag where digests are required", mutate: () => undefined, config: { properties: { requireDigest: true } }, expected: ["api-deployment: containers[0] (api) image \"ghcr.io/example/shop-api:v1.4.2\" is pinned by tag only"] },
     { title: "no image", mutate: (s) => { delete container(s).image; }, expected: ["containers[0] (api) has no image."] },
 ]);
 
-test("imageTag", () => {
-    expect(imageTag("nginx")).toBe("");
-    expect(imageTag("nginx:1.27")).toBe("1.27");
-    expect(imageTag("localhost:5000/a/b")).toBe("");
-    expect(imageTag("localhost:5000/a/b:v2")).toBe("v2");
-    expect(imageTag(`a/b@sha256:${"0".repeat(64)}`)).toBeUndefined();
-    expect(imageTag(`a/b:v1@sha256:${"0".repeat(64)}`)).toBeUndefined();
+test("an image reference splits into repository, tag and digest; a registry port is not a tag", () => {
+    const digest = `sha256:${"0".repeat(64)}`;
+    expect(parseImageReference("nginx")).toEqual({ repository: "nginx", tag: "", digest: undefined });
+    expect(parseImageReference("nginx:1.27")).toEqual({ repository: "nginx", tag: "1.27", digest: undefined });
+    expect(parseImageReference("localhost:5000/a/b")).toEqual({ repository: "localhost:5000/a/b", tag: "", digest: undefined });
+    expect(parseImageReference("localhost:5000/a/b:v2")).toEqual({ repository: "localhost:5000/a/b", tag: "v2", digest: undefined });
+    expect(parseImageReference(`a/b@${digest}`)).toEqual({ repository: "a/b", tag: "", digest });
+    expect(parseImageReference(`a/b:v1@${digest}`)).toEqual({ repository: "a/b", tag: "v1", digest });
 });

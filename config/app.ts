@@ -1,0 +1,217 @@
+// The app's half of the stack config: every top-level section but `database` (database.ts), read
+// from plain strings into a frozen AppConfig. Pure (no Pulumi runtime), so scripts and tests call
+// it on a stack file; load.ts feeds it the running stack's config.
+import { BACKEND, FRONTEND } from "../app/kubepolaris";
+import { APP_NAME, componentName } from "../components/labels";
+import { LABEL_KEYS } from "../policy/facts";
+import { parseDatabase } from "./database";
+import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
+import {
+    type AppConfig, type EdgeConfig, ENVIRONMENTS, type FrontendConfig, type KubernetesProviderConfig, type MonitoringConfig,
+    type NetworkConfig, type PriorityClassConfig, type ProbePaths, type RawConfig, SECRET_KEYS, type TierProfile, TIERS,
+    type TlsConfig, type WorkloadConfig,
+} from "./schema";
+import { HPA_UTILIZATION_TARGETS, TIER_PROFILES } from "./tiers";
+import {
+    bool, cidrs, deepFreeze, dnsLabel, dnsName, httpPath, image, integer, labels, listOf, object, oneOf, optionalString, orDefault,
+    port, Problems, url,
+} from "./validators";
+
+const TOP_LEVEL_KEYS = [
+    "environment", "tier", "release", "namespace", "host", "images", "scaling", "probes", "tls", "database",
+    "edge", "network", "monitoring", "priorityClass", "kubernetes", ...SECRET_KEYS,
+] as const;
+
+/** The release name the frontend image expects (see parseConfig). */
+const RELEASE = "kubepolaris";
+
+/** Parses and validates the stack's config; throws one ConfigError listing every problem. */
+export function parseConfig(raw: RawConfig): AppConfig {
+    const p = new Problems();
+    const values = raw.values;
+
+    for (const key of Object.keys(values)) {
+        if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+            p.add(key, values[key], `one of the known keys: ${TOP_LEVEL_KEYS.join(", ")}`);
+        }
+    }
+    for (const key of SECRET_KEYS) {
+        if (key in values && !raw.secretKeys.has(key)) {
+            p.add(key, "<plaintext>", "a secret: set it with `pulumi config set --secret`");
+        }
+    }
+
+    const environment = oneOf(ENVIRONMENTS)(p, "environment", values.environment);
+    const tier = oneOf(TIERS)(p, "tier", values.tier);
+    const decisions = decisionsFor(environment);
+    const profile = TIER_PROFILES[tier ?? "small"];
+    const onEnvironment = environment ? `environment ${environment}` : undefined;
+
+    const release = dnsLabel(p, "release", values.release ?? RELEASE);
+    // The frontend image's nginx proxies to a fixed Service name and will not start without it.
+    if (release !== undefined && componentName(release, "backend") !== FRONTEND.backendServiceName) {
+        p.add("release", release, `"${RELEASE}": the frontend image's nginx resolves ${FRONTEND.backendServiceName} at start`
+            + ` and exits when it does not exist (the backend Service is named <release>-backend)`);
+    }
+    const namespace = dnsLabel(p, "namespace", values.namespace ?? APP_NAME);
+    const host = dnsName()(p, "host", values.host);
+
+    const { backend, frontend } = parseWorkloads(p, values, profile, decisions, onEnvironment);
+    const probePaths = parseProbePaths(p, values.probes);
+
+    const tlsRaw = object(p, "tls", values.tls, ["secretName", "clusterIssuer"], true);
+    const tlsSecret = orDefault(p, "tls.secretName", tlsRaw.secretName, `${release ?? RELEASE}-tls`, dnsName(1));
+    const tls: TlsConfig = tlsRaw.clusterIssuer !== undefined
+        ? { mode: "certManager", secretName: tlsSecret, clusterIssuer: dnsName(1)(p, "tls.clusterIssuer", tlsRaw.clusterIssuer) ?? "" }
+        : { mode: "existingSecret", secretName: tlsSecret };
+
+    const edge = parseEdge(p, values.edge, decisions, environment);
+    const network = parseNetwork(p, values.network);
+    const monitoring = parseMonitoring(p, values.monitoring);
+    const priorityClass = parsePriorityClass(p, values.priorityClass);
+
+    const k8sRaw = object(p, "kubernetes", values.kubernetes, ["renderYamlToDirectory", "context"], false);
+    const kubernetes: KubernetesProviderConfig = {
+        renderYamlToDirectory: optionalString(p, "kubernetes.renderYamlToDirectory", k8sRaw.renderYamlToDirectory),
+        context: optionalString(p, "kubernetes.context", k8sRaw.context),
+    };
+    // Rendered manifests hold Secrets in plaintext: fine for the local stack's throwaway
+    // passwords, never for a real database password or JWT key.
+    if (kubernetes.renderYamlToDirectory !== undefined && environment && !decisions.mayRenderManifests) {
+        p.add("kubernetes.renderYamlToDirectory", kubernetes.renderYamlToDirectory,
+            `nothing on environment ${environment} (rendering writes Secrets in plaintext; it is for ${environmentsWhere((d) => d.mayRenderManifests)} only)`);
+    }
+
+    const database = parseDatabase(p, values.database, {
+        environment, tier, profile, decisions, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion,
+        backendMaxPods: backend.maxReplicas + 1,
+    });
+    // The seeded admin password is published: a stack without a generator must bring its own.
+    if (database.mode === "in-cluster" && !raw.secretKeys.has("adminPassword")) {
+        p.add("adminPassword", undefined, "a secret (`pulumi config set --secret adminPassword …`, at least 12 characters):"
+            + ` the program replaces the published ${BACKEND.seededAdmin.username} password, and this stack has no random provider to generate one`);
+    }
+
+    p.throwIfAny();
+    return deepFreeze({
+        stack: raw.stack,
+        environment: environment!,
+        tier: tier!,
+        release: release!,
+        namespace: namespace!,
+        host: host!,
+        backend,
+        frontend,
+        probePaths,
+        tls,
+        database,
+        edge,
+        network,
+        monitoring,
+        priorityClass,
+        kubernetes,
+        serverMode: decisions.serverMode,
+        secretsSet: new Set(SECRET_KEYS.filter((key) => raw.secretKeys.has(key))),
+    });
+}
+
+/** `images` and `scaling`: each component's image, replica bounds and placement. */
+function parseWorkloads(p: Problems, values: Record<string, string>, profile: TierProfile, decisions: EnvironmentDecisions,
+    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig } {
+    const images = object(p, "images", values.images, ["backend", "frontend"], true);
+    const scaling = object(p, "scaling", values.scaling, ["backend", "frontend", "antiAffinity", "frontendPort"], false);
+    const antiAffinity = orDefault(p, "scaling.antiAffinity", scaling.antiAffinity, "preferred", oneOf(["preferred", "required"] as const));
+    const workload = (name: "backend" | "frontend"): WorkloadConfig => {
+        const override = object(p, `scaling.${name}`, scaling[name], ["minReplicas", "maxReplicas"], false);
+        const sizing = profile[name];
+        const min = orDefault(p, `scaling.${name}.minReplicas`, override.minReplicas, sizing.minReplicas,
+            integer(decisions.minReplicas, undefined, onEnvironment));
+        const max = orDefault(p, `scaling.${name}.maxReplicas`, override.maxReplicas, sizing.maxReplicas, integer(1));
+        if (max < min && !p.has(`scaling.${name}.minReplicas`) && !p.has(`scaling.${name}.maxReplicas`)) {
+            p.add(`scaling.${name}.maxReplicas`, max, `an integer ≥ scaling.${name}.minReplicas (${min})`);
+        }
+        return {
+            minReplicas: min,
+            maxReplicas: max,
+            resources: sizing.resources,
+            image: image(p, `images.${name}`, images[name]) ?? "",
+            antiAffinity,
+            targetCpuUtilization: HPA_UTILIZATION_TARGETS.cpu,
+            targetMemoryUtilization: HPA_UTILIZATION_TARGETS.memory,
+        };
+    };
+    return {
+        backend: workload("backend"),
+        frontend: { ...workload("frontend"), containerPort: orDefault(p, "scaling.frontendPort", scaling.frontendPort, FRONTEND.port, port) },
+    };
+}
+
+/** `probes`: the HTTP paths of each image's health checks (defaults: what the pinned release serves). */
+function parseProbePaths(p: Problems, raw: unknown): ProbePaths {
+    const probes = object(p, "probes", raw, ["backend", "frontend"], false);
+    const backendRaw = object(p, "probes.backend", probes.backend, ["liveness", "readiness"], false);
+    const frontendRaw = object(p, "probes.frontend", probes.frontend, ["readiness"], false);
+    const paths: ProbePaths = {
+        backend: {
+            liveness: orDefault(p, "probes.backend.liveness", backendRaw.liveness, BACKEND.livenessPath, httpPath),
+            readiness: orDefault(p, "probes.backend.readiness", backendRaw.readiness, BACKEND.readinessPath, httpPath),
+        },
+        frontend: {
+            readiness: orDefault(p, "probes.frontend.readiness", frontendRaw.readiness, FRONTEND.healthPath, httpPath),
+        },
+    };
+    // One endpoint for both would restart every pod whenever readiness fails (a slow database).
+    if (paths.backend.liveness === paths.backend.readiness) {
+        p.add("probes.backend.readiness", paths.backend.readiness, `a path other than probes.backend.liveness (${paths.backend.liveness})`);
+    }
+    return paths;
+}
+
+function parseEdge(p: Problems, raw: unknown, decisions: EnvironmentDecisions, environment: string | undefined): EdgeConfig {
+    const edgeRaw = object(p, "edge", raw,
+        ["serviceType", "scheme", "sourceRanges", "controllerNamespace", "controllerLabels", "awaitLoadBalancer"], false);
+    const serviceType = orDefault(p, "edge.serviceType", edgeRaw.serviceType, "LoadBalancer", oneOf(["LoadBalancer", "NodePort"] as const));
+    if (environment && !decisions.edgeServiceTypes.includes(serviceType)) {
+        p.add("edge.serviceType", serviceType, `${decisions.edgeServiceTypes.map((t) => `"${t}"`).join(", ")} on environment ${environment}`
+            + ` ("${serviceType}" is for ${environmentsWhere((d) => d.edgeServiceTypes.includes(serviceType))} only)`);
+    }
+    return {
+        serviceType,
+        scheme: orDefault(p, "edge.scheme", edgeRaw.scheme, "internet-facing", oneOf(["internal", "internet-facing"] as const)),
+        sourceRanges: orDefault(p, "edge.sourceRanges", edgeRaw.sourceRanges, ["0.0.0.0/0"], cidrs),
+        controllerNamespace: orDefault(p, "edge.controllerNamespace", edgeRaw.controllerNamespace, "ingress-nginx", dnsLabel),
+        controllerLabels: orDefault(p, "edge.controllerLabels", edgeRaw.controllerLabels,
+            { [LABEL_KEYS.name]: "ingress-nginx", [LABEL_KEYS.component]: "controller" }, labels),
+        awaitLoadBalancer: orDefault(p, "edge.awaitLoadBalancer", edgeRaw.awaitLoadBalancer, decisions.awaitLoadBalancer, bool),
+    };
+}
+
+function parseNetwork(p: Problems, raw: unknown): NetworkConfig {
+    const networkRaw = object(p, "network", raw, ["apiServerEgressCidrs", "apiServerPorts"], false);
+    return {
+        apiServerEgressCidrs: orDefault(p, "network.apiServerEgressCidrs", networkRaw.apiServerEgressCidrs, ["0.0.0.0/0"], cidrs),
+        apiServerPorts: orDefault(p, "network.apiServerPorts", networkRaw.apiServerPorts, [443, 6443], listOf(port, "a list of port numbers")),
+    };
+}
+
+function parseMonitoring(p: Problems, raw: unknown): MonitoringConfig {
+    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl"], false);
+    return {
+        prometheusNamespace: orDefault(p, "monitoring.prometheusNamespace", monitoringRaw.prometheusNamespace, "monitoring", dnsLabel),
+        selectorLabels: orDefault(p, "monitoring.selectorLabels", monitoringRaw.selectorLabels, { release: "kube-prometheus-stack" }, labels),
+        runbookBaseUrl: orDefault(p, "monitoring.runbookBaseUrl", monitoringRaw.runbookBaseUrl,
+            "https://github.com/kubepolaris/kubepolaris-ha/blob/main/docs/runbooks.md", url),
+    };
+}
+
+function parsePriorityClass(p: Problems, raw: unknown): PriorityClassConfig | undefined {
+    if (raw === undefined) {
+        return undefined;
+    }
+    const pcRaw = object(p, "priorityClass", raw, ["name", "value"], true);
+    return {
+        name: dnsName(1)(p, "priorityClass.name", pcRaw.name) ?? "",
+        // Above 1e9 is reserved for system-* classes.
+        value: orDefault(p, "priorityClass.value", pcRaw.value, 100000, integer(-2147483648, 1000000000)),
+    };
+}

@@ -1,0 +1,94 @@
+// The `database` section: its mode (Amazon RDS, or a MySQL in the cluster for local and dev), the
+// settings both modes share, and the in-cluster MySQL; rds.ts parses the RDS settings. Keys of one
+// mode are refused in the other, so a stack cannot carry settings that silently do nothing.
+import { BACKEND } from "../app/kubepolaris";
+import { environmentsWhere, type EnvironmentDecisions } from "./environments";
+import { parseRds, RDS_KEYS } from "./rds";
+import type { DatabaseConfig, Environment, InClusterMysqlConfig, ResourceSpec, Tier, TierProfile } from "./schema";
+import { bool, dnsName, identifier, image, matching, object, oneOf, orDefault, port, Problems } from "./validators";
+
+// "pool" is known only to be refused with a reason (the backend fixes its pool in code).
+const COMMON_KEYS = ["mode", "name", "user", "port", "requireTls", "pool"];
+const IN_CLUSTER_KEYS = ["image", "storageSize", "storageClassName"];
+const MODES = ["rds", "in-cluster"] as const;
+
+/** Connections kept out of the backend pools' reach: operators, monitoring, replication. */
+export const DB_RESERVED_CONNECTIONS = 20;
+export const IN_CLUSTER_MYSQL_IMAGE = "docker.io/library/mysql:8.0.40";
+const IN_CLUSTER_MYSQL_RESOURCES: ResourceSpec = {
+    requests: { cpu: "250m", memory: "512Mi" },
+    limits: { cpu: "1", memory: "1Gi" },
+};
+
+export interface DatabaseContext {
+    environment: Environment | undefined;
+    tier: Tier | undefined;
+    profile: TierProfile;
+    decisions: EnvironmentDecisions;
+    /** Keys the stack sets as secrets. */
+    secretKeys: ReadonlySet<string>;
+    awsRegion: string | undefined;
+    /** Backend pods that may run at once: the HPA maximum plus a rollout surge. */
+    backendMaxPods: number;
+}
+
+export function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): DatabaseConfig {
+    const db = object(p, "database", raw, [...COMMON_KEYS, ...RDS_KEYS, ...IN_CLUSTER_KEYS], true);
+    const mode = oneOf(MODES)(p, "database.mode", db.mode);
+    if (mode && ctx.environment && !ctx.decisions.databaseModes.includes(mode)) {
+        p.add("database.mode", mode, `${ctx.decisions.databaseModes.map((m) => `"${m}"`).join(", ")} on environment ${ctx.environment}`
+            + ` ("${mode}" is for ${environmentsWhere((d) => d.databaseModes.includes(mode))} only)`);
+    }
+    if (mode) {
+        const other = mode === "rds" ? "in-cluster" : "rds";
+        for (const key of mode === "rds" ? IN_CLUSTER_KEYS : RDS_KEYS) {
+            if (key in db) {
+                p.add(`database.${key}`, db[key], `nothing with database.mode "${mode}" (the key is for mode "${other}")`);
+            }
+        }
+    }
+
+    // The backend hard-codes its pool and reads no DB_MAX_* variable: a pool setting would lie.
+    if ("pool" in db) {
+        p.add("database.pool", db.pool, `nothing: the backend's pool is fixed in its code (${BACKEND.dbPool.maxOpenConns} open,`
+            + ` ${BACKEND.dbPool.maxIdleConns} idle, ${BACKEND.dbPool.connMaxLifetimeSeconds} s lifetime) and max_connections is sized from it`);
+    }
+    const requireTls = orDefault(p, "database.requireTls", db.requireTls, BACKEND.supportsDatabaseTls, bool);
+    if (requireTls && !BACKEND.supportsDatabaseTls) {
+        p.add("database.requireTls", requireTls, "false: the backend's MySQL DSN has no TLS option, so with TLS required"
+            + " it cannot connect and exits at start-up (see README, \"What the app really does\")");
+    }
+
+    // Passwords: RDS generates its master password unless databasePassword is set; the in-cluster
+    // MySQL takes both from stack config, so the local stack needs no random provider.
+    if (mode === "in-cluster") {
+        for (const key of ["databasePassword", "databaseRootPassword"]) {
+            if (!ctx.secretKeys.has(key)) {
+                p.add(key, undefined, `a secret (\`pulumi config set --secret ${key} …\`): database.mode "in-cluster" takes its passwords from stack config`);
+            }
+        }
+    } else if (mode === "rds" && ctx.secretKeys.has("databaseRootPassword")) {
+        p.add("databaseRootPassword", "<secret>", `nothing with database.mode "rds" (RDS has one master user, its password is databasePassword)`);
+    }
+
+    return {
+        mode: mode ?? "rds",
+        name: orDefault(p, "database.name", db.name, "kubepolaris", identifier),
+        user: orDefault(p, "database.user", db.user, "kubepolaris", identifier),
+        port: orDefault(p, "database.port", db.port, 3306, port),
+        sizing: ctx.profile.database,
+        maxConnections: BACKEND.dbPool.maxOpenConns * ctx.backendMaxPods + DB_RESERVED_CONNECTIONS,
+        requireTls,
+        rds: mode === "rds" ? parseRds(p, db, ctx) : undefined,
+        inCluster: mode === "in-cluster" ? parseInCluster(p, db) : undefined,
+    };
+}
+
+function parseInCluster(p: Problems, db: Record<string, any>): InClusterMysqlConfig {
+    return {
+        image: orDefault(p, "database.image", db.image, IN_CLUSTER_MYSQL_IMAGE, image),
+        storageSize: orDefault(p, "database.storageSize", db.storageSize, "10Gi", matching(/^[1-9]\d*(Mi|Gi|Ti)$/, "a volume size such as 10Gi")),
+        storageClassName: db.storageClassName === undefined ? undefined : dnsName(1)(p, "database.storageClassName", db.storageClassName),
+        resources: IN_CLUSTER_MYSQL_RESOURCES,
+    };
+}

@@ -1,0 +1,216 @@
+// The typed shape of a validated stack configuration (what parseConfig returns and components
+// receive as args), and the raw input parseConfig reads. Types and key lists only: the values
+// live in tiers.ts and environments.ts, the rules in the parsers.
+import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
+
+export { ENVIRONMENTS, type Environment, type Tier, TIERS };
+
+/** The namespace of every stack setting: `pulumi config set kubepolaris:<key>`. */
+export const CONFIG_NAMESPACE = "kubepolaris";
+
+export interface ResourceSpec {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
+}
+
+export interface WorkloadSizing {
+    /** HPA minimum; also the Deployment's initial replica count. */
+    minReplicas: number;
+    maxReplicas: number;
+    resources: ResourceSpec;
+}
+
+export interface DatabaseSizing {
+    instanceClass: string;
+    /** Read replicas (the guide's read/write split, 读写分离): only the large tier has them. */
+    readReplicas: number;
+    allocatedStorageGiB: number;
+    maxAllocatedStorageGiB: number;
+}
+
+export interface TierProfile {
+    backend: WorkloadSizing;
+    frontend: WorkloadSizing;
+    database: DatabaseSizing;
+}
+
+export type AntiAffinity = "preferred" | "required";
+
+export interface WorkloadConfig extends WorkloadSizing {
+    image: string;
+    antiAffinity: AntiAffinity;
+    /** HPA targets of the guide's values-ha.yaml: CPU 70 %, memory 80 %. */
+    targetCpuUtilization: number;
+    targetMemoryUtilization: number;
+}
+
+export interface FrontendConfig extends WorkloadConfig {
+    /** Port the static web server listens on inside the pod; the Service always serves 80. */
+    containerPort: number;
+}
+
+/** HTTP paths the probes call, per image (defaults: what the pinned release serves). */
+export interface ProbePaths {
+    backend: { liveness: string; readiness: string };
+    frontend: { readiness: string };
+}
+
+export type TlsConfig =
+    | { mode: "existingSecret"; secretName: string }
+    | { mode: "certManager"; secretName: string; clusterIssuer: string };
+
+export interface DatabaseConfig {
+    mode: "rds" | "in-cluster";
+    name: string;
+    user: string;
+    port: number;
+    sizing: DatabaseSizing;
+    /**
+     * The server's max_connections: every backend pod the HPA may run (plus a rollout surge)
+     * holding the app's full pool (hard-coded in the backend), plus room for operators.
+     */
+    maxConnections: number;
+    /**
+     * Whether the server refuses connections without TLS (RDS require_secure_transport). Off by
+     * default because the backend cannot speak TLS to MySQL; on, it could not connect at all.
+     */
+    requireTls: boolean;
+    /** Set exactly when mode is "rds". */
+    rds?: RdsConfig;
+    /** Set exactly when mode is "in-cluster". */
+    inCluster?: InClusterMysqlConfig;
+}
+
+/** A private subnet of the DB subnet group. Its AZ and CIDR come from config so that a single-AZ
+ * subnet list is refused before anything is registered, and the NetworkPolicy egress to the
+ * database is known without a cloud look-up (also during preview). */
+export interface DbSubnet {
+    id: string;
+    az: string;
+    cidr: string;
+}
+
+export interface RdsConfig {
+    /** "8.0" (or a full 8.0.x): with auto minor upgrades, RDS keeps the newest 8.0 minor. */
+    engineVersion: string;
+    parameterGroupFamily: string;
+    /** The region the subnets' AZs belong to (the stack's aws:region). */
+    region: string;
+    vpcId: string;
+    subnets: DbSubnet[];
+    /**
+     * The AZ operators keep the writer in. RDS picks a Multi-AZ writer's AZ itself (the API refuses
+     * an AvailabilityZone with MultiAZ), so this is where read replicas are kept out of.
+     */
+    primaryAz: string;
+    /** Security groups allowed to reach the database (the EKS cluster/node security group). */
+    allowedSecurityGroupIds: string[];
+    allowedCidrs: string[];
+    backupRetentionDays: number;
+    /** Daily, UTC, "hh:mm-hh:mm". */
+    backupWindow: string;
+    /** Weekly, UTC, "ddd:hh:mm-ddd:hh:mm"; never overlaps the backup window. */
+    maintenanceWindow: string;
+    deletionProtection: boolean;
+    finalSnapshot: boolean;
+    /** A customer managed KMS key to use; unset, the component creates one. */
+    kmsKeyArn?: string;
+    readReplicas: number;
+    performanceInsightsRetentionDays: number;
+    monitoringIntervalSeconds: number;
+    logRetentionDays: number;
+    /** An existing SNS topic for alarms and RDS events; unset, the component creates one. */
+    alarmTopicArn?: string;
+    alarmEmails: string[];
+    dr?: DatabaseDrConfig;
+}
+
+/** Automated backups (snapshots and transaction logs) replicated to a second region. */
+export interface DatabaseDrConfig {
+    region: string;
+    kmsKeyArn?: string;
+    backupRetentionDays: number;
+}
+
+export interface InClusterMysqlConfig {
+    image: string;
+    storageSize: string;
+    storageClassName?: string;
+    resources: ResourceSpec;
+}
+
+export interface EdgeConfig {
+    /** LoadBalancer (an AWS NLB) everywhere but the local stack, which uses NodePort. */
+    serviceType: "LoadBalancer" | "NodePort";
+    scheme: "internal" | "internet-facing";
+    sourceRanges: string[];
+    /** Where the ingress-nginx controller runs and how its pods are labelled. */
+    controllerNamespace: string;
+    controllerLabels: Record<string, string>;
+    /** False: the Ingress is not awaited (no controller will publish an address, e.g. local). */
+    awaitLoadBalancer: boolean;
+}
+
+export interface NetworkConfig {
+    /** Where the backend may open HTTPS to managed clusters' API servers (KubePolaris' job). */
+    apiServerEgressCidrs: string[];
+    apiServerPorts: number[];
+}
+
+export interface MonitoringConfig {
+    /** Namespace Prometheus runs in (allowed to scrape the backend). */
+    prometheusNamespace: string;
+    /** Labels the Prometheus Operator selects ServiceMonitors/PrometheusRules by. */
+    selectorLabels: Record<string, string>;
+    runbookBaseUrl: string;
+}
+
+export interface PriorityClassConfig {
+    name: string;
+    value: number;
+}
+
+export interface KubernetesProviderConfig {
+    /** Write manifests here instead of applying them (the `npm run render` job). */
+    renderYamlToDirectory?: string;
+    /** kubeconfig context; unset means the ambient current context. */
+    context?: string;
+}
+
+export interface AppConfig {
+    stack: string;
+    environment: Environment;
+    tier: Tier;
+    release: string;
+    namespace: string;
+    host: string;
+    backend: WorkloadConfig;
+    frontend: FrontendConfig;
+    probePaths: ProbePaths;
+    tls: TlsConfig;
+    database: DatabaseConfig;
+    edge: EdgeConfig;
+    network: NetworkConfig;
+    monitoring: MonitoringConfig;
+    priorityClass?: PriorityClassConfig;
+    kubernetes: KubernetesProviderConfig;
+    /** KubePolaris' SERVER_MODE: "release" in prod, "debug" (verbose) elsewhere. */
+    serverMode: "release" | "debug";
+    /** Keys of secrets the stack sets (values are read separately, as Pulumi secrets). */
+    secretsSet: ReadonlySet<SecretKey>;
+}
+
+
+/** Config keys that may only be set as secrets (`pulumi config set --secret`). */
+export const SECRET_KEYS = ["jwtSecret", "databasePassword", "databaseRootPassword", "adminPassword"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export interface RawConfig {
+    stack: string;
+    /** Config values of the `kubepolaris` namespace, keys without the namespace prefix. */
+    values: Record<string, string>;
+    /** Keys the stack marks secret. */
+    secretKeys: ReadonlySet<string>;
+    /** The stack's `aws:region` (outside the kubepolaris namespace), when set. */
+    awsRegion?: string;
+}

@@ -1,0 +1,8 @@
+// What the program and the policy pack must agree on, written once. It lives inside policy/ so
+// that `pulumi policy publish` carries it with the pack; the program imports it from here. Plain
+// data and pure functions: no dependencies, no Pulumi.
+export { ALERT_NAMES, type AlertName } from "./alerts";
+export { type ImageReference, isMutableTag, MUTABLE_TAGS, parseImageReference } from "./images";
+export { LABEL_KEYS, TOPOLOGY_KEYS } from "./labels";
+export { type Environment, ENVIRONMENTS, HA_MIN_REPLICAS, REPLICA_FLOORS } from "./replicas";
+export { type Tier, TIERS } from "./tiers";
