@@ -1,5 +1,5 @@
 // Composition only: read the validated config, wire the components together, export what an
-// operator needs next. Logic lives in config.ts and components/.
+// operator needs next. Logic lives in config/ and components/.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKEND, FRONTEND } from "./app/kubepolaris";

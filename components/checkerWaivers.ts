@@ -1,6 +1,6 @@
 // Where this program is right and an external checker (kube-score, Checkov) is not, the manifest
 // itself says so with the checker's own annotation and a one-line reason. Every waiver is here,
-// once; the README's table lists the same. kube-score's `kube-score/ignore` takes no reason, so
+// once; docs/external-checks.md lists the same. kube-score's `kube-score/ignore` takes no reason, so
 // each ignored check also gets a `kube-score.kubepolaris.io/<check>` annotation carrying it.
 
 export interface Waiver {

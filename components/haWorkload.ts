@@ -11,6 +11,7 @@ import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
 import { ContainerResources, RunAs } from "./types";
+import { TOPOLOGY_KEYS } from "../policy/facts";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -176,7 +177,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
         affinity: { podAntiAffinity: antiAffinity(args.antiAffinity, selector) },
         topologySpreadConstraints: [{
             maxSkew: 1,
-            topologyKey: "topology.kubernetes.io/zone",
+            topologyKey: TOPOLOGY_KEYS.zone,
             // Soft: losing a zone must not leave replacement pods Pending.
             whenUnsatisfiable: "ScheduleAnyway",
             labelSelector: { matchLabels: selector },
@@ -208,7 +209,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
 }
 
 function antiAffinity(mode: "preferred" | "required", selector: Record<string, string>): k8s.types.input.core.v1.PodAntiAffinity {
-    const term = { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" };
+    const term = { labelSelector: { matchLabels: selector }, topologyKey: TOPOLOGY_KEYS.hostname };
     return mode === "required"
         ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
         : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] };

@@ -56,7 +56,7 @@ export function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): 
     const requireTls = orDefault(p, "database.requireTls", db.requireTls, BACKEND.supportsDatabaseTls, bool);
     if (requireTls && !BACKEND.supportsDatabaseTls) {
         p.add("database.requireTls", requireTls, "false: the backend's MySQL DSN has no TLS option, so with TLS required"
-            + " it cannot connect and exits at start-up (see README, \"What the app really does\")");
+            + " it cannot connect and exits at start-up (see docs/how-it-works.md, \"What the app really does\")");
     }
 
     // Passwords: RDS generates its master password unless databasePassword is set; the in-cluster

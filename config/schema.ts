@@ -1,6 +1,7 @@
-// The typed shape of a validated stack configuration (what parseConfig returns and components
-// receive as args), and the raw input parseConfig reads. Types and key lists only: the values
+// The typed shape of a validated stack configuration (what parseConfig returns; index.ts maps it to
+// each component's own args), and the raw input parseConfig reads. Types and key lists only: the values
 // live in tiers.ts and environments.ts, the rules in the parsers.
+import type { ContainerResources } from "../components/types";
 import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
 
 export { ENVIRONMENTS, type Environment, type Tier, TIERS };
@@ -8,10 +9,8 @@ export { ENVIRONMENTS, type Environment, type Tier, TIERS };
 /** The namespace of every stack setting: `pulumi config set kubepolaris:<key>`. */
 export const CONFIG_NAMESPACE = "kubepolaris";
 
-export interface ResourceSpec {
-    requests: { cpu: string; memory: string };
-    limits: { cpu: string; memory: string };
-}
+/** A container's requests and limits: the shape the workload components take. */
+export type ResourceSpec = ContainerResources;
 
 export interface WorkloadSizing {
     /** HPA minimum; also the Deployment's initial replica count. */

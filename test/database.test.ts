@@ -29,7 +29,7 @@ interface StackDb {
     drRegion?: string;
 }
 
-/** The stack file as written (not through config.ts), to check the program against. */
+/** The stack file as written (not through config/), to check the program against. */
 function stackFile(stack: string): { tier: Tier; environment: string; region?: string; db: StackDb } {
     const { config } = loadStackConfig(PROJECT_DIR, stack);
     return {
@@ -333,7 +333,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(rds.instanceId).toBe(primaryOf(p).inputs.identifier);
         expect(rds.secretArn).toMatch(/^arn:/);
         expect(rds.kmsKeyArn).toMatch(/^arn:/);
-        // What the restore runbook (README) passes to restore-db-instance-to-point-in-time.
+        // What the restore runbook (docs/database.md) passes to restore-db-instance-to-point-in-time.
         expect(rds.subnetGroupName).toBe(p.one("aws:rds/subnetGroup:SubnetGroup").inputs.name);
         expect(rds.securityGroupId).toBeTruthy();
         expect(rds.parameterGroupName).toBeTruthy();

@@ -1,4 +1,4 @@
-// The HA app tier on every real stack file: what keeps KubePolaris up through node drains,
+// The HA workloads on every real stack file: what keeps KubePolaris up through node drains,
 // rollouts, zone loss and load.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { memoryBytes } from "../components/quantity";
@@ -17,30 +17,30 @@ function selects(selector: Record<string, string>, labels: Record<string, string
     return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-const tiers = ["backend", "frontend"] as const;
+const components = ["backend", "frontend"] as const;
 
 describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
 
-    const deployment = async (tier: string): Promise<RecordedResource> =>
-        (await runStack(stack)).one(DEPLOYMENT, (r) => r.inputs.metadata.name === `kubepolaris-${tier}`);
-    const podTemplateLabels = async (tier: string) => (await deployment(tier)).inputs.spec.template.metadata.labels;
+    const deployment = async (component: string): Promise<RecordedResource> =>
+        (await runStack(stack)).one(DEPLOYMENT, (r) => r.inputs.metadata.name === `kubepolaris-${component}`);
+    const podTemplateLabels = async (component: string) => (await deployment(component)).inputs.spec.template.metadata.labels;
 
-    test.each(tiers)("%s: the Deployment selects its own pods, with the shared label helper", async (tier) => {
-        const d = await deployment(tier);
-        expect(d.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, tier));
+    test.each(components)("%s: the Deployment selects its own pods, with the shared label helper", async (component) => {
+        const d = await deployment(component);
+        expect(d.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, component));
         expect(selects(d.inputs.spec.selector.matchLabels, d.inputs.spec.template.metadata.labels)).toBe(true);
     });
 
-    test.each(tiers)("%s: exactly one PDB, selecting exactly these pods, permitting an eviction at the HPA minimum", async (tier) => {
+    test.each(components)("%s: exactly one PDB, selecting exactly these pods, permitting an eviction at the HPA minimum", async (component) => {
         const program = await runStack(stack);
-        const labels = await podTemplateLabels(tier);
+        const labels = await podTemplateLabels(component);
         const pdbs = program.ofType(PDB).filter((p) => selects(p.inputs.spec.selector.matchLabels, labels));
         expect(pdbs).toHaveLength(1);
         const pdb = pdbs[0];
-        expect(pdb.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(pdb.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, component));
         expect(pdb.inputs.metadata.namespace).toBe(config.namespace);
-        const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${tier}`);
+        const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${component}`);
         const allowedAtMin = hpa.inputs.spec.minReplicas - pdb.inputs.spec.minAvailable;
         expect(allowedAtMin).toBeGreaterThanOrEqual(1);
         // And it protects something: at least one pod must stay.
@@ -48,11 +48,11 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(pdb.inputs.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
     });
 
-    test.each(tiers)("%s: the HPA owns the replica count (bounds from the tier, CPU 70 %%, memory 80 %%)", async (tier) => {
+    test.each(components)("%s: the HPA owns the replica count (bounds from the tier, CPU 70 %%, memory 80 %%)", async (component) => {
         const program = await runStack(stack);
-        const d = await deployment(tier);
+        const d = await deployment(component);
         const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === d.inputs.metadata.name);
-        const expected = config[tier];
+        const expected = config[component];
         expect(hpa.inputs.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: d.inputs.metadata.name });
         expect(hpa.inputs.spec.minReplicas).toBe(expected.minReplicas);
         expect(hpa.inputs.spec.maxReplicas).toBe(expected.maxReplicas);
@@ -73,8 +73,8 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(d.ignoreChanges).toContain("spec.replicas");
     });
 
-    test.each(tiers)("%s: anti-affinity and zone spread select the workload's own pods", async (tier) => {
-        const d = await deployment(tier);
+    test.each(components)("%s: anti-affinity and zone spread select the workload's own pods", async (component) => {
+        const d = await deployment(component);
         const spec = d.inputs.spec.template.spec;
         const labels = d.inputs.spec.template.metadata.labels;
         const anti = spec.affinity.podAntiAffinity;
@@ -84,7 +84,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         ];
         expect(terms).toHaveLength(1);
         expect(terms[0].topologyKey).toBe("kubernetes.io/hostname");
-        expect(terms[0].labelSelector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(terms[0].labelSelector.matchLabels).toEqual(podLabels(config.release, component));
         expect(selects(terms[0].labelSelector.matchLabels, labels)).toBe(true);
         const expectedMode = config.backend.antiAffinity === "required" ? "requiredDuringSchedulingIgnoredDuringExecution"
             : "preferredDuringSchedulingIgnoredDuringExecution";
@@ -94,12 +94,12 @@ describe.each(STACKS)("stack %s", (stack) => {
         const spread = spec.topologySpreadConstraints[0];
         expect(spread.topologyKey).toBe("topology.kubernetes.io/zone");
         expect(spread.maxSkew).toBe(1);
-        expect(spread.labelSelector.matchLabels).toEqual(podLabels(config.release, tier));
+        expect(spread.labelSelector.matchLabels).toEqual(podLabels(config.release, component));
         expect(selects(spread.labelSelector.matchLabels, labels)).toBe(true);
     });
 
-    test.each(tiers)("%s: rollouts never drop below the desired count and drain connections first", async (tier) => {
-        const d = await deployment(tier);
+    test.each(components)("%s: rollouts never drop below the desired count and drain connections first", async (component) => {
+        const d = await deployment(component);
         expect(d.inputs.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
         const pod = d.inputs.spec.template.spec;
         const preStop = pod.containers[0].lifecycle.preStop.sleep.seconds;
@@ -107,27 +107,27 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop);
     });
 
-    test.each(tiers)("%s: the Service selects the pods and targets a port the container exposes", async (tier) => {
+    test.each(components)("%s: the Service selects the pods and targets a port the container exposes", async (component) => {
         const program = await runStack(stack);
-        const d = await deployment(tier);
-        const svc = program.one(SERVICE, (s) => s.inputs.metadata.name === `kubepolaris-${tier}`);
-        expect(svc.inputs.spec.selector).toEqual(podLabels(config.release, tier));
+        const d = await deployment(component);
+        const svc = program.one(SERVICE, (s) => s.inputs.metadata.name === `kubepolaris-${component}`);
+        expect(svc.inputs.spec.selector).toEqual(podLabels(config.release, component));
         const containerPorts = d.inputs.spec.template.spec.containers[0].ports.map((p: any) => p.name);
         for (const port of svc.inputs.spec.ports) {
             expect(containerPorts).toContain(port.targetPort);
         }
-        expect(svc.inputs.spec.ports[0].port).toBe(tier === "backend" ? 8080 : 80);
+        expect(svc.inputs.spec.ports[0].port).toBe(component === "backend" ? 8080 : 80);
     });
 
     // What the probes do. Readiness takes a pod out of the Service, liveness restarts it, a startup
     // probe holds liveness off while the first start migrates the schema.
-    const probesOf = async (tier: string) => {
-        const container = (await deployment(tier)).inputs.spec.template.spec.containers[0];
+    const probesOf = async (component: string) => {
+        const container = (await deployment(component)).inputs.spec.template.spec.containers[0];
         return { container, liveness: container.livenessProbe, readiness: container.readinessProbe, startup: container.startupProbe };
     };
 
-    test.each(tiers)("%s: liveness and readiness ask different endpoints, each on a port the container declares", async (tier) => {
-        const { container, liveness, readiness, startup } = await probesOf(tier);
+    test.each(components)("%s: liveness and readiness ask different endpoints, each on a port the container declares", async (component) => {
+        const { container, liveness, readiness, startup } = await probesOf(component);
         // Different timings alone would not do: the two must check different things.
         const endpoint = (probe: any) => JSON.stringify(probe.httpGet ?? probe.tcpSocket ?? probe.exec ?? probe.grpc);
         expect(endpoint(liveness)).not.toEqual(endpoint(readiness));
@@ -138,9 +138,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test.each(tiers)("%s: liveness does not depend on the database, so a database outage restarts no pod", async (tier) => {
-        const { liveness } = await probesOf(tier);
-        if (tier === "backend") {
+    test.each(components)("%s: liveness does not depend on the database, so a database outage restarts no pod", async (component) => {
+        const { liveness } = await probesOf(component);
+        if (component === "backend") {
             // The release's liveness endpoint answers while the process serves HTTP, without
             // checking the database (app/kubepolaris.ts, from the release's source).
             expect(liveness.httpGet.path).toBe(BACKEND.livenessPath);
@@ -151,8 +151,8 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test.each(tiers)("%s: a struggling pod leaves the Service before liveness restarts it", async (tier) => {
-        const { liveness, readiness } = await probesOf(tier);
+    test.each(components)("%s: a struggling pod leaves the Service before liveness restarts it", async (component) => {
+        const { liveness, readiness } = await probesOf(component);
         // Kubernetes' defaults: every 10 s, 3 failures, 1 s timeout.
         const failingFor = (p: any) => (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3);
         expect(failingFor(liveness)).toBeGreaterThan(failingFor(readiness));
@@ -199,7 +199,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("backend requests/limits follow the tier table (seed HA values from medium up)", async () => {
+    test("backend requests/limits follow the tier table (the HA values from medium up)", async () => {
         const container = (await deployment("backend")).inputs.spec.template.spec.containers[0];
         expect(container.resources).toMatchObject(config.backend.resources);
         if (config.tier !== "small") {

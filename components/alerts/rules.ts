@@ -217,7 +217,7 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
             + `  /\n  sum by (ingress) (\n    ${ingressSeries(INGRESS_METRICS.requests, "5m")}\n  )\n) > ${THRESHOLDS.errorRatio}`,
             "KubePolaris API answers too many server errors",
             `{{ $value | humanizePercentage }} of the backend's requests through Ingress ${p.namespace}/{{ $labels.ingress }}`
-            + ` were answered 5xx (threshold ${percent(THRESHOLDS.errorRatio)}) for more than {{for}}. Check the database tier first`
+            + ` were answered 5xx (threshold ${percent(THRESHOLDS.errorRatio)}) for more than {{for}}. Check the database first`
             + " (RDS events and CloudWatch alarms, or the in-cluster MySQL pod), then the backend's logs.",
             { namespace: p.namespace }),
         rule("KubePolarisCertificateExpiringSoon", "warning", "1h",

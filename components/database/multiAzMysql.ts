@@ -246,7 +246,7 @@ function createParameterGroup(name: string, args: MultiAzMysqlArgs, parent: pulu
             // CloudWatch Logs export needs the logs in files, not tables.
             { name: "log_output", value: "FILE" },
             // RDS instance parameter groups spell ON as 1. Off while the backend cannot speak TLS
-            // to MySQL: on, it could not connect at all (README, "What the app really does").
+            // to MySQL: on, it could not connect at all (docs/how-it-works.md, "What the app really does").
             { name: "require_secure_transport", value: args.requireTls ? "1" : "0" },
             { name: "max_connections", value: String(args.maxConnections) },
         ],
