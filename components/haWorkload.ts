@@ -65,6 +65,15 @@ export function quotaEntry(name: string, sizing: { maxReplicas: number; resource
     return { name, maxPods: sizing.maxReplicas + MAX_SURGE, resources: sizing.resources, rolloutFrom };
 }
 
+/**
+ * The PodDisruptionBudget's floor for a workload whose HPA minimum is `minReplicas`: one below it,
+ * so at the minimum one pod may always be evicted (node drains proceed) and the floor never exceeds
+ * the replicas that exist. Undefined below 2 replicas: no PDB (it would block every drain).
+ */
+export function pdbMinAvailable(minReplicas: number): number | undefined {
+    return minReplicas >= 2 ? minReplicas - 1 : undefined;
+}
+
 export class HaWorkload extends pulumi.ComponentResource {
     public readonly deploymentName: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
@@ -165,14 +174,13 @@ export class HaWorkload extends pulumi.ComponentResource {
             },
         }, { parent: this });
 
-        // A floor one below the HPA minimum: at the minimum one pod may always be evicted (node
-        // drains proceed), and the floor never exceeds the replicas that exist.
         let pdb: k8s.policy.v1.PodDisruptionBudget | undefined;
-        if (args.minReplicas >= 2) {
+        const minAvailable = pdbMinAvailable(args.minReplicas);
+        if (minAvailable !== undefined) {
             pdb = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
                 metadata,
                 spec: {
-                    minAvailable: args.minReplicas - 1,
+                    minAvailable,
                     selector: { matchLabels: selector },
                     // Crash-looping pods must not block a node drain.
                     unhealthyPodEvictionPolicy: "AlwaysAllow",
