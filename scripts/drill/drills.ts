@@ -129,6 +129,7 @@ async function drain(ctx: DrillContext, names: string[]): Promise<DrillOutcome> 
     }
     const deadline = Date.now() + ctx.timings.drainTimeoutS * 1000;
     const pods = (await Promise.all(names.map((n) => podsToEvict(ctx.kube, n)))).flat();
+    const ours = pods.filter((p) => workloadOf(ctx, p)).length;
     const results = await Promise.all(pods.map((p) => evict(ctx, p, deadline, refused)));
     const stuck = pods.filter((_, i) => !results[i]).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
     // As kubectl drain does: wait for the evicted pods to be gone.
@@ -136,7 +137,6 @@ async function drain(ctx: DrillContext, names: string[]): Promise<DrillOutcome> 
         (await Promise.all(names.map((n) => podsToEvict(ctx.kube, n)))).flat()
             .every((p) => stuck.includes(`${p.metadata.namespace}/${p.metadata.name}`)) ? true : undefined, 200)
         .catch(() => undefined);
-    const ours = pods.filter((p) => workloadOf(ctx, p)).length;
     const notes = [`drained ${names.join(", ")}: ${pods.length} pods evicted (${ours} of backend/frontend), PDB refusals retried every ${ctx.timings.evictionRetryS} s`];
     if (stuck.length > 0) {
         notes.push(`drain timed out after ${ctx.timings.drainTimeoutS} s; not evicted: ${stuck.join(", ")}`);
@@ -152,23 +152,13 @@ async function uncordonAll(ctx: DrillContext): Promise<void> {
     }
 }
 
-export const drainOne: Drill = {
-    name: "drain-one",
-    title: "drain one node",
-    async run(ctx) {
-        return drain(ctx, busiestNodes(ctx).slice(0, 1));
-    },
-    restore: uncordonAll,
-};
+/** Drain the `count` busiest nodes at once (a node-pool upgrade drains several). */
+function drainDrill(name: string, title: string, count: number): Drill {
+    return { name, title, run: (ctx) => drain(ctx, busiestNodes(ctx).slice(0, count)), restore: uncordonAll };
+}
 
-export const drainTwo: Drill = {
-    name: "drain-two",
-    title: "drain two nodes at once",
-    async run(ctx) {
-        return drain(ctx, busiestNodes(ctx).slice(0, 2));
-    },
-    restore: uncordonAll,
-};
+export const drainOne = drainDrill("drain-one", "drain one node", 1);
+export const drainTwo = drainDrill("drain-two", "drain two nodes at once", 2);
 
 // ---------------------------------------------------------------------------------- zone loss
 const lostNodes = new Map<string, any>();
