@@ -6,17 +6,19 @@
 //   --out DIR              report folder (default reports/drills: latest.md, latest.json, ready-pods.png)
 //   --keep-cluster         leave the cluster running (the next run reuses it)
 //   --chaos-seconds N      how long the chaos drill deletes pods (default 60)
+//   --render FILE          no drills: write the report again from a run's latest.json
 // Environment: KUBEPOLARIS_DRILL_DIR (cluster, Pulumi state and stack mirror; default
 // ~/.cache/kubepolaris-drill), KUBEPOLARIS_DRILL_PORT_BASE (default 17440),
 // KUBEPOLARIS_POD_START_DELAY (kwok's start-up delay for a cluster the run starts; default 10s).
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CONFIGURATION_NAMES, REPO } from "./configs";
 import { DRILLS, FULL_TIMINGS } from "./drills";
 import { markdownTable, writeReport } from "./report";
-import { RunOptions, runDrills } from "./run";
+import { RunOptions, RunResult, runDrills } from "./run";
 
-function parse(argv: string[]): { options: RunOptions; out: string } {
+function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
     const fast = argv.includes("--fast");
     const value = (flag: string): string | undefined => {
         const i = argv.indexOf(flag);
@@ -25,12 +27,13 @@ function parse(argv: string[]): { options: RunOptions; out: string } {
         }
         return i >= 0 ? argv[i + 1] : undefined;
     };
-    const known = new Set(["--fast", "--keep-cluster", "--drills", "--configs", "--out", "--chaos-seconds"]);
+    const valued = ["--drills", "--configs", "--out", "--chaos-seconds", "--render"];
+    const known = new Set(["--fast", "--keep-cluster", ...valued]);
     argv.forEach((a, i) => {
         if (a.startsWith("--") && !known.has(a)) {
             throw new Error(`unknown option ${a}; allowed: ${[...known].join(", ")}`);
         }
-        if (!a.startsWith("--") && !(i > 0 && ["--drills", "--configs", "--out", "--chaos-seconds"].includes(argv[i - 1]))) {
+        if (!a.startsWith("--") && !(i > 0 && valued.includes(argv[i - 1]))) {
             throw new Error(`unexpected argument '${a}'`);
         }
     });
@@ -42,6 +45,7 @@ function parse(argv: string[]): { options: RunOptions; out: string } {
     const portBase = Number(process.env.KUBEPOLARIS_DRILL_PORT_BASE ?? 17440);
     return {
         out: path.resolve(value("--out") ?? path.join(REPO, "reports", "drills")),
+        render: value("--render"),
         options: {
             configs: list("--configs", fast ? ["ours-small"] : [...CONFIGURATION_NAMES]),
             drills: list("--drills", fast ? ["drain-one"] : DRILLS.map((d) => d.name)),
@@ -57,8 +61,8 @@ function parse(argv: string[]): { options: RunOptions; out: string } {
 }
 
 async function main(): Promise<void> {
-    const { options, out } = parse(process.argv.slice(2));
-    const run = await runDrills(options);
+    const { options, out, render } = parse(process.argv.slice(2));
+    const run: RunResult = render ? JSON.parse(fs.readFileSync(render, "utf8")) : await runDrills(options);
     const files = await writeReport(run, out);
     console.log(markdownTable(run));
     console.log(`report: ${files.markdown}\nseries: ${files.json}\nchart:  ${files.png}`);

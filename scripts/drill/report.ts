@@ -80,11 +80,11 @@ export function markdownReport(run: RunResult, chartFile: string): string {
 /** The Vega-Lite spec of the chart: rows are drills, columns workloads, a step line per configuration, the tiers' floors as dashed rules. */
 export function chartSpec(run: RunResult): any {
     const values: any[] = [];
-    const drills = [...new Set(run.results.map((r) => r.title))];
+    const drills = [...new Set(run.results.map((r) => r.drill))];
     for (const r of run.results) {
         for (const s of changePoints(r.samples)) {
             for (const w of WORKLOADS) {
-                values.push({ drill: r.title, workload: w, config: r.config, t: s.t, ready: s.ready[w] });
+                values.push({ drill: r.drill, workload: w, config: r.config, t: s.t, ready: s.ready[w] });
             }
         }
     }
@@ -102,11 +102,11 @@ export function chartSpec(run: RunResult): any {
         background: "white",
         data: { values },
         facet: {
-            row: { field: "drill", type: "nominal", sort: drills, header: { labelAngle: 0, labelAlign: "left", labelFontSize: 12, title: null } },
+            row: { field: "drill", type: "nominal", sort: drills, header: { labelAngle: -90, labelFontSize: 13, labelFontWeight: "bold", title: null } },
             column: { field: "workload", type: "nominal", sort: [...WORKLOADS], header: { labelFontSize: 13, title: null } },
         },
         spec: {
-            width: 420, height: 120,
+            width: 420, height: 130,
             layer: [
                 {
                     transform: [{ filter: "isValid(datum.config)" }],
