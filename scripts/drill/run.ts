@@ -120,6 +120,11 @@ async function waitHealthy(kube: Kube, watch: PodWatch, namespace: string, deplo
             const d = await kube.get(`/apis/apps/v1/namespaces/${namespace}/deployments/${deployments[w]}`);
             const s = d.status ?? {};
             const want = d.spec.replicas;
+            // An HPA owns the count: wait until it has raised it to its minimum (after a tier change).
+            const hpa = await kube.request("GET", `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${deployments[w]}`);
+            if (hpa.status === 200 && want < hpa.body.spec.minReplicas) {
+                return undefined;
+            }
             const pods = watch.podsOf(w);
             if ((s.observedGeneration ?? 0) < d.metadata.generation || s.updatedReplicas !== want || s.readyReplicas !== want
                 || s.availableReplicas !== want || s.replicas !== want || pods.length !== want
