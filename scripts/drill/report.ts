@@ -110,7 +110,7 @@ export function chartSpec(run: RunResult): any {
             layer: [
                 {
                     transform: [{ filter: "isValid(datum.config)" }],
-                    mark: { type: "line", interpolate: "step-after", strokeWidth: 2, clip: true },
+                    mark: { type: "line", interpolate: "step-after", strokeWidth: 2, opacity: 0.8, clip: true },
                     encoding: {
                         x: { field: "t", type: "quantitative", title: "seconds since the drill started" },
                         y: { field: "ready", type: "quantitative", title: "ready pods", scale: { domain: [0, most + 1] }, axis: { values: ticks, format: "d" } },
