@@ -141,6 +141,9 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
     const env = clusterEnv(o);
     const clusterDir = env.KUBEPOLARIS_CLUSTER_DIR as string;
     fs.mkdirSync(o.workDir, { recursive: true });
+    // The stack's mirror links to the checkout that made it and copies its stack file: make it
+    // anew from this checkout (each configuration sets its tier in it; the Pulumi state is kept).
+    fs.rmSync(env.KUBEPOLARIS_STACK_WORKDIR as string, { recursive: true, force: true });
     const wasRunning = clusterScript(env, "kubeconfig").status === 0;
     const loadStart = os.loadavg();
     const startedAt = new Date().toISOString();
