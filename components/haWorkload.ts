@@ -78,6 +78,15 @@ export function maxPodsDuringRollout(maxReplicas: number): number {
     return maxReplicas + MAX_SURGE;
 }
 
+/**
+ * The PodDisruptionBudget's floor for a workload whose HPA minimum is `minReplicas`: one below it,
+ * so at the minimum one pod may always be evicted (node drains proceed) and the floor never exceeds
+ * the replicas that exist. Undefined below 2 replicas: no PDB (it would block every drain).
+ */
+export function pdbMinAvailable(minReplicas: number): number | undefined {
+    return minReplicas >= 2 ? minReplicas - 1 : undefined;
+}
+
 export class HaWorkload extends pulumi.ComponentResource {
     public readonly deploymentName: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
@@ -233,13 +242,14 @@ function createService(name: string, args: HaWorkloadArgs, metadata: WorkloadMet
  */
 function createDisruptionBudget(name: string, args: HaWorkloadArgs, metadata: WorkloadMetadata, selector: Record<string, string>,
     parent: pulumi.Resource): k8s.policy.v1.PodDisruptionBudget | undefined {
-    if (args.minReplicas < 2) {
+    const minAvailable = pdbMinAvailable(args.minReplicas);
+    if (minAvailable === undefined) {
         return undefined;
     }
     return new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
         metadata,
         spec: {
-            minAvailable: args.minReplicas - 1,
+            minAvailable,
             selector: { matchLabels: selector },
             // Crash-looping pods must not block a node drain.
             unhealthyPodEvictionPolicy: "AlwaysAllow",

@@ -1,0 +1,77 @@
+// npm run drill [-- options]: the HA drills on a local control plane of their own; see docs/drills.md.
+//
+//   --fast                 the CI drill: one node drain on ours at tier small
+//   --drills a,b           drain-one, drain-two, rollout, chaos, zone-loss (default: all)
+//   --configs a,b          seed-ha, naive, ours-small, ours-medium (default: all, in that order)
+//   --out DIR              report folder (default reports/drills: latest.md, latest.json, ready-pods.png)
+//   --keep-cluster         leave the cluster running (the next run reuses it)
+//   --chaos-seconds N      how long the chaos drill deletes pods (default 60)
+//   --render FILE          no drills: write the report again from a run's latest.json
+// Environment: KUBEPOLARIS_DRILL_DIR (cluster, Pulumi state and stack mirror; default
+// ~/.cache/kubepolaris-drill), KUBEPOLARIS_DRILL_PORT_BASE (default 17440),
+// KUBEPOLARIS_POD_START_DELAY (kwok's start-up delay for a cluster the run starts; default 10s).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CONFIGURATION_NAMES, REPO } from "./configs";
+import { DRILLS, FULL_TIMINGS } from "./drills";
+import { markdownTable, writeReport } from "./report";
+import { RunOptions, RunResult, runDrills } from "./run";
+
+function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
+    const fast = argv.includes("--fast");
+    const value = (flag: string): string | undefined => {
+        const i = argv.indexOf(flag);
+        if (i >= 0 && (i + 1 >= argv.length || argv[i + 1].startsWith("--"))) {
+            throw new Error(`${flag} needs a value`);
+        }
+        return i >= 0 ? argv[i + 1] : undefined;
+    };
+    const valued = ["--drills", "--configs", "--out", "--chaos-seconds", "--render"];
+    const known = new Set(["--fast", "--keep-cluster", ...valued]);
+    argv.forEach((a, i) => {
+        if (a.startsWith("--") && !known.has(a)) {
+            throw new Error(`unknown option ${a}; allowed: ${[...known].join(", ")}`);
+        }
+        if (!a.startsWith("--") && !(i > 0 && valued.includes(argv[i - 1]))) {
+            throw new Error(`unexpected argument '${a}'`);
+        }
+    });
+    const list = (flag: string, fallback: string[]) => value(flag)?.split(",").map((s) => s.trim()).filter(Boolean) ?? fallback;
+    const chaos = value("--chaos-seconds");
+    if (chaos !== undefined && !/^[1-9]\d*$/.test(chaos)) {
+        throw new Error(`--chaos-seconds: got '${chaos}'; allowed: a whole number of seconds ≥ 1`);
+    }
+    const portBase = Number(process.env.KUBEPOLARIS_DRILL_PORT_BASE ?? 17440);
+    return {
+        out: path.resolve(value("--out") ?? path.join(REPO, "reports", "drills")),
+        render: value("--render"),
+        options: {
+            configs: list("--configs", fast ? ["ours-small"] : [...CONFIGURATION_NAMES]),
+            drills: list("--drills", fast ? ["drain-one"] : DRILLS.map((d) => d.name)),
+            timings: { ...FULL_TIMINGS, ...(fast ? { drainTimeoutS: 60 } : {}), ...(chaos ? { chaosDurationS: Number(chaos) } : {}) },
+            workDir: process.env.KUBEPOLARIS_DRILL_DIR ?? path.join(os.homedir(), ".cache", "kubepolaris-drill"),
+            portBase,
+            startDelay: process.env.KUBEPOLARIS_POD_START_DELAY ?? "10s",
+            keepCluster: argv.includes("--keep-cluster"),
+            settleS: 120,
+            log: (m) => console.error(`[drill ${new Date().toISOString().slice(11, 19)}] ${m}`),
+        },
+    };
+}
+
+async function main(): Promise<void> {
+    const { options, out, render } = parse(process.argv.slice(2));
+    const run: RunResult = render ? JSON.parse(fs.readFileSync(render, "utf8")) : await runDrills(options);
+    const files = await writeReport(run, out);
+    console.log(markdownTable(run));
+    console.log(`report: ${files.markdown}\nseries: ${files.json}\nchart:  ${files.png}`);
+    if (run.results.some((r) => r.error)) {
+        process.exitCode = 1;
+    }
+}
+
+main().catch((e) => {
+    console.error(`drill: ${(e as Error).message}`);
+    process.exit(1);
+});

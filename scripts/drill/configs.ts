@@ -1,0 +1,201 @@
+// The configurations the drills compare, on the same cluster, one at a time:
+//  - ours: the local stack as `pulumi up` deploys it (scripts/up.sh), at a size tier;
+//  - seed-ha: seed 000's values-ha.yaml taken literally, as plain manifests in a namespace of its own;
+//  - naive: what a quick install gives: 2 replicas, no anti-affinity, no spread, no PDB.
+// Baselines are generated here, never by changing the stack's files.
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { pdbMinAvailable } from "../../components/haWorkload";
+import { componentName, podLabels } from "../../components/labels";
+import { Tier, TIER_PROFILES } from "../../config";
+import { Workload, WORKLOADS } from "./figures";
+import { Kube, until } from "./kube";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+
+/** What the local stack's file says (the repo's Pulumi.local.yaml: never edited). */
+export function localStackFacts(): { namespace: string; release: string; images: Record<Workload, string> } {
+    const doc: any = yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8"));
+    const c = doc.config ?? {};
+    return {
+        namespace: c["kubepolaris:namespace"] ?? "kubepolaris",
+        release: c["kubepolaris:release"] ?? "kubepolaris",
+        images: c["kubepolaris:images"],
+    };
+}
+
+/** The availability floor at a tier: our PDB's minAvailable, the same for every configuration compared there. */
+export function floorsAt(tier: Tier): Record<Workload, number> {
+    const floor = (w: Workload) => pdbMinAvailable(TIER_PROFILES[tier][w].minReplicas) ?? 0;
+    return { backend: floor("backend"), frontend: floor("frontend") };
+}
+
+export interface DeployContext {
+    kube: Kube;
+    /** Runs scripts/up.sh with the runner's cluster, state and mirror settings. */
+    upScript: (args: string[]) => Promise<void>;
+    log: (message: string) => void;
+}
+
+export interface Configuration {
+    name: string;
+    description: string;
+    namespace: string;
+    /** Ours only: the tier it runs at (its figures are compared at that tier's floor). */
+    tier?: Tier;
+    deploy(ctx: DeployContext): Promise<void>;
+    /** Removes it from the cluster (ours stays: the cluster is stopped at the end anyway). */
+    teardown(ctx: DeployContext): Promise<void>;
+}
+
+export function ours(tier: Tier): Configuration {
+    const facts = localStackFacts();
+    return {
+        name: `ours-${tier}`,
+        description: `the local stack as pulumi up deploys it, tier ${tier}`,
+        namespace: facts.namespace,
+        tier,
+        async deploy(ctx) {
+            await ctx.upScript(["pulumi", "config", "set", "--stack", "local", "kubepolaris:tier", tier]);
+            await ctx.upScript(["up"]);
+        },
+        async teardown() {
+            // Left in place: a later tier is a `pulumi up` over it.
+        },
+    };
+}
+
+// --------------------------------------------------------------------------------- baselines
+interface BaselineWorkload {
+    replicas: number;
+    affinity?: any;
+    topologySpreadConstraints?: any[];
+    resources?: any;
+    probes?: any;
+}
+
+function deployment(namespace: string, release: string, workload: Workload, image: string, port: number, spec: BaselineWorkload): any {
+    const labels = podLabels(release, workload);
+    return {
+        apiVersion: "apps/v1", kind: "Deployment",
+        metadata: { name: componentName(release, workload), namespace, labels },
+        spec: {
+            replicas: spec.replicas,
+            selector: { matchLabels: labels },
+            template: {
+                metadata: { labels },
+                spec: {
+                    affinity: spec.affinity,
+                    topologySpreadConstraints: spec.topologySpreadConstraints,
+                    containers: [{
+                        name: workload, image,
+                        ports: [{ name: "http", containerPort: port }],
+                        resources: spec.resources,
+                        ...(spec.probes ?? {}),
+                    }],
+                },
+            },
+        },
+    };
+}
+
+function baseline(name: string, description: string, objects: (namespace: string) => any[]): Configuration {
+    const namespace = `drill-${name}`;
+    const nsPath = `/api/v1/namespaces/${namespace}`;
+    return {
+        name, description, namespace,
+        async deploy(ctx) {
+            await ctx.kube.apply(nsPath, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+            await until(`namespace ${namespace}'s default ServiceAccount`, 60_000, async () =>
+                (await ctx.kube.request("GET", `${nsPath}/serviceaccounts/default`)).status === 200 ? true : undefined);
+            for (const o of objects(namespace)) {
+                await ctx.kube.apply(objectPath(o), o);
+            }
+        },
+        async teardown(ctx) {
+            await ctx.kube.request("DELETE", nsPath);
+            await until(`namespace ${namespace} gone`, 180_000, async () =>
+                (await ctx.kube.request("GET", nsPath)).status === 404 ? true : undefined, 500);
+        },
+    };
+}
+
+function objectPath(o: any): string {
+    const ns = o.metadata.namespace;
+    const plural: Record<string, string> = {
+        Deployment: `/apis/apps/v1/namespaces/${ns}/deployments`,
+        PodDisruptionBudget: `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`,
+        HorizontalPodAutoscaler: `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`,
+    };
+    return `${plural[o.kind]}/${o.metadata.name}`;
+}
+
+const BACKEND_PORT = 8080;
+const FRONTEND_PORT = 80;
+
+/**
+ * Seed 000 values-ha.yaml, literally: backend 3 replicas with required hostname anti-affinity and
+ * a zone spread (ScheduleAnyway), 1 CPU / 1 Gi requests, the seed's probes; frontend 3 replicas
+ * with preferred anti-affinity and no spread; a PDB minAvailable 2 on the backend only; an HPA
+ * 3–10 (CPU 70 %, memory 80 %) on the backend; the chart's default rolling update (25 % / 25 %).
+ * Its selectors are the chart's: `app.kubernetes.io/component` alone.
+ */
+export function seedHa(): Configuration {
+    const { release, images } = localStackFacts();
+    const component = (w: Workload) => ({ matchLabels: { "app.kubernetes.io/component": w } });
+    return baseline("seed-ha", "seed 000 values-ha.yaml taken literally", (ns) => [
+        deployment(ns, release, "backend", images.backend, BACKEND_PORT, {
+            replicas: 3,
+            affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [
+                { labelSelector: component("backend"), topologyKey: "kubernetes.io/hostname" }] } },
+            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: component("backend") }],
+            resources: { requests: { cpu: "1000m", memory: "1Gi" }, limits: { cpu: "4000m", memory: "4Gi" } },
+            probes: {
+                livenessProbe: { httpGet: { path: "/api/health", port: BACKEND_PORT }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                readinessProbe: { httpGet: { path: "/api/health/ready", port: BACKEND_PORT }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+            },
+        }),
+        deployment(ns, release, "frontend", images.frontend, FRONTEND_PORT, {
+            replicas: 3,
+            affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { labelSelector: component("frontend"), topologyKey: "kubernetes.io/hostname" } }] } },
+        }),
+        {
+            apiVersion: "policy/v1", kind: "PodDisruptionBudget",
+            metadata: { name: componentName(release, "backend"), namespace: ns },
+            spec: { minAvailable: 2, selector: component("backend") },
+        },
+        {
+            apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler",
+            metadata: { name: componentName(release, "backend"), namespace: ns },
+            spec: {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: componentName(release, "backend") },
+                minReplicas: 3, maxReplicas: 10,
+                metrics: [
+                    { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+                    { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+                ],
+            },
+        },
+    ]);
+}
+
+/** A quick install: the same images, 2 replicas each, no anti-affinity, no spread, no PDB, no HPA, the default rolling update. */
+export function naive(): Configuration {
+    const { release, images } = localStackFacts();
+    return baseline("naive", "2 replicas, no anti-affinity, no spread, no PDB, default rolling update", (ns) =>
+        WORKLOADS.map((w) => deployment(ns, release, w, images[w], w === "backend" ? BACKEND_PORT : FRONTEND_PORT, { replicas: 2 })));
+}
+
+export const CONFIGURATION_NAMES = ["seed-ha", "naive", "ours-small", "ours-medium"] as const;
+
+export function configuration(name: string): Configuration {
+    switch (name) {
+        case "seed-ha": return seedHa();
+        case "naive": return naive();
+        case "ours-small": return ours("small");
+        case "ours-medium": return ours("medium");
+        default: throw new Error(`--configs: got '${name}'; allowed: ${CONFIGURATION_NAMES.join(", ")}`);
+    }
+}

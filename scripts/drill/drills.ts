@@ -1,0 +1,305 @@
+// The drills: what each does to the cluster, and how each puts the cluster back afterwards.
+// Each `run` disrupts and returns when its disruption is over (the runner then waits for the
+// workloads to come back); `restore` returns the cluster to the state every drill starts from.
+import { Workload, WORKLOADS } from "./figures";
+import { isNodeReady, Kube, sleep, until } from "./kube";
+import { PodWatch } from "./sampler";
+
+export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
+export const ZONE_LABEL = "topology.kubernetes.io/zone";
+
+export interface DrillTimings {
+    /** A drain gives up on the pods it could not evict after this long (kubectl drain --timeout). */
+    drainTimeoutS: number;
+    /** Between two eviction attempts of a pod a PDB refused (kubectl drain waits 5 s). */
+    evictionRetryS: number;
+    chaosDurationS: number;
+    chaosIntervalS: number;
+    /** How long a lost zone's nodes stay NotReady, once the node controller has noticed, before they are deleted. */
+    zoneNotReadyHoldS: number;
+}
+
+export const FULL_TIMINGS: DrillTimings = {
+    drainTimeoutS: 120, evictionRetryS: 2, chaosDurationS: 60, chaosIntervalS: 5, zoneNotReadyHoldS: 15,
+};
+
+export interface DrillContext {
+    kube: Kube;
+    watch: PodWatch;
+    namespace: string;
+    /** The Deployment of each workload in `namespace`. */
+    deployments: Record<Workload, string>;
+    timings: DrillTimings;
+    log: (message: string) => void;
+}
+
+export interface DrillOutcome {
+    /** Evictions refused by a PDB (HTTP 429), per workload; retries count again. */
+    refused: Record<Workload, number>;
+    /** What the drill did, for the report (nodes drained, zone lost, pods deleted...). */
+    notes: string[];
+    /** Seconds the cluster needs before it is back to normal: added to the runner's wait. */
+    extraSettleS?: number;
+}
+
+export interface Drill {
+    name: string;
+    title: string;
+    run(ctx: DrillContext): Promise<DrillOutcome>;
+    restore(ctx: DrillContext): Promise<void>;
+}
+
+const noRefusals = (): Record<Workload, number> => ({ backend: 0, frontend: 0 });
+
+export function workloadOf(ctx: DrillContext, pod: any): Workload | undefined {
+    if (pod.metadata?.namespace !== ctx.namespace) {
+        return undefined;
+    }
+    return WORKLOADS.find((w) => ctx.watch.podsOf(w).some((p) => p.metadata.uid === pod.metadata.uid));
+}
+
+/** Nodes ordered by how many of the configuration's pods they hold (backend first), busiest first. */
+export function busiestNodes(ctx: DrillContext): string[] {
+    const score = new Map<string, [number, number]>();
+    for (const w of WORKLOADS) {
+        for (const p of ctx.watch.podsOf(w)) {
+            const node = p.spec?.nodeName;
+            if (!node) {
+                continue;
+            }
+            const [b, all] = score.get(node) ?? [0, 0];
+            score.set(node, [b + (w === "backend" ? 1 : 0), all + 1]);
+        }
+    }
+    return [...score.entries()]
+        .sort(([na, [ba, ta]], [nb, [bb, tb]]) => bb - ba || tb - ta || na.localeCompare(nb))
+        .map(([n]) => n);
+}
+
+async function nodes(kube: Kube): Promise<any[]> {
+    return (await kube.get("/api/v1/nodes")).items;
+}
+
+async function setUnschedulable(kube: Kube, node: string, unschedulable: boolean): Promise<void> {
+    await kube.patch(`/api/v1/nodes/${node}`, { spec: { unschedulable: unschedulable ? true : null } });
+}
+
+/** Pods a drain must move off `node`: not DaemonSet pods, not static (mirror) pods, not finished. */
+async function podsToEvict(kube: Kube, node: string): Promise<any[]> {
+    const pods = (await kube.get(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node}`)).items;
+    return pods.filter((p: any) =>
+        !p.metadata.ownerReferences?.some((o: any) => o.kind === "DaemonSet")
+        && !p.metadata.annotations?.["kubernetes.io/config.mirror"]
+        && !["Succeeded", "Failed"].includes(p.status?.phase));
+}
+
+/**
+ * Evict one pod through the Eviction API until it is accepted, the pod is gone, or the deadline
+ * passes; a 429 is a PDB refusal: counted, then retried after `evictionRetryS`.
+ */
+async function evict(ctx: DrillContext, pod: any, deadline: number, refused: Record<Workload, number>): Promise<boolean> {
+    const { name, namespace } = pod.metadata;
+    const workload = workloadOf(ctx, pod);
+    for (;;) {
+        const r = await ctx.kube.request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/eviction`, {
+            apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace },
+        });
+        if (r.status === 200 || r.status === 201 || r.status === 404) {
+            return true;
+        }
+        if (r.status === 429) {
+            if (workload) {
+                refused[workload]++;
+            }
+        } else {
+            ctx.log(`eviction of ${namespace}/${name}: HTTP ${r.status} ${r.body?.message ?? ""}`);
+        }
+        if (Date.now() + ctx.timings.evictionRetryS * 1000 > deadline) {
+            return false;
+        }
+        await sleep(ctx.timings.evictionRetryS * 1000);
+    }
+}
+
+/** kubectl drain semantics for several nodes at once: cordon, then evict all their pods in parallel, honouring PDBs, with a timeout. */
+async function drain(ctx: DrillContext, names: string[]): Promise<DrillOutcome> {
+    const refused = noRefusals();
+    for (const n of names) {
+        await setUnschedulable(ctx.kube, n, true);
+    }
+    const deadline = Date.now() + ctx.timings.drainTimeoutS * 1000;
+    const pods = (await Promise.all(names.map((n) => podsToEvict(ctx.kube, n)))).flat();
+    const ours = pods.filter((p) => workloadOf(ctx, p)).length;
+    const results = await Promise.all(pods.map((p) => evict(ctx, p, deadline, refused)));
+    const stuck = pods.filter((_, i) => !results[i]).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+    // As kubectl drain does: wait for the evicted pods to be gone.
+    await until(`the evicted pods to leave ${names.join(", ")}`, Math.max(5_000, deadline - Date.now()), async () =>
+        (await Promise.all(names.map((n) => podsToEvict(ctx.kube, n)))).flat()
+            .every((p) => stuck.includes(`${p.metadata.namespace}/${p.metadata.name}`)) ? true : undefined, 200)
+        .catch(() => undefined);
+    const notes = [`drained ${names.join(", ")}: ${pods.length} pods evicted (${ours} of backend/frontend), PDB refusals retried every ${ctx.timings.evictionRetryS} s`];
+    if (stuck.length > 0) {
+        notes.push(`drain timed out after ${ctx.timings.drainTimeoutS} s; not evicted: ${stuck.join(", ")}`);
+    }
+    return { refused, notes };
+}
+
+async function uncordonAll(ctx: DrillContext): Promise<void> {
+    for (const n of await nodes(ctx.kube)) {
+        if (n.spec?.unschedulable) {
+            await setUnschedulable(ctx.kube, n.metadata.name, false);
+        }
+    }
+}
+
+/** Drain the `count` busiest nodes at once (a node-pool upgrade drains several). */
+function drainDrill(name: string, title: string, count: number): Drill {
+    return { name, title, run: (ctx) => drain(ctx, busiestNodes(ctx).slice(0, count)), restore: uncordonAll };
+}
+
+export const drainOne = drainDrill("drain-one", "drain one node", 1);
+export const drainTwo = drainDrill("drain-two", "drain two nodes at once", 2);
+
+// ---------------------------------------------------------------------------------- zone loss
+const lostNodes = new Map<string, any>();
+
+export const zoneLoss: Drill = {
+    name: "zone-loss",
+    title: "lose a zone",
+    async run(ctx) {
+        const all = await nodes(ctx.kube);
+        const zoneOf = new Map(all.map((n) => [n.metadata.name, n.metadata.labels?.[ZONE_LABEL]]));
+        const busiest = busiestNodes(ctx);
+        const zone = zoneOf.get(busiest[0]) as string;
+        const victims = all.filter((n) => n.metadata.labels?.[ZONE_LABEL] === zone);
+        const t0 = Date.now();
+        // The zone fails: its nodes stop heartbeating (kwok stops managing a node without its
+        // label) and nothing on them serves any more, whatever the API server still believes.
+        for (const n of victims) {
+            lostNodes.set(n.metadata.name, n);
+            ctx.watch.deadNodes.add(n.metadata.name);
+            await ctx.kube.patch(`/api/v1/nodes/${n.metadata.name}`, { metadata: { labels: { [KWOK_NODE_LABEL]: null } } });
+        }
+        // The node lifecycle controller marks them NotReady (Unknown) after its grace period.
+        await until(`the node controller to mark ${zone}'s nodes NotReady`, 180_000, async () => {
+            const now = await nodes(ctx.kube);
+            return victims.every((v) => !isNodeReady(now.find((n) => n.metadata.name === v.metadata.name) ?? {})) ? true : undefined;
+        }, 500);
+        const detectedS = (Date.now() - t0) / 1000;
+        await sleep(ctx.timings.zoneNotReadyHoldS * 1000);
+        for (const n of victims) {
+            await ctx.kube.ok("DELETE", `/api/v1/nodes/${n.metadata.name}`);
+        }
+        const deletedS = (Date.now() - t0) / 1000;
+        return {
+            refused: noRefusals(),
+            notes: [`lost ${zone} (${victims.map((n) => n.metadata.name).join(", ")}): heartbeats stopped at 0 s, `
+                + `NotReady (node controller) at ${detectedS.toFixed(1)} s, nodes deleted at ${deletedS.toFixed(1)} s `
+                + `(NotReady for ${(deletedS - detectedS).toFixed(1)} s); their pods counted as not serving from 0 s`],
+            // The pod garbage collector deletes the pods of a deleted node after a 40 s quarantine.
+            extraSettleS: 90,
+        };
+    },
+    async restore(ctx) {
+        // Recreate the zone's nodes as scripts/cluster/cluster.sh made them; kwok takes them over again.
+        for (const [name, n] of lostNodes) {
+            const node = {
+                apiVersion: "v1", kind: "Node",
+                metadata: { name, labels: { ...n.metadata.labels, [KWOK_NODE_LABEL]: "fake" }, annotations: n.metadata.annotations },
+                status: { capacity: n.status.capacity, allocatable: n.status.allocatable, nodeInfo: n.status.nodeInfo },
+            };
+            await ctx.kube.ok("POST", "/api/v1/nodes", node);
+            ctx.watch.deadNodes.delete(name);
+        }
+        const names = [...lostNodes.keys()];
+        lostNodes.clear();
+        await until(`recreated nodes ${names.join(", ")} Ready`, 120_000, async () => {
+            const now = await nodes(ctx.kube);
+            return names.every((name) => isNodeReady(now.find((n) => n.metadata.name === name) ?? {})) ? true : undefined;
+        }, 500);
+    },
+};
+
+// ---------------------------------------------------------------------------------- rollout
+const DRILL_TAG_SUFFIX = "-drill";
+
+async function setBackendImage(ctx: DrillContext, toDrill: boolean): Promise<string> {
+    const path = `/apis/apps/v1/namespaces/${ctx.namespace}/deployments/${ctx.deployments.backend}`;
+    const d = await ctx.kube.get(path);
+    const container = d.spec.template.spec.containers[0];
+    const base = container.image.endsWith(DRILL_TAG_SUFFIX) ? container.image.slice(0, -DRILL_TAG_SUFFIX.length) : container.image;
+    const image = toDrill ? `${base}${DRILL_TAG_SUFFIX}` : base;
+    await ctx.kube.patch(path, { spec: { template: { spec: { containers: [{ name: container.name, image }] } } } }, true);
+    await until(`the backend rollout to ${image}`, 600_000, async () => {
+        const now = await ctx.kube.get(path);
+        const s = now.status ?? {};
+        const want = now.spec.replicas;
+        return (s.observedGeneration ?? 0) >= now.metadata.generation && s.updatedReplicas === want
+            && s.replicas === want && s.readyReplicas === want && s.availableReplicas === want ? true : undefined;
+    }, 500);
+    return image;
+}
+
+export const rollout: Drill = {
+    name: "rollout",
+    title: "rolling update of the backend image",
+    async run(ctx) {
+        const d = await ctx.kube.get(`/apis/apps/v1/namespaces/${ctx.namespace}/deployments/${ctx.deployments.backend}`);
+        const strategy = d.spec.strategy?.rollingUpdate ?? {};
+        const image = await setBackendImage(ctx, true);
+        return {
+            refused: noRefusals(),
+            notes: [`backend image → ${image.split("/").pop()} (maxSurge ${strategy.maxSurge ?? "25%"}, maxUnavailable ${strategy.maxUnavailable ?? "25%"}, minReadySeconds ${d.spec.minReadySeconds ?? 0})`],
+        };
+    },
+    async restore(ctx) {
+        await setBackendImage(ctx, false);
+    },
+};
+
+// ---------------------------------------------------------------------------------- chaos
+/** A small seeded generator (mulberry32), so every configuration meets the same sequence of choices. */
+export function seededRandom(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+export const chaos: Drill = {
+    name: "chaos",
+    title: "chaos: delete a random pod every few seconds",
+    async run(ctx) {
+        const random = seededRandom(11);
+        const deleted = noRefusals();
+        const end = Date.now() + ctx.timings.chaosDurationS * 1000;
+        while (Date.now() < end) {
+            const workload = random() < 0.5 ? "backend" : "frontend";
+            const candidates = ctx.watch.podsOf(workload).filter((p) => !p.metadata.deletionTimestamp)
+                .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+            const pick = random();
+            if (candidates.length > 0) {
+                const pod = candidates[Math.floor(pick * candidates.length)];
+                const r = await ctx.kube.request("DELETE", `/api/v1/namespaces/${ctx.namespace}/pods/${pod.metadata.name}`);
+                if (r.status < 300) {
+                    deleted[workload]++;
+                }
+            }
+            await sleep(Math.min(ctx.timings.chaosIntervalS * 1000, Math.max(0, end - Date.now())));
+        }
+        return {
+            refused: noRefusals(),
+            notes: [`deleted ${deleted.backend + deleted.frontend} pods in ${ctx.timings.chaosDurationS} s, one every ${ctx.timings.chaosIntervalS} s `
+                + `(${deleted.backend} backend, ${deleted.frontend} frontend; deletions bypass PDBs)`],
+        };
+    },
+    async restore() {
+        // Nothing to undo: the ReplicaSets replaced the pods.
+    },
+};
+
+export const DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLoss];

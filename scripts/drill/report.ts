@@ -1,0 +1,157 @@
+// The drills' report: a markdown table (one row per drill and configuration, grouped by the tier
+// whose PDB floor judges them), the raw series as JSON, and a PNG chart of the ready pods over time
+// (Vega-Lite → SVG → resvg → PNG, all from npm, headless).
+import { Resvg } from "@resvg/resvg-js";
+import * as fs from "fs";
+import * as path from "path";
+import { Tier } from "../../config";
+import { REPO } from "./configs";
+import { changePoints, secondsWhere, Workload, WORKLOADS } from "./figures";
+import { DrillResult, RunResult } from "./run";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const vega = require("vega");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const vegaLite = require("vega-lite");
+
+/** Which configurations are judged at which tier: ours at its own, the baselines at every tier ours ran at. */
+export function comparisons(run: RunResult): { tier: Tier; configs: string[] }[] {
+    const configs = [...new Set(run.results.map((r) => r.config))];
+    const ourTiers = configs.filter((c) => c.startsWith("ours-")).map((c) => c.slice("ours-".length) as Tier);
+    const baselines = configs.filter((c) => !c.startsWith("ours-"));
+    const tiers: Tier[] = ourTiers.length > 0 ? ourTiers : ["small"];
+    return tiers.map((tier) => ({ tier, configs: [...configs.filter((c) => c === `ours-${tier}`), ...baselines] }));
+}
+
+export function belowFloorSeconds(r: DrillResult, w: Workload, floor: number): number {
+    return secondsWhere(r.samples, (s) => s.ready[w] < floor);
+}
+
+const pair = (f: (w: Workload) => string | number) => WORKLOADS.map(f).join(" / ");
+const secondsOrNot = (s: number | null) => (s === null ? "not back" : String(s));
+
+export function markdownTable(run: RunResult): string {
+    const lines: string[] = [];
+    for (const { tier, configs } of comparisons(run)) {
+        const floor = run.floors[tier];
+        lines.push(`**At tier ${tier}** — floor (our PDB minAvailable): backend ${floor.backend}, frontend ${floor.frontend}. Each cell: backend / frontend.`, "");
+        lines.push("| drill | configuration | min ready (of full) | s below floor | s at zero | s until full | PDB refusals | Pending at end | wall s |");
+        lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        const drills = [...new Set(run.results.map((r) => r.drill))];
+        for (const drill of drills) {
+            for (const config of configs) {
+                const r = run.results.find((x) => x.drill === drill && x.config === config);
+                if (!r) {
+                    continue;
+                }
+                const f = r.figures;
+                lines.push(`| ${r.title} | ${config} | ${pair((w) => `${f[w].minReady} (${f[w].full})`)} | ${pair((w) => belowFloorSeconds(r, w, floor[w]))} `
+                    + `| ${pair((w) => f[w].zeroS)} | ${pair((w) => secondsOrNot(f[w].recoveryS))} | ${pair((w) => f[w].evictionsRefused)} `
+                    + `| ${pair((w) => f[w].pendingAtEnd)} | ${r.wallS}${r.error ? " (error)" : ""} |`);
+            }
+        }
+        lines.push("");
+    }
+    return lines.join("\n");
+}
+
+export function markdownReport(run: RunResult, chartFile: string): string {
+    const notes = run.results.flatMap((r) => [...r.notes, ...(r.error ? [`error: ${r.error}`] : [])].map((n) => `- ${r.config} / ${r.drill}: ${n}`));
+    const t = run.timings;
+    return [
+        `# HA drills — ${run.startedAt.slice(0, 16).replace("T", " ")} UTC`,
+        "",
+        `Pod start-up delay (kwok, scheduled → Ready): **${run.startDelayMs / 1000} s**, at least the backend readiness probe's initialDelaySeconds (10 s); every recovery time includes it.`,
+        `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} kwok nodes in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch.`,
+        `Load average (1/5/15 min) at the start ${run.loadAverage.start.map((x) => x.toFixed(2)).join(" ")}, at the end ${run.loadAverage.end.map((x) => x.toFixed(2)).join(" ")} (2 shared cores).`,
+        `Drills: drain timeout ${t.drainTimeoutS} s, PDB refusals retried every ${t.evictionRetryS} s; chaos ${t.chaosDurationS} s, a pod every ${t.chaosIntervalS} s; a lost zone's nodes stay NotReady ${t.zoneNotReadyHoldS} s after the node controller notices, then are deleted.`,
+        `Run from ${run.startedAt} to ${run.finishedAt}.`,
+        "",
+        markdownTable(run),
+        `Chart: \`${chartFile}\` (ready pods over time, one panel per drill and workload, a line per configuration, the floors dashed).`,
+        "",
+        "## What each drill did",
+        "",
+        ...notes,
+        "",
+    ].join("\n");
+}
+
+/** The Vega-Lite spec of the chart: rows are drills, columns workloads, a step line per configuration, the tiers' floors as dashed rules. */
+export function chartSpec(run: RunResult): any {
+    const values: any[] = [];
+    const drills = [...new Set(run.results.map((r) => r.drill))];
+    for (const r of run.results) {
+        for (const s of changePoints(r.samples)) {
+            for (const w of WORKLOADS) {
+                values.push({ drill: r.drill, workload: w, config: r.config, t: s.t, ready: s.ready[w] });
+            }
+        }
+    }
+    for (const { tier } of comparisons(run)) {
+        for (const drill of drills) {
+            for (const w of WORKLOADS) {
+                values.push({ drill, workload: w, floor: run.floors[tier][w], floorLabel: `floor (${tier})` });
+            }
+        }
+    }
+    const most = Math.max(1, ...run.results.flatMap((r) => r.samples.flatMap((s) => WORKLOADS.map((w) => s.ready[w]))));
+    const ticks = Array.from({ length: most + 2 }, (_, i) => i);
+    return {
+        $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+        background: "white",
+        data: { values },
+        facet: {
+            row: { field: "drill", type: "nominal", sort: drills, header: { labelAngle: -90, labelFontSize: 13, labelFontWeight: "bold", title: null } },
+            column: { field: "workload", type: "nominal", sort: [...WORKLOADS], header: { labelFontSize: 13, title: null } },
+        },
+        spec: {
+            width: 420, height: 130,
+            layer: [
+                {
+                    transform: [{ filter: "isValid(datum.config)" }],
+                    mark: { type: "line", interpolate: "step-after", strokeWidth: 2, opacity: 0.8, clip: true },
+                    encoding: {
+                        x: { field: "t", type: "quantitative", title: "seconds since the drill started" },
+                        y: { field: "ready", type: "quantitative", title: "ready pods", scale: { domain: [0, most + 1] }, axis: { values: ticks, format: "d" } },
+                        color: { field: "config", type: "nominal", title: "configuration" },
+                    },
+                },
+                {
+                    transform: [{ filter: "isValid(datum.floor)" }],
+                    mark: { type: "rule", strokeWidth: 1.5, opacity: 0.8 },
+                    encoding: {
+                        y: { field: "floor", type: "quantitative" },
+                        strokeDash: { field: "floorLabel", type: "nominal", title: "availability floor", scale: { range: [[6, 4], [2, 3]] } },
+                        color: { value: "#444" },
+                    },
+                },
+            ],
+        },
+        resolve: { scale: { x: "independent" } },
+        config: { font: "DejaVu Sans", view: { stroke: "#ccc" } },
+    };
+}
+
+export async function chartPng(run: RunResult): Promise<Buffer> {
+    const compiled = vegaLite.compile(chartSpec(run)).spec;
+    const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+    const svg: string = await view.toSVG();
+    view.finalize();
+    const png = new Resvg(svg, {
+        fitTo: { mode: "zoom", value: 2 },
+        font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+        background: "white",
+    }).render().asPng();
+    return Buffer.from(png);
+}
+
+/** Writes latest.md, latest.json and ready-pods.png into `dir`; returns their paths. */
+export async function writeReport(run: RunResult, dir: string): Promise<{ markdown: string; json: string; png: string }> {
+    fs.mkdirSync(dir, { recursive: true });
+    const files = { markdown: path.join(dir, "latest.md"), json: path.join(dir, "latest.json"), png: path.join(dir, "ready-pods.png") };
+    fs.writeFileSync(files.json, JSON.stringify(run, null, 1));
+    fs.writeFileSync(files.png, await chartPng(run));
+    fs.writeFileSync(files.markdown, markdownReport(run, path.relative(REPO, files.png)));
+    return files;
+}

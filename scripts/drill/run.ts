@@ -1,0 +1,262 @@
+// The drill runner: start (or reuse) a local control plane, deploy each configuration in turn,
+// run each drill on it from the same healthy state while a pod watch samples the ready pods, and
+// hand back the series and figures. The CLI (cli.ts) and the CI test (test/drill) both call runDrills.
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { componentName, podLabels } from "../../components/labels";
+import { TIERS, Tier } from "../../config";
+import { configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
+import { Drill, DrillContext, DRILLS, DrillTimings } from "./drills";
+import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
+import { isNodeReady, Kube, until } from "./kube";
+import { PodWatch, SAMPLE_MS } from "./sampler";
+
+/** How long full capacity must hold before a drill counts as over. */
+const STABLE_S = 3;
+
+export interface RunOptions {
+    configs: string[];
+    drills: string[];
+    timings: DrillTimings;
+    /** Where the cluster's state, the Pulumi state and the stack's mirror live. */
+    workDir: string;
+    portBase: number;
+    /** kwok's pod start-up delay for a cluster this run starts (e.g. "10s"). */
+    startDelay: string;
+    /** Stop the cluster at the end only if this run started it. */
+    keepCluster: boolean;
+    /** After the disruption, how long to wait for full capacity before giving up. */
+    settleS: number;
+    log: (message: string) => void;
+}
+
+export interface DrillResult {
+    drill: string;
+    title: string;
+    config: string;
+    wallS: number;
+    notes: string[];
+    figures: Record<Workload, Omit<WorkloadFigures, "belowFloorS">>;
+    samples: Sample[];
+    error?: string;
+}
+
+export interface RunResult {
+    startedAt: string;
+    finishedAt: string;
+    startDelayMs: number;
+    sampleMs: number;
+    cluster: { nodes: number; zones: string[]; kubernetes: string };
+    loadAverage: { start: number[]; end: number[] };
+    timings: DrillTimings;
+    /** Our PDB floors per tier, the floor every configuration is judged against at that tier. */
+    floors: Record<Tier, Record<Workload, number>>;
+    results: DrillResult[];
+}
+
+export function clusterEnv(o: Pick<RunOptions, "workDir" | "portBase" | "startDelay">): NodeJS.ProcessEnv {
+    return {
+        ...process.env,
+        KUBEPOLARIS_CLUSTER_DIR: path.join(o.workDir, "cluster"),
+        KUBEPOLARIS_CLUSTER_PORT_BASE: String(o.portBase),
+        KUBEPOLARIS_POD_START_DELAY: o.startDelay,
+        KUBEPOLARIS_STATE_DIR: path.join(o.workDir, "state"),
+        KUBEPOLARIS_STACK_WORKDIR: path.join(o.workDir, "project"),
+        NO_COLOR: "1",
+    };
+}
+
+function clusterScript(env: NodeJS.ProcessEnv, verb: string): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "cluster.sh"), verb], { env, encoding: "utf8", timeout: 300_000 });
+    return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** scripts/up.sh with the run's environment; its output goes to a log file, the tail into the error. */
+function upScript(env: NodeJS.ProcessEnv, logFile: string, log: (m: string) => void) {
+    return (args: string[]): Promise<void> => new Promise((resolve, reject) => {
+        log(`scripts/up.sh ${args.join(" ")} (log: ${logFile})`);
+        const out = fs.openSync(logFile, "a");
+        fs.writeSync(out, `\n==== ${new Date().toISOString()} scripts/up.sh ${args.join(" ")}\n`);
+        const child = spawn("bash", [path.join(REPO, "scripts", "up.sh"), ...args], { cwd: REPO, env, stdio: ["ignore", out, out] });
+        const timer = setTimeout(() => child.kill("SIGTERM"), 900_000);
+        child.on("exit", (code) => {
+            clearTimeout(timer);
+            fs.closeSync(out);
+            if (code === 0) {
+                resolve();
+            } else {
+                const tail = fs.readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n");
+                reject(new Error(`scripts/up.sh ${args.join(" ")} exited ${code}; the end of ${logFile}:\n${tail}`));
+            }
+        });
+    });
+}
+
+/** kwok's start-up delay as the running cluster has it (cluster.sh writes it into kwok's stage file). */
+function startDelayOf(clusterDir: string): number {
+    const stages = fs.readFileSync(path.join(clusterDir, "kwok-pod-stages.yaml"), "utf8");
+    const m = /name: kubepolaris-pod-ready[\s\S]*?durationMilliseconds: (\d+)/.exec(stages);
+    if (!m) {
+        throw new Error(`${clusterDir}/kwok-pod-stages.yaml: no kubepolaris-pod-ready delay found`);
+    }
+    return Number(m[1]);
+}
+
+interface Healthy {
+    full: Record<Workload, number>;
+}
+
+/** The state every drill starts from: every node Ready and schedulable, every desired pod of both workloads ready, nothing Pending or terminating. */
+async function waitHealthy(kube: Kube, watch: PodWatch, namespace: string, deployments: Record<Workload, string>, nodeCount: number, timeoutS: number): Promise<Healthy> {
+    return until("a healthy starting state (all nodes Ready, all pods ready)", timeoutS * 1000, async () => {
+        const nodes = (await kube.get("/api/v1/nodes")).items;
+        if (nodes.length < nodeCount || !nodes.every((n: any) => isNodeReady(n) && !n.spec?.unschedulable)) {
+            return undefined;
+        }
+        const full = {} as Record<Workload, number>;
+        for (const w of WORKLOADS) {
+            const d = await kube.get(`/apis/apps/v1/namespaces/${namespace}/deployments/${deployments[w]}`);
+            const s = d.status ?? {};
+            const want = d.spec.replicas;
+            // An HPA owns the count: wait until it has raised it to its minimum (after a tier change).
+            const hpa = await kube.request("GET", `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${deployments[w]}`);
+            if (hpa.status === 200 && want < hpa.body.spec.minReplicas) {
+                return undefined;
+            }
+            const pods = watch.podsOf(w);
+            if ((s.observedGeneration ?? 0) < d.metadata.generation || s.updatedReplicas !== want || s.readyReplicas !== want
+                || s.availableReplicas !== want || s.replicas !== want || pods.length !== want
+                || pods.some((p) => !watch.serving(p))) {
+                return undefined;
+            }
+            full[w] = want;
+        }
+        return { full };
+    }, 500);
+}
+
+export async function runDrills(o: RunOptions): Promise<RunResult> {
+    const env = clusterEnv(o);
+    const clusterDir = env.KUBEPOLARIS_CLUSTER_DIR as string;
+    fs.mkdirSync(o.workDir, { recursive: true });
+    // The stack's mirror links to the checkout that made it and copies its stack file: make it
+    // anew from this checkout (each configuration sets its tier in it; the Pulumi state is kept).
+    fs.rmSync(env.KUBEPOLARIS_STACK_WORKDIR as string, { recursive: true, force: true });
+    const wasRunning = clusterScript(env, "kubeconfig").status === 0;
+    const loadStart = os.loadavg();
+    const startedAt = new Date().toISOString();
+    const results: DrillResult[] = [];
+    const drills = o.drills.map((name) => {
+        const d = DRILLS.find((x) => x.name === name);
+        if (!d) {
+            throw new Error(`--drills: got '${name}'; allowed: ${DRILLS.map((x) => x.name).join(", ")}`);
+        }
+        return d;
+    });
+    const configs = o.configs.map(configuration);
+    try {
+        o.log(wasRunning ? `reusing the cluster in ${clusterDir}` : `starting a cluster in ${clusterDir} (ports ${o.portBase}+, pod start-up delay ${o.startDelay})`);
+        const up = clusterScript(env, "up");
+        if (up.status !== 0) {
+            throw new Error(`scripts/cluster/cluster.sh up failed:\n${up.stderr.split("\n").slice(-30).join("\n")}`);
+        }
+        const kube = new Kube(path.join(clusterDir, "kubeconfig"));
+        const startDelayMs = startDelayOf(clusterDir);
+        const nodes = (await kube.get("/api/v1/nodes")).items;
+        const version = await kube.get("/version");
+        const cluster = {
+            nodes: nodes.length,
+            zones: [...new Set<string>(nodes.map((n: any) => n.metadata.labels?.["topology.kubernetes.io/zone"]))].sort(),
+            kubernetes: version.gitVersion,
+        };
+        const deployCtx = { kube, upScript: upScript(env, path.join(o.workDir, "up.log"), o.log), log: o.log };
+        for (const config of configs) {
+            o.log(`${config.name}: deploying (${config.description})`);
+            await config.deploy(deployCtx);
+            results.push(...await drillConfiguration(kube, config, drills, cluster.nodes, o));
+            await config.teardown(deployCtx);
+        }
+        return {
+            startedAt, finishedAt: new Date().toISOString(), startDelayMs, sampleMs: SAMPLE_MS, cluster,
+            loadAverage: { start: loadStart, end: os.loadavg() }, timings: o.timings,
+            floors: Object.fromEntries(TIERS.filter((t) => t !== "large").map((t) => [t, floorsAt(t)])) as Record<Tier, Record<Workload, number>>,
+            results,
+        };
+    } finally {
+        if (!wasRunning && !o.keepCluster) {
+            o.log("stopping the cluster this run started");
+            clusterScript(env, "down");
+        }
+    }
+}
+
+async function drillConfiguration(kube: Kube, config: Configuration, drills: Drill[], nodeCount: number, o: RunOptions): Promise<DrillResult[]> {
+    const { release } = localStackFacts();
+    const selectors = { backend: podLabels(release, "backend"), frontend: podLabels(release, "frontend") };
+    const deployments = { backend: componentName(release, "backend"), frontend: componentName(release, "frontend") };
+    const watch = new PodWatch(kube, config.namespace, selectors);
+    await watch.start();
+    const results: DrillResult[] = [];
+    try {
+        if (config.tier) {
+            await checkOurFloors(kube, config, deployments);
+        }
+        for (const drill of drills) {
+            const ctx: DrillContext = { kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log };
+            const { full } = await waitHealthy(kube, watch, config.namespace, deployments, nodeCount, 600);
+            o.log(`${config.name} / ${drill.name}: starting (full capacity ${JSON.stringify(full)})`);
+            const t0 = Date.now();
+            const stop = watch.record();
+            const refused: Record<Workload, number> = { backend: 0, frontend: 0 };
+            const notes: string[] = [];
+            let error: string | undefined;
+            try {
+                const outcome = await drill.run(ctx);
+                Object.assign(refused, outcome.refused);
+                notes.push(...outcome.notes);
+                const settleS = o.settleS + (outcome.extraSettleS ?? 0);
+                // Back: full capacity and nothing Pending, held for STABLE_S (the watch may not
+                // have seen the last eviction or deletion yet when the disruption returns).
+                let since: number | undefined;
+                await until(`full capacity after ${drill.name}`, settleS * 1000, () => {
+                    const now = watch.snapshot(0);
+                    const back = WORKLOADS.every((w) => now.ready[w] >= full[w] && now.pending[w] === 0);
+                    since = back ? since ?? Date.now() : undefined;
+                    return since !== undefined && Date.now() - since >= STABLE_S * 1000 ? true : undefined;
+                }, SAMPLE_MS).catch(() => notes.push(`not back to full capacity within ${settleS} s after the disruption`));
+            } catch (e) {
+                error = (e as Error).message;
+                o.log(`${config.name} / ${drill.name}: ${error}`);
+            }
+            const samples = stop();
+            const wallS = Math.round((Date.now() - t0) / 100) / 10;
+            const figures = Object.fromEntries(WORKLOADS.map((w) => {
+                // The floor depends on the tier a row is compared at: report.ts applies it.
+                const { belowFloorS: _unused, ...rest } = workloadFigures(samples, w, 0, full[w], refused[w]);
+                return [w, rest];
+            })) as DrillResult["figures"];
+            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, error });
+            o.log(`${config.name} / ${drill.name}: ${wallS} s; ${WORKLOADS.map((w) => `${w} min ${figures[w].minReady}/${full[w]}, back after ${figures[w].recoveryS ?? "—"} s, ${refused[w]} refused`).join("; ")}`);
+            for (const n of notes) {
+                o.log(`  ${n}`);
+            }
+            await drill.restore(ctx);
+        }
+    } finally {
+        watch.stop();
+    }
+    return results;
+}
+
+/** Our live PDBs must hold the floor the report judges every configuration against. */
+async function checkOurFloors(kube: Kube, config: Configuration, deployments: Record<Workload, string>): Promise<void> {
+    const expected = floorsAt(config.tier as Tier);
+    for (const w of WORKLOADS) {
+        const pdb = await kube.get(`/apis/policy/v1/namespaces/${config.namespace}/poddisruptionbudgets/${deployments[w]}`);
+        if (Number(pdb.spec.minAvailable) !== expected[w]) {
+            throw new Error(`${config.name}: the ${w} PDB's minAvailable is ${pdb.spec.minAvailable}, the drills expected ${expected[w]} (pdbMinAvailable at tier ${config.tier})`);
+        }
+    }
+}
