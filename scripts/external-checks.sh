@@ -4,7 +4,7 @@
 # file per object, Secret values redacted) under build/ (git-ignored), runs kube-score and
 # Checkov on them (pinned in scripts/toolchain.versions, installed once outside the repo by
 # scripts/external-tools.sh) and prints every finding that is neither fixed nor waived in the
-# manifest itself (the README lists the waivers).
+# manifest itself (docs/external-checks.md lists the waivers).
 #
 #   scripts/external-checks.sh [--out DIR] [--stack NAME ...]     (default: every stack)
 #

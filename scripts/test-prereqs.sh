@@ -5,7 +5,7 @@
 #   - the KubePolaris backend built from its release source (scripts/app/backend.sh);
 #   - the real Pulumi engine (scripts/toolchain.sh) and the local control plane's binaries
 #     (scripts/cluster/ensure.sh), for the engine and cluster tests.
-# Cold, the Go builds take a long while (see README, "Times"); warm, this takes about a second.
+# Cold, the Go builds take a long while (docs/engine.md); warm, this takes about a second.
 # KUBEPOLARIS_TEST_PREREQS=skip skips it all (the tests that need a missing piece then skip).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

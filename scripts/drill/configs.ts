@@ -1,6 +1,6 @@
 // The configurations the drills compare, on the same cluster, one at a time:
 //  - ours: the local stack as `pulumi up` deploys it (scripts/up.sh), at a size tier;
-//  - seed-ha: seed 000's values-ha.yaml taken literally, as plain manifests in a namespace of its own;
+//  - seed-ha: the HA guide's values-ha.yaml (its Kubernetes 部署 section) taken literally, as plain manifests in a namespace of its own;
 //  - naive: what a quick install gives: 2 replicas, no anti-affinity, no spread, no PDB.
 // Baselines are generated here, never by changing the stack's files.
 import * as fs from "fs";
@@ -135,7 +135,7 @@ const BACKEND_PORT = 8080;
 const FRONTEND_PORT = 80;
 
 /**
- * Seed 000 values-ha.yaml, literally: backend 3 replicas with required hostname anti-affinity and
+ * The HA guide's values-ha.yaml, literally: backend 3 replicas with required hostname anti-affinity and
  * a zone spread (ScheduleAnyway), 1 CPU / 1 Gi requests, the seed's probes; frontend 3 replicas
  * with preferred anti-affinity and no spread; a PDB minAvailable 2 on the backend only; an HPA
  * 3–10 (CPU 70 %, memory 80 %) on the backend; the chart's default rolling update (25 % / 25 %).
@@ -144,7 +144,7 @@ const FRONTEND_PORT = 80;
 export function seedHa(): Configuration {
     const { release, images } = localStackFacts();
     const component = (w: Workload) => ({ matchLabels: { "app.kubernetes.io/component": w } });
-    return baseline("seed-ha", "seed 000 values-ha.yaml taken literally", (ns) => [
+    return baseline("seed-ha", "the HA guide's values-ha.yaml taken literally", (ns) => [
         deployment(ns, release, "backend", images.backend, BACKEND_PORT, {
             replicas: 3,
             affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [
