@@ -9,14 +9,8 @@ import { ALERT_NAMES, AlertRuleParams, buildRuleGroups, RuleGroup } from "../com
 import { ALERT_TEST_STACK, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, writeRuleFile } from "../scripts/render-alert-rules";
 import { RecordedResource } from "../tools/mockRun";
 import { PROJECT_DIR, runStack, stackAppConfig, STACKS } from "./support/program";
+import { TYPES } from "./support/types";
 
-const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
-const SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
-const SERVICE = "kubernetes:core/v1:Service";
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
-const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
-const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
-const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 
 const TEST_DIR = path.join(PROJECT_DIR, "test", "alerts");
 const TEST_FILES = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith(".yaml")).sort().map((f) => path.join(TEST_DIR, f));
@@ -29,7 +23,7 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
     const params = stackAlertParams(stack);
-    const prometheusRule = async () => (await runStack(stack)).one(PROMETHEUS_RULE);
+    const prometheusRule = async () => (await runStack(stack)).one(TYPES.prometheusRule);
     const inNamespace = async (type: string) =>
         (await runStack(stack)).ofType(type).filter((r) => r.inputs.metadata?.namespace === config.namespace);
 
@@ -67,17 +61,17 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("no ServiceMonitor: the backend serves no /metrics, so its target would be down for ever", async () => {
         expect(BACKEND.metricsPath).toBeUndefined();
-        expect((await runStack(stack)).ofType(SERVICE_MONITOR)).toEqual([]);
+        expect((await runStack(stack)).ofType(TYPES.serviceMonitor)).toEqual([]);
     });
 
     test("the request alerts read ingress-nginx's metrics for the program's Ingress and backend Service", async () => {
         const program = await runStack(stack);
         const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
-        const backendService = (await inNamespace(SERVICE)).find((s) => s.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
+        const backendService = (await inNamespace(TYPES.service)).find((s) => s.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
         expect(params.backendService).toBe(backendService.inputs.metadata.name);
-        expect(params.ingress).toBe(program.one(INGRESS).inputs.metadata.name);
+        expect(params.ingress).toBe(program.one(TYPES.ingress).inputs.metadata.name);
         // The Ingress really routes to that Service.
-        const routed = program.one(INGRESS).inputs.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service.name));
+        const routed = program.one(TYPES.ingress).inputs.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service.name));
         expect(routed).toContain(params.backendService);
         for (const alert of ["KubePolarisHighLatencyP99", "KubePolarisApiErrorRate"]) {
             const expr = ruleNamed(groups, alert).expr;
@@ -92,17 +86,17 @@ describe.each(STACKS)("stack %s", (stack) => {
         const program = await runStack(stack);
         const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
         const names = (rs: RecordedResource[]) => rs.map((r) => r.inputs.metadata.name as string).sort();
-        const deployments = await inNamespace(DEPLOYMENT);
+        const deployments = await inNamespace(TYPES.deployment);
         const app = deployments.filter((d) => ["backend", "frontend"].includes(d.inputs.spec.template.metadata.labels["app.kubernetes.io/component"]));
         expect(names(app)).toEqual(params.workloads.map((w) => w.deployment).sort());
-        expect(names(await inNamespace(HPA))).toEqual(params.workloads.map((w) => w.hpa).sort());
-        // A PDB exists only for workloads with 2+ replicas; every one that exists is watched.
-        expect(params.workloads.map((w) => w.pdb)).toEqual(expect.arrayContaining(names(await inNamespace(PDB))));
+        expect(names(await inNamespace(TYPES.hpa))).toEqual(params.workloads.map((w) => w.hpa).sort());
+        // A TYPES.pdb exists only for workloads with 2+ replicas; every one that exists is watched.
+        expect(params.workloads.map((w) => w.pdb)).toEqual(expect.arrayContaining(names(await inNamespace(TYPES.pdb))));
         for (const d of app) {
             const target = params.workloads.find((w) => w.deployment === d.inputs.metadata.name)!;
             expect(d.inputs.spec.template.spec.containers.map((c: { name: string }) => c.name)).toContain(target.container);
         }
-        expect(program.one(INGRESS).inputs.spec.tls.map((t: { secretName: string }) => t.secretName)).toEqual([params.certificate]);
+        expect(program.one(TYPES.ingress).inputs.spec.tls.map((t: { secretName: string }) => t.secretName)).toEqual([params.certificate]);
 
         for (const rule of rulesOf(groups)) {
             expect(rule.expr).toContain(`namespace="${config.namespace}"`);
@@ -134,7 +128,7 @@ test("every alert's runbook_url, on every stack, resolves to a heading of docs/r
     const unresolved: string[] = [];
     for (const stack of STACKS) {
         const config = stackAppConfig(stack);
-        for (const rule of rulesOf((await runStack(stack)).one(PROMETHEUS_RULE).inputs.spec.groups as RuleGroup[])) {
+        for (const rule of rulesOf((await runStack(stack)).one(TYPES.prometheusRule).inputs.spec.groups as RuleGroup[])) {
             const [base, anchor] = rule.annotations.runbook_url.split("#");
             if (!base.endsWith("/docs/runbooks.md") || base !== config.monitoring.runbookBaseUrl || !anchors.has(anchor)) {
                 unresolved.push(`${stack}: ${rule.alert} -> ${rule.annotations.runbook_url}`);

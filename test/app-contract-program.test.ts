@@ -7,11 +7,8 @@ import { ADMIN_PASSWORD_ENV, ADMIN_SECRET_KEYS } from "../components/adminPasswo
 import { DB_RESERVED_CONNECTIONS, parseConfig } from "../config";
 import { RecordedResource } from "../tools/mockRun";
 import { configProblems, isSecretInput, runStack, STACKS, stackValues } from "./support/program";
+import { TYPES } from "./support/types";
 
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
-const JOB = "kubernetes:batch/v1:Job";
-const SECRET = "kubernetes:core/v1:Secret";
-const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 const component = (r: RecordedResource) => r.inputs.metadata?.labels?.["app.kubernetes.io/component"];
 const podSpecOf = async (stack: string, type: string, name: string) =>
@@ -28,7 +25,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("backend: probes on the paths the app serves, liveness apart from readiness, on the port the server listens on", async () => {
-        const c = (await podSpecOf(stack, DEPLOYMENT, "backend")).containers[0];
+        const c = (await podSpecOf(stack, TYPES.deployment, "backend")).containers[0];
         expect(c.ports).toEqual([expect.objectContaining({ containerPort: BACKEND.port, protocol: "TCP" })]);
         // What each probe reaches: the path, and the port number its (named) port resolves to.
         const reaches = (probe: any) => ({
@@ -41,7 +38,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("backend: the variables the server reads, and none it ignores", async () => {
-        const c = (await podSpecOf(stack, DEPLOYMENT, "backend")).containers[0];
+        const c = (await podSpecOf(stack, TYPES.deployment, "backend")).containers[0];
         const names = c.env.map((e: { name: string }) => e.name).sort();
         expect(names).toEqual(Object.values(BACKEND.env).sort());
         const value = (name: string) => c.env.find((e: { name: string }) => e.name === name);
@@ -53,7 +50,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("backend and frontend run as their images' users, writable only where the images write", async () => {
         for (const [name, app] of [["backend", BACKEND], ["frontend", FRONTEND]] as const) {
-            const spec = await podSpecOf(stack, DEPLOYMENT, name);
+            const spec = await podSpecOf(stack, TYPES.deployment, name);
             expect(spec.securityContext).toMatchObject({ runAsUser: app.uid, runAsGroup: app.gid, runAsNonRoot: true });
             const c = spec.containers[0];
             expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
@@ -62,13 +59,13 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("backend: the grace period covers the preStop wait and the server's own drain", async () => {
-        const spec = await podSpecOf(stack, DEPLOYMENT, "backend");
+        const spec = await podSpecOf(stack, TYPES.deployment, "backend");
         const preStop = spec.containers[0].lifecycle.preStop.sleep.seconds;
         expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + BACKEND.shutdownDrainSeconds);
     });
 
     test("frontend: nginx on the image's port 80, bound without capabilities through the unprivileged-port sysctl", async () => {
-        const spec = await podSpecOf(stack, DEPLOYMENT, "frontend");
+        const spec = await podSpecOf(stack, TYPES.deployment, "frontend");
         const c = spec.containers[0];
         expect(c.ports).toEqual([{ name: "http", containerPort: FRONTEND.port, protocol: "TCP" }]);
         expect(c.readinessProbe.httpGet).toEqual({ path: FRONTEND.healthPath, port: "http" });
@@ -89,7 +86,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("the published admin password is replaced by a Job with the stack's secret password", async () => {
         const program = await runStack(stack);
-        const job = program.ofType(JOB).find((r) => component(r) === "admin-password")!;
+        const job = program.ofType(TYPES.job).find((r) => component(r) === "admin-password")!;
         expect(job).toBeDefined();
         const spec = job.inputs.spec.template.spec;
         const c = spec.containers[0];
@@ -99,11 +96,11 @@ describe.each(STACKS)("stack %s", (stack) => {
             expect(env[name].valueFrom.secretKeyRef).toBeDefined();
         }
         // It runs after the backend is available.
-        const backend = program.ofType(DEPLOYMENT).find((r) => component(r) === "backend")!;
+        const backend = program.ofType(TYPES.deployment).find((r) => component(r) === "backend")!;
         const adminComponent = program.resources.find((r) => r.urn === job.parent)!;
         expect(adminComponent.dependencies.concat(job.dependencies).some((urn) => urn === backend.urn || urn === backend.parent)).toBe(true);
         // The password is a secret in the Secret and in the stack output.
-        const secret = program.ofType(SECRET).find((r) => r.inputs.metadata.name === env[ADMIN_PASSWORD_ENV.newPassword].valueFrom.secretKeyRef.name)!;
+        const secret = program.ofType(TYPES.secret).find((r) => r.inputs.metadata.name === env[ADMIN_PASSWORD_ENV.newPassword].valueFrom.secretKeyRef.name)!;
         expect(isSecretInput(secret, `stringData.${ADMIN_SECRET_KEYS.password}`)).toBe(true);
         expect(program.outputs.adminPassword.secret).toBe(true);
         expect(program.outputs.adminPassword.value).not.toBe(BACKEND.seededAdmin.password);
@@ -111,7 +108,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("the network lets the Job reach the backend's port, and nothing else new", async () => {
-        const policies = (await runStack(stack)).ofType(NETWORK_POLICY).map((p) => p.inputs);
+        const policies = (await runStack(stack)).ofType(TYPES.networkPolicy).map((p) => p.inputs);
         const job = (p: any) => p.spec.podSelector.matchLabels?.["app.kubernetes.io/component"] === "admin-password";
         const egress = policies.filter(job);
         expect(egress).toHaveLength(1);

@@ -11,13 +11,10 @@ import { cpuMillis, memoryBytes } from "../components/quantity";
 import { RecordedResource, UNKNOWN, runUnderMocks } from "../tools/mockRun";
 import { MOCK_SECRET_PREFIX, loadStackConfig } from "../tools/stackConfig";
 import { MOCK_RANDOM_PASSWORD_PREFIX, PROJECT_DIR, Program, awsComputedState, runStack } from "./support/program";
+import { TYPES } from "./support/types";
 
 const RDS_STACKS = ["dev", "staging", "prod"] as const;
-const INSTANCE = "aws:rds/instance:Instance";
-const KMS_KEY = "aws:kms/key:Key";
-const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const K8S_SECRET = "kubernetes:core/v1:Secret";
-const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const GiB = 1024 ** 3;
 
 interface StackDb {
@@ -40,8 +37,8 @@ function stackFile(stack: string): { tier: Tier; environment: string; region?: s
     };
 }
 
-const primaryOf = (p: Program) => p.one(INSTANCE, (r) => r.inputs.replicateSourceDb === undefined);
-const replicasOf = (p: Program) => p.ofType(INSTANCE).filter((r) => r.inputs.replicateSourceDb !== undefined);
+const primaryOf = (p: Program) => p.one(TYPES.rds, (r) => r.inputs.replicateSourceDb === undefined);
+const replicasOf = (p: Program) => p.ofType(TYPES.rds).filter((r) => r.inputs.replicateSourceDb !== undefined);
 const dependsOn = (r: RecordedResource, property: string, target: RecordedResource) =>
     (r.propertyDependencies[property] ?? []).includes(target.urn);
 const backendEnv = (p: Program): Record<string, any> => {
@@ -167,7 +164,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(inputs.maxAllocatedStorage).toBeGreaterThan(inputs.allocatedStorage);
         // RDS picks a Multi-AZ writer's AZ itself; the API refuses one.
         expect(inputs.availabilityZone).toBeUndefined();
-        const key = p.one(KMS_KEY, (r) => r.provider === undefined || !r.provider.includes("providers:aws::database-dr"));
+        const key = p.one(TYPES.kmsKey, (r) => r.provider === undefined || !r.provider.includes("providers:aws::database-dr"));
         expect(key.inputs.enableKeyRotation).toBe(true);
         expect(dependsOn(primaryOf(p), "kmsKeyId", key)).toBe(true);
         expect(inputs.kmsKeyId).toBeTruthy();
@@ -242,8 +239,8 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
     });
 
     test("alarms on every instance (CPU > 80 %, free storage < 10 %, connections near the maximum, replica lag) to one SNS topic", () => {
-        const instances = p.ofType(INSTANCE);
-        const alarms = p.ofType(ALARM);
+        const instances = p.ofType(TYPES.rds);
+        const alarms = p.ofType(TYPES.metricAlarm);
         const topicArn = (p.outputs.databaseRds.value as { alarmTopicArn: string }).alarmTopicArn;
         const maxConnections = Number(p.one("aws:rds/parameterGroup:ParameterGroup").inputs.parameters
             .find((x: { name: string }) => x.name === "max_connections").value);
@@ -274,7 +271,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         const subscription = p.one("aws:rds/eventSubscription:EventSubscription");
         expect(subscription.inputs.sourceType).toBe("db-instance");
         expect(subscription.inputs.eventCategories).toEqual(expect.arrayContaining(["failover", "failure"]));
-        expect([...subscription.inputs.sourceIds].sort()).toEqual(p.ofType(INSTANCE).map((r) => r.inputs.identifier).sort());
+        expect([...subscription.inputs.sourceIds].sort()).toEqual(p.ofType(TYPES.rds).map((r) => r.inputs.identifier).sort());
         expect(subscription.inputs.snsTopic).toBe((p.outputs.databaseRds.value as { alarmTopicArn: string }).alarmTopicArn);
     });
 
@@ -289,7 +286,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(primary.secretInputs).toContain("password");
 
         const secret = p.one("aws:secretsmanager/secret:Secret");
-        expect(dependsOn(secret, "kmsKeyId", p.one(KMS_KEY, (r) => r.name === "database-kms"))).toBe(true);
+        expect(dependsOn(secret, "kmsKeyId", p.one(TYPES.kmsKey, (r) => r.name === "database-kms"))).toBe(true);
         const version = p.one("aws:secretsmanager/secretVersion:SecretVersion");
         expect(version.secretInputs).toContain("secretString");
         expect(JSON.parse(version.inputs.secretString)).toMatchObject({
@@ -320,7 +317,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
     });
 
     test("the backend's NetworkPolicy egress reaches exactly the DB subnets on 3306", () => {
-        const policy = p.one(NETWORK_POLICY, (r) => r.inputs.metadata.name === "allow-backend-to-database");
+        const policy = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-backend-to-database");
         const [rule] = policy.inputs.spec.egress;
         expect(rule.to.map((peer: { ipBlock: { cidr: string } }) => peer.ipBlock.cidr)).toEqual(file.db.subnets.map((s) => s.cidr));
         expect(rule.ports).toEqual([{ protocol: "TCP", port: 3306 }]);
@@ -379,7 +376,7 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
         const drProvider = p.one("pulumi:providers:aws");
         expect(drProvider.inputs.region).toBe("eu-central-1");
         const inDr = (r: RecordedResource) => r.provider?.startsWith(`${drProvider.urn}::`) ?? false;
-        const drKey = p.one(KMS_KEY, inDr);
+        const drKey = p.one(TYPES.kmsKey, inDr);
         const replication = p.one("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication");
         expect(inDr(replication)).toBe(true);
         expect(replication.inputs.sourceDbInstanceArn).toMatch(/^arn:aws:rds:eu-west-1:/);
@@ -406,18 +403,18 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
         const given = await runStack("prod", {
             "kubepolaris:database": JSON.stringify({ ...db, kmsKeyArn: keyArn, alarmTopicArn: topicArn }),
         });
-        expect(given.ofType(KMS_KEY).filter((r) => r.provider === undefined)).toHaveLength(0);
+        expect(given.ofType(TYPES.kmsKey).filter((r) => r.provider === undefined)).toHaveLength(0);
         expect(given.ofType("aws:sns/topic:Topic")).toHaveLength(0);
         expect(primaryOf(given).inputs.kmsKeyId).toBe(keyArn);
         expect(primaryOf(given).inputs.performanceInsightsKmsKeyId).toBe(keyArn);
         expect(given.one("aws:secretsmanager/secret:Secret").inputs.kmsKeyId).toBe(keyArn);
-        expect(given.ofType(ALARM).every((a) => a.inputs.alarmActions[0] === topicArn)).toBe(true);
+        expect(given.ofType(TYPES.metricAlarm).every((a) => a.inputs.alarmActions[0] === topicArn)).toBe(true);
         expect(given.one("aws:rds/eventSubscription:EventSubscription").inputs.snsTopic).toBe(topicArn);
     });
 
     test("during preview the database egress is already known (it comes from config, not from AWS)", async () => {
         const preview = await runStack("prod", undefined, true);
-        const policy = preview.one(NETWORK_POLICY, (r) => r.inputs.metadata.name === "allow-backend-to-database");
+        const policy = preview.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-backend-to-database");
         expect(JSON.stringify(policy.inputs.spec.egress)).not.toContain(UNKNOWN);
         expect(policy.inputs.spec.egress[0].to).toHaveLength(3);
     });
@@ -426,7 +423,7 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
 describe("dev and staging: no replicas and no DR copy", () => {
     test.each(["dev", "staging"])("%s has one Multi-AZ writer and nothing in another region", async (stack) => {
         const p = await runStack(stack);
-        expect(p.ofType(INSTANCE)).toHaveLength(1);
+        expect(p.ofType(TYPES.rds)).toHaveLength(1);
         expect(primaryOf(p).inputs.multiAz).toBe(true);
         expect(p.ofType("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")).toHaveLength(0);
         expect(p.ofType("pulumi:providers:aws")).toHaveLength(0);
@@ -548,9 +545,9 @@ describe("local: MySQL in the namespace, no cloud", () => {
 
     test("NetworkPolicies: the backend may reach the MySQL pod on 3306, and only the backend may", () => {
         const backendLabels = { ...mysqlLabels, "app.kubernetes.io/component": "backend" };
-        const egress = p.one(NETWORK_POLICY, (r) => r.inputs.metadata.name === "allow-backend-to-database");
+        const egress = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-backend-to-database");
         expect(egress.inputs.spec.egress).toEqual([{ to: [{ podSelector: { matchLabels: mysqlLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }]);
-        const ingress = p.one(NETWORK_POLICY, (r) => r.inputs.metadata.name === "allow-database-from-backend");
+        const ingress = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-database-from-backend");
         expect(ingress.inputs.spec.podSelector.matchLabels).toEqual(mysqlLabels);
         expect(ingress.inputs.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: backendLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }]);
     });
@@ -593,7 +590,7 @@ describe("the components keep a password secret whatever the caller passes", () 
         }
         const rdsPlaces = occurrences(p, "plaintext-password-from-a-careless-caller").map((place) => place.resource);
         expect(rdsPlaces).toEqual(expect.arrayContaining([
-            `${INSTANCE}::careless-rds-primary`,
+            `${TYPES.rds}::careless-rds-primary`,
             "aws:secretsmanager/secretVersion:SecretVersion::careless-rds-master",
             `${K8S_SECRET}::careless-rds-credentials`,
             `${K8S_SECRET}::careless-local-credentials`,

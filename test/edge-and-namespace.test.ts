@@ -4,10 +4,8 @@ import { podLabels } from "../components/labels";
 import { quotaFor } from "../components/namespaceBaseline";
 import { cpuMillis, memoryBytes } from "../components/quantity";
 import { isSecretInput, runStack, stackAppConfig, STACKS } from "./support/program";
+import { TYPES } from "./support/types";
 
-const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
-const SERVICE = "kubernetes:core/v1:Service";
-const NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const NLB = "service.beta.kubernetes.io/aws-load-balancer";
 
 
@@ -15,7 +13,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
 
     test("the Ingress routes / to the frontend, /api and /ws to the backend, for the TLS-covered host", async () => {
-        const ingress = (await runStack(stack)).one(INGRESS);
+        const ingress = (await runStack(stack)).one(TYPES.ingress);
         const spec = ingress.inputs.spec;
         expect(spec.ingressClassName).toBe("nginx");
         expect(spec.rules).toHaveLength(1);
@@ -31,7 +29,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("Ingress annotations: sticky cookie, long idle timeouts for WebSockets, a short connect timeout, 100m bodies, no made-up annotations", async () => {
-        const annotations = (await runStack(stack)).one(INGRESS).inputs.metadata.annotations;
+        const annotations = (await runStack(stack)).one(TYPES.ingress).inputs.metadata.annotations;
         expect(annotations).toMatchObject({
             "nginx.ingress.kubernetes.io/affinity": "cookie",
             "nginx.ingress.kubernetes.io/session-cookie-name": "route",
@@ -50,7 +48,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("the load balancer Service fronts the ingress-nginx controller pods", async () => {
-        const lb = (await runStack(stack)).one(SERVICE, (s) => s.inputs.metadata.name === "kubepolaris-ingress-nlb");
+        const lb = (await runStack(stack)).one(TYPES.service, (s) => s.inputs.metadata.name === "kubepolaris-ingress-nlb");
         expect(lb.inputs.metadata.namespace).toBe(config.edge.controllerNamespace);
         expect(lb.inputs.spec.selector).toEqual(config.edge.controllerLabels);
         expect(lb.inputs.spec.ports.map((p: any) => `${p.port}->${p.targetPort}`)).toEqual(["80->http", "443->https"]);
@@ -60,7 +58,7 @@ describe.each(STACKS)("stack %s", (stack) => {
             expect(lb.inputs.spec.type).toBe("NodePort");
             expect(Object.keys(annotations).filter((k) => k.startsWith(NLB))).toEqual([]);
             expect(annotations["pulumi.com/skipAwait"]).toBe("true");
-            expect((await runStack(stack)).one(INGRESS).inputs.metadata.annotations["pulumi.com/skipAwait"]).toBe("true");
+            expect((await runStack(stack)).one(TYPES.ingress).inputs.metadata.annotations["pulumi.com/skipAwait"]).toBe("true");
         } else {
             expect(lb.inputs.spec.type).toBe("LoadBalancer");
             expect(annotations).toMatchObject({
@@ -128,7 +126,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("NetworkPolicies: default deny, DNS, ingress controller to the serving ports, backend to the database", async () => {
         const program = await runStack(stack);
-        const byName = Object.fromEntries(program.ofType(NETPOL).map((p) => [p.inputs.metadata.name, p.inputs.spec]));
+        const byName = Object.fromEntries(program.ofType(TYPES.networkPolicy).map((p) => [p.inputs.metadata.name, p.inputs.spec]));
         expect(byName["default-deny-all"]).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
         expect(byName["allow-dns-egress"].egress[0].ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
 

@@ -5,11 +5,8 @@ import { memoryBytes } from "../components/quantity";
 import { podLabels } from "../components/labels";
 import { RecordedResource } from "../tools/mockRun";
 import { runStack, stackAppConfig, STACKS } from "./support/program";
+import { TYPES } from "./support/types";
 
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
-const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
-const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
-const SERVICE = "kubernetes:core/v1:Service";
 
 
 /** Does a matchLabels selector select pods carrying `labels`? */
@@ -23,7 +20,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
 
     const deployment = async (component: string): Promise<RecordedResource> =>
-        (await runStack(stack)).one(DEPLOYMENT, (r) => r.inputs.metadata.name === `kubepolaris-${component}`);
+        (await runStack(stack)).one(TYPES.deployment, (r) => r.inputs.metadata.name === `kubepolaris-${component}`);
     const podTemplateLabels = async (component: string) => (await deployment(component)).inputs.spec.template.metadata.labels;
 
     test.each(components)("%s: the Deployment selects its own pods, with the shared label helper", async (component) => {
@@ -35,12 +32,12 @@ describe.each(STACKS)("stack %s", (stack) => {
     test.each(components)("%s: exactly one PDB, selecting exactly these pods, permitting an eviction at the HPA minimum", async (component) => {
         const program = await runStack(stack);
         const labels = await podTemplateLabels(component);
-        const pdbs = program.ofType(PDB).filter((p) => selects(p.inputs.spec.selector.matchLabels, labels));
+        const pdbs = program.ofType(TYPES.pdb).filter((p) => selects(p.inputs.spec.selector.matchLabels, labels));
         expect(pdbs).toHaveLength(1);
         const pdb = pdbs[0];
         expect(pdb.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, component));
         expect(pdb.inputs.metadata.namespace).toBe(config.namespace);
-        const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${component}`);
+        const hpa = program.one(TYPES.hpa, (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${component}`);
         const allowedAtMin = hpa.inputs.spec.minReplicas - pdb.inputs.spec.minAvailable;
         expect(allowedAtMin).toBeGreaterThanOrEqual(1);
         // And it protects something: at least one pod must stay.
@@ -51,7 +48,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     test.each(components)("%s: the HPA owns the replica count (bounds from the tier, CPU 70 %%, memory 80 %%)", async (component) => {
         const program = await runStack(stack);
         const d = await deployment(component);
-        const hpa = program.one(HPA, (h) => h.inputs.spec.scaleTargetRef.name === d.inputs.metadata.name);
+        const hpa = program.one(TYPES.hpa, (h) => h.inputs.spec.scaleTargetRef.name === d.inputs.metadata.name);
         const expected = config[component];
         expect(hpa.inputs.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: d.inputs.metadata.name });
         expect(hpa.inputs.spec.minReplicas).toBe(expected.minReplicas);
@@ -110,7 +107,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     test.each(components)("%s: the Service selects the pods and targets a port the container exposes", async (component) => {
         const program = await runStack(stack);
         const d = await deployment(component);
-        const svc = program.one(SERVICE, (s) => s.inputs.metadata.name === `kubepolaris-${component}`);
+        const svc = program.one(TYPES.service, (s) => s.inputs.metadata.name === `kubepolaris-${component}`);
         expect(svc.inputs.spec.selector).toEqual(podLabels(config.release, component));
         const containerPorts = d.inputs.spec.template.spec.containers[0].ports.map((p: any) => p.name);
         for (const port of svc.inputs.spec.ports) {
@@ -173,7 +170,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("every container of every workload has requests, limits and the restricted security context", async () => {
         const program = await runStack(stack);
-        const workloads = [...program.ofType(DEPLOYMENT), ...program.ofType("kubernetes:apps/v1:StatefulSet")];
+        const workloads = [...program.ofType(TYPES.deployment), ...program.ofType("kubernetes:apps/v1:StatefulSet")];
         expect(workloads.length).toBeGreaterThanOrEqual(2);
         for (const w of workloads) {
             const pod = w.inputs.spec.template.spec;
@@ -212,7 +209,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         for (const sa of program.ofType("kubernetes:core/v1:ServiceAccount")) {
             expect(sa.inputs.automountServiceAccountToken).toBe(false);
         }
-        for (const d of program.ofType(DEPLOYMENT)) {
+        for (const d of program.ofType(TYPES.deployment)) {
             expect(d.inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
         }
     });

@@ -3,25 +3,24 @@
 //  - seed-ha: the HA guide's values-ha.yaml (its Kubernetes 部署 section) taken literally, as plain manifests in a namespace of its own;
 //  - naive: what a quick install gives: 2 replicas, no anti-affinity, no spread, no PDB.
 // Baselines are generated here, never by changing the stack's files.
-import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
 import { pdbMinAvailable } from "../../components/haWorkload";
 import { componentName, podLabels } from "../../components/labels";
-import { Tier, TIER_PROFILES } from "../../config";
+import { parseConfig, rawConfig, Tier, TIER_PROFILES } from "../../config";
+import { loadStackConfig } from "../../tools/stackConfig";
 import { Workload, WORKLOADS } from "./figures";
 import { Kube, until } from "./kube";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
-/** What the local stack's file says (the repo's Pulumi.local.yaml: never edited). */
+/** The local stack's settings, parsed as the program parses them (the repo's Pulumi.local.yaml: never edited). */
 export function localStackFacts(): { namespace: string; release: string; images: Record<Workload, string> } {
-    const doc: any = yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8"));
-    const c = doc.config ?? {};
+    const { config: flat, secretKeys } = loadStackConfig(REPO, "local");
+    const config = parseConfig(rawConfig("local", flat, secretKeys));
     return {
-        namespace: c["kubepolaris:namespace"] ?? "kubepolaris",
-        release: c["kubepolaris:release"] ?? "kubepolaris",
-        images: c["kubepolaris:images"],
+        namespace: config.namespace,
+        release: config.release,
+        images: { backend: config.backend.image, frontend: config.frontend.image },
     };
 }
 

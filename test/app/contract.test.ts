@@ -16,14 +16,9 @@ import { ADMIN_PASSWORD_ENV } from "../../components/adminPassword";
 import { RecordedResource } from "../../tools/mockRun";
 import { PROJECT_DIR, runStack } from "../support/program";
 import { httpRequest, missingTools, Pod, ProcessSpec, Sandbox, waitFor } from "./sandbox";
+import { TYPES } from "../support/types";
 
 const STACK = "local";
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
-const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
-const SERVICE = "kubernetes:core/v1:Service";
-const SECRET = "kubernetes:core/v1:Secret";
-const JOB = "kubernetes:batch/v1:Job";
-const SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
 
 const missing = process.getuid?.() === 0 ? missingTools() : ["root"];
 const required = process.env.KUBEPOLARIS_REQUIRE_APP === "1";
@@ -41,7 +36,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     const component = (r: RecordedResource) => r.inputs.metadata?.labels?.["app.kubernetes.io/component"];
     /** A secretKeyRef resolved against the Secrets the stack creates (mock values for its secrets). */
     const secretValue = (ref: { name: string; key: string }) => {
-        const secret = resources.find((r) => r.type === SECRET && r.inputs.metadata.name === ref.name);
+        const secret = resources.find((r) => r.type === TYPES.secret && r.inputs.metadata.name === ref.name);
         const value = secret?.inputs.stringData?.[ref.key];
         if (typeof value !== "string") {
             throw new Error(`secretKeyRef ${ref.name}/${ref.key}: the stack creates no such Secret key`);
@@ -63,7 +58,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     };
     /** The admin password in force: the stack's once the Job's script ran, the published one before. */
     const adminToken = async (pod: Pod) => {
-        const job = resources.find((r) => r.type === JOB && component(r) === "admin-password")!;
+        const job = resources.find((r) => r.type === TYPES.job && component(r) === "admin-password")!;
         const stackPassword = envOf(job.inputs.spec.template.spec.containers[0], {})[ADMIN_PASSWORD_ENV.newPassword];
         for (const password of [stackPassword, BACKEND.seededAdmin.password]) {
             const answer = await pod.request(BACKEND.port, "POST", BACKEND.api.login, { body: { username: BACKEND.seededAdmin.username, password } });
@@ -88,10 +83,10 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
         const binary = build.stdout.trim().split("\n").pop()!;
 
         resources = (await runStack(STACK)).resources;
-        deployment = resources.find((r) => r.type === DEPLOYMENT && component(r) === "backend")!;
+        deployment = resources.find((r) => r.type === TYPES.deployment && component(r) === "backend")!;
         const podSpec = deployment.inputs.spec.template.spec;
         container = podSpec.containers[0];
-        const mysql = resources.find((r) => r.type === STATEFUL_SET && component(r) === "mysql")!.inputs.spec.template.spec.containers[0];
+        const mysql = resources.find((r) => r.type === TYPES.statefulSet && component(r) === "mysql")!.inputs.spec.template.spec.containers[0];
         const mysqlEnv = envOf(mysql, {});
 
         sandbox = new Sandbox();
@@ -147,7 +142,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     });
 
     test("the port the Service targets answers", async () => {
-        const service = resources.find((r) => r.type === SERVICE && r.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
+        const service = resources.find((r) => r.type === TYPES.service && r.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
         for (const servicePort of service.inputs.spec.ports) {
             const port = portNamed(container, servicePort.targetPort);
             expect({ targetPort: servicePort.targetPort, containerPort: port }).toEqual({ targetPort: servicePort.targetPort, containerPort: BACKEND.port });
@@ -170,7 +165,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     });
 
     test("every ServiceMonitor scrapes a path that exists (there is none: the backend has no /metrics)", async () => {
-        const monitors = resources.filter((r) => r.type === SERVICE_MONITOR);
+        const monitors = resources.filter((r) => r.type === TYPES.serviceMonitor);
         for (const endpoint of monitors.flatMap((m) => m.inputs.spec.endpoints)) {
             expect((await pods[0].request(portNamed(container, endpoint.port), "GET", endpoint.path ?? "/metrics")).status).toBe(200);
         }
@@ -179,7 +174,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     });
 
     test("the admin-password Job's script replaces the published password, on every backend, idempotently", async () => {
-        const job = resources.find((r) => r.type === JOB && component(r) === "admin-password")!;
+        const job = resources.find((r) => r.type === TYPES.job && component(r) === "admin-password")!;
         const jobPod = job.inputs.spec.template.spec;
         const jobContainer = jobPod.containers[0];
         // The Service's DNS name inside the cluster; here the backend is on the pod's loopback.
@@ -217,7 +212,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     });
 
     test("the database accepts the backend with the program's TLS setting; requiring TLS would lock it out", async () => {
-        const flag = (resources.find((r) => r.type === STATEFUL_SET)!.inputs.spec.template.spec.containers[0].args as string[])
+        const flag = (resources.find((r) => r.type === TYPES.statefulSet)!.inputs.spec.template.spec.containers[0].args as string[])
             .find((a) => a.startsWith("--require-secure-transport="));
         expect(flag).toBe(`--require-secure-transport=${BACKEND.supportsDatabaseTls ? "ON" : "OFF"}`);
         expect(sandbox.sql(["SELECT @@require_secure_transport"]).trim()).toBe("0");

@@ -3,17 +3,10 @@
 import { MultiAzMysql, MultiAzMysqlArgs } from "../../components/database/multiAzMysql";
 import { recordRegistrations, Registered, secretInput, TYPES } from "../support/components";
 
-const INSTANCE = "aws:rds/instance:Instance";
-const KMS_KEY = "aws:kms/key:Key";
-const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const TOPIC = "aws:sns/topic:Topic";
-const DR_BACKUPS = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication";
-const SM_SECRET = "aws:secretsmanager/secret:Secret";
 
 const recorder = recordRegistrations((type, name) => {
     switch (type) {
-        case INSTANCE: return { address: `${name}.db.example` };
+        case TYPES.rds: return { address: `${name}.db.example` };
         case TYPES.randomPassword: return { result: `generated-${name}` };
         default: return {};
     }
@@ -49,7 +42,7 @@ async function build(name: string, overrides: Partial<MultiAzMysqlArgs> = {}) {
     await recorder.settle(database.writerEndpoint, database.readerEndpoints, database.secretArn, database.alarmTopicArn, database.drBackupsArn,
         database.kmsKeyArn, database.parameterGroupName);
     const of = (type: string) => recorder.ofType(type, `${name}-`);
-    return { database, of, primary: recorder.one(INSTANCE, `${name}-primary`).inputs };
+    return { database, of, primary: recorder.one(TYPES.rds, `${name}-primary`).inputs };
 }
 
 test("the writer is Multi-AZ, encrypted, private, in the subnet group, with automated backups for point-in-time restore", async () => {
@@ -74,7 +67,7 @@ test("deletion protection and a final snapshot follow the args; without a final 
 
 test("read replicas follow the writer, outside the writer's AZ, one per other AZ before any AZ gets two", async () => {
     const { of, database } = await build("replicas", { instance: { ...args().instance, readReplicas: 3 } });
-    const replicas = of(INSTANCE).filter((r: Registered) => r.name.includes("-replica-")).map((r) => r.inputs);
+    const replicas = of(TYPES.rds).filter((r: Registered) => r.name.includes("-replica-")).map((r) => r.inputs);
     expect(replicas).toHaveLength(3);
     expect(replicas.map((r) => r.availabilityZone)).toEqual(["eu-west-1b", "eu-west-1c", "eu-west-1b"]);
     for (const replica of replicas) {
@@ -87,7 +80,7 @@ test("read replicas follow the writer, outside the writer's AZ, one per other AZ
         "replicas-replica-1.db.example", "replicas-replica-2.db.example", "replicas-replica-3.db.example",
     ]);
     // Replica lag pages only where there is a replica.
-    const lagAlarms = of(ALARM).filter((r) => r.inputs.metricName === "ReplicaLag").map((r) => r.inputs.dimensions.DBInstanceIdentifier);
+    const lagAlarms = of(TYPES.metricAlarm).filter((r) => r.inputs.metricName === "ReplicaLag").map((r) => r.inputs.dimensions.DBInstanceIdentifier);
     expect(lagAlarms.sort()).toEqual(["kp-test-replica-1", "kp-test-replica-2", "kp-test-replica-3"]);
 });
 
@@ -96,7 +89,7 @@ test("only the allowed sources reach the database, on its port alone", async () 
         port: 3307,
         network: { ...args().network, allowedSecurityGroupIds: ["sg-eks", "sg-bastion"], allowedCidrs: ["10.2.0.0/16"] },
     });
-    const rules = of(INGRESS_RULE).map((r) => r.inputs);
+    const rules = of(TYPES.securityGroupIngressRule).map((r) => r.inputs);
     expect(rules.map((r) => r.referencedSecurityGroupId ?? r.cidrIpv4).sort()).toEqual(["10.2.0.0/16", "sg-bastion", "sg-eks"]);
     for (const rule of rules) {
         expect([rule.ipProtocol, rule.fromPort, rule.toPort]).toEqual(["tcp", 3307, 3307]);
@@ -106,11 +99,11 @@ test("only the allowed sources reach the database, on its port alone", async () 
 
 test("a given KMS key is used for storage and Performance Insights; without one a rotating key is created", async () => {
     const given = await build("own-key", { kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/own" });
-    expect(given.of(KMS_KEY)).toEqual([]);
+    expect(given.of(TYPES.kmsKey)).toEqual([]);
     expect(given.primary.kmsKeyId).toBe("arn:aws:kms:eu-west-1:123456789012:key/own");
     expect(given.primary.performanceInsightsKmsKeyId).toBe("arn:aws:kms:eu-west-1:123456789012:key/own");
     const created = await build("new-key");
-    const [key] = created.of(KMS_KEY);
+    const [key] = created.of(TYPES.kmsKey);
     expect(key.inputs.enableKeyRotation).toBe(true);
 });
 
@@ -127,35 +120,35 @@ test("the parameter group enforces utf8mb4 and the connection limit, and TLS onl
 
 test("alarms page on CPU, storage and connections, at 90 % of max_connections and 10 % storage left", async () => {
     const { of } = await build("alarms", { maxConnections: 500, instance: { ...args().instance, allocatedStorageGiB: 100 } });
-    const alarms = Object.fromEntries(of(ALARM).map((r) => [r.inputs.metricName, r.inputs]));
+    const alarms = Object.fromEntries(of(TYPES.metricAlarm).map((r) => [r.inputs.metricName, r.inputs]));
     expect(Object.keys(alarms).sort()).toEqual(["CPUUtilization", "DatabaseConnections", "FreeStorageSpace"]);
     expect(alarms.DatabaseConnections.threshold).toBe(450);
     expect(alarms.FreeStorageSpace.threshold).toBe(10 * 1024 ** 3);
-    expect(of(TOPIC)).toHaveLength(1);
+    expect(of(TYPES.snsTopic)).toHaveLength(1);
 });
 
 test("an existing alarm topic is used as it is, and each on-call address subscribes to it", async () => {
     const topicArn = "arn:aws:sns:eu-west-1:123456789012:oncall";
     const { of, database } = await build("topic", { monitoring: { ...args().monitoring, alarmTopicArn: topicArn, alarmEmails: ["a@example.com", "b@example.com"] } });
-    expect(of(TOPIC)).toEqual([]);
+    expect(of(TYPES.snsTopic)).toEqual([]);
     expect(of("aws:sns/topicSubscription:TopicSubscription").map((r) => [r.inputs.topic, r.inputs.endpoint])).toEqual([
         [topicArn, "a@example.com"], [topicArn, "b@example.com"],
     ]);
-    expect(of(ALARM).every((r) => r.inputs.alarmActions[0] === topicArn)).toBe(true);
+    expect(of(TYPES.metricAlarm).every((r) => r.inputs.alarmActions[0] === topicArn)).toBe(true);
     expect(await new Promise((resolve) => database.alarmTopicArn.apply(resolve))).toBe(topicArn);
 });
 
 test("with a DR region the automated backups and the master secret are replicated there; without, nothing is", async () => {
     const dr = await build("dr", { dr: { region: "eu-central-1", kmsKeyArn: "arn:aws:kms:eu-central-1:123456789012:key/dr", backupRetentionDays: 10 } });
-    const [replication] = dr.of(DR_BACKUPS);
+    const [replication] = dr.of(TYPES.backupsReplication);
     expect(replication.inputs).toMatchObject({ retentionPeriod: 10, kmsKeyId: "arn:aws:kms:eu-central-1:123456789012:key/dr" });
     const provider = recorder.one("pulumi:providers:aws", "dr-dr").inputs;
     expect(provider.region).toBe("eu-central-1");
-    expect(dr.of(SM_SECRET)[0].inputs.replicas).toEqual([{ region: "eu-central-1", kmsKeyId: "arn:aws:kms:eu-central-1:123456789012:key/dr" }]);
+    expect(dr.of(TYPES.secretsManagerSecret)[0].inputs.replicas).toEqual([{ region: "eu-central-1", kmsKeyId: "arn:aws:kms:eu-central-1:123456789012:key/dr" }]);
 
     const none = await build("no-dr");
-    expect(none.of(DR_BACKUPS)).toEqual([]);
-    expect(none.of(SM_SECRET)[0].inputs.replicas).toBeUndefined();
+    expect(none.of(TYPES.backupsReplication)).toEqual([]);
+    expect(none.of(TYPES.secretsManagerSecret)[0].inputs.replicas).toBeUndefined();
     expect(none.database.drBackupsArn).toBeUndefined();
 });
 
@@ -168,6 +161,6 @@ test("the backend reads the password from a Secret in its namespace; a password 
     const stringData = secretInput(secret.stringData);
     expect(stringData.secret).toBe(true);
     expect(stringData.value).toEqual({ [database.connection.passwordSecret.key]: "generated-password-password" });
-    expect(secretInput(recorder.one(INSTANCE, "password-primary").inputs.password)).toEqual({ secret: true, value: "generated-password-password" });
+    expect(secretInput(recorder.one(TYPES.rds, "password-primary").inputs.password)).toEqual({ secret: true, value: "generated-password-password" });
     expect(database.connection).toMatchObject({ port: 3306, database: "kubepolaris", username: "kubepolaris" });
 });

@@ -55,7 +55,7 @@ test("the quota has room for every workload at its most pods, each pod at the la
         "limits.memory": "12544Mi",
         pods: "4",
     });
-    expect(recorder.one(TYPES.quota, "quota-quota").inputs.spec.hard).toEqual(baseline.quotaHard);
+    expect(recorder.one(TYPES.resourceQuota, "quota-quota").inputs.spec.hard).toEqual(baseline.quotaHard);
 });
 
 test("a container without resources gets defaults, and none may exceed the largest workload's limits", async () => {

@@ -11,6 +11,7 @@ import { ADMIN_PASSWORD_REVISION_ANNOTATION } from "../../components/adminPasswo
 import * as fs from "fs";
 import * as path from "path";
 import { runStack, stackAppConfig, Program } from "../support/program";
+import { TYPES } from "../support/types";
 import {
     commandExists, describeFailure, engineEnv, Manifest, normalize, objectKey,
     mapLimit, policyNamesFromEvents, policyNamesFromRunnerJson, readManifests, REPO, run, runAsync, stacksIn, tempDir, toolchainBinDir,
@@ -28,7 +29,6 @@ const ENGINE_TIMEOUT = 600_000;
 const FIXTURE_STACK = "fixture";
 const FIXTURE_CONCURRENCY = 2;
 
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const AUTONAMED = "pulumi.com/autonamed";
 
 /** A rendered object, minus what only the provider adds. */
@@ -122,7 +122,7 @@ describeEngine(engineSuite, () => {
             expect(container.livenessProbe).toBeDefined();
             expect(container.readinessProbe).toBeDefined();
             expect(container.livenessProbe).not.toEqual(container.readinessProbe);
-            const mocked = mock.one(DEPLOYMENT, (r) => r.inputs.metadata.name === `kubepolaris-${tier}`);
+            const mocked = mock.one(TYPES.deployment, (r) => r.inputs.metadata.name === `kubepolaris-${tier}`);
             const mockedContainer = mocked.inputs.spec.template.spec.containers[0];
             expect(normalize(container.livenessProbe)).toEqual(normalize(mockedContainer.livenessProbe));
             expect(normalize(container.readinessProbe)).toEqual(normalize(mockedContainer.readinessProbe));

@@ -3,8 +3,7 @@
 // sees exactly what the pack sees under `pulumi preview`.
 import type { Policy } from "@pulumi/policy";
 import { packArgs } from "../../policy/pack";
-import { RDS_INSTANCE } from "../../policy/rules/database";
-import { TYPES as K8S_TYPES } from "../../policy/rules/k8s";
+import { TYPES } from "../support/types";
 import { RecordedResource } from "../../tools/mockRun";
 import { PolicyConfigEntry, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { evaluatePolicies, Evaluation, Violation } from "../../tools/policyRunner/engine";
@@ -75,8 +74,7 @@ export function describeViolation(v: Violation): string {
     return `${name}: ${v.message}`;
 }
 
-/** Resource type tokens: the pack's own (policy/rules/k8s), plus the RDS instance the database rules read. */
-export const TYPES = { ...K8S_TYPES, rds: RDS_INSTANCE } as const;
+export { TYPES };
 
 /** The fixture spec as the resources baseline.ts registers (same types and names). */
 export function specResources(spec: Spec): FakeResource[] {

@@ -2,6 +2,7 @@
 // for the tests in test/components/. Call `recordRegistrations()` once per test file, before the
 // first component is constructed; give each component in a file its own name.
 import * as pulumi from "@pulumi/pulumi";
+import { TYPES } from "./types";
 
 export interface Registered {
     type: string;
@@ -81,24 +82,7 @@ export function selects(selector: Record<string, string>, labels: Record<string,
     return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
 }
 
-export const TYPES = {
-    deployment: "kubernetes:apps/v1:Deployment",
-    statefulSet: "kubernetes:apps/v1:StatefulSet",
-    service: "kubernetes:core/v1:Service",
-    serviceAccount: "kubernetes:core/v1:ServiceAccount",
-    secret: "kubernetes:core/v1:Secret",
-    namespace: "kubernetes:core/v1:Namespace",
-    quota: "kubernetes:core/v1:ResourceQuota",
-    limitRange: "kubernetes:core/v1:LimitRange",
-    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-    priorityClass: "kubernetes:scheduling.k8s.io/v1:PriorityClass",
-    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
-    hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-    ingress: "kubernetes:networking.k8s.io/v1:Ingress",
-    job: "kubernetes:batch/v1:Job",
-    prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
-    randomPassword: "random:index/randomPassword:RandomPassword",
-} as const;
+export { TYPES };
 
 /**
  * An input as registered: whether it was sent as a secret, and its value. The mock monitor gets a
