@@ -28,23 +28,23 @@ const provider = new k8s.Provider("kubernetes", {
 });
 const opts = { provider };
 
+/**
+ * A stateless component's worst case for the namespace quota: its HPA maximum plus a rollout's
+ * surge, each pod at the largest size of any tier (a size tier change rolls one size into another).
+ */
+const quotaWorkload = (component: "backend" | "frontend") => ({
+    name: component,
+    maxPods: maxPodsDuringRollout(config[component].maxReplicas),
+    resources: config[component].resources,
+    rolloutFrom: Object.values(TIER_PROFILES).map((profile) => profile[component].resources),
+});
+
 const baseline = new NamespaceBaseline("kubepolaris", {
     namespace: config.namespace,
     labels,
     workloads: [
-        // A size tier change rolls pods of one tier's size into another's: room for the largest.
-        {
-            name: "backend",
-            maxPods: maxPodsDuringRollout(config.backend.maxReplicas),
-            resources: config.backend.resources,
-            rolloutFrom: Object.values(TIER_PROFILES).map((profile) => profile.backend.resources),
-        },
-        {
-            name: "frontend",
-            maxPods: maxPodsDuringRollout(config.frontend.maxReplicas),
-            resources: config.frontend.resources,
-            rolloutFrom: Object.values(TIER_PROFILES).map((profile) => profile.frontend.resources),
-        },
+        quotaWorkload("backend"),
+        quotaWorkload("frontend"),
         // One MySQL pod; a StatefulSet replaces it without surging.
         ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
         { name: "admin-password", maxPods: 1, resources: ADMIN_JOB_RESOURCES },
