@@ -77,15 +77,29 @@ export function processesUsing(dir: string): number[] {
     return out;
 }
 
-/** A block of ports nothing listens on (base+3..base+8, as cluster.sh uses them), so parallel test runs do not collide. */
+/** Where Linux starts handing out ports for outgoing connections (net.ipv4.ip_local_port_range; 32768 by default). */
+const EPHEMERAL_PORTS_START = (() => {
+    try {
+        return Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+    } catch {
+        return 32768;
+    }
+})();
+
+/**
+ * A block of ports nothing listens on (base+3..base+8, as cluster.sh uses them), so parallel test
+ * runs do not collide. Below Linux's ephemeral range: there, a port free when checked
+ * can be taken by an outgoing connection (the apiserver's to etcd) before kwok binds it.
+ */
 export function freePortBase(): number {
-    for (let i = 0; i < 2000; i++) {
-        const base = 20000 + ((process.pid + i) % 2000) * 10;
+    const blocks = Math.floor((EPHEMERAL_PORTS_START - 20000) / 10);
+    for (let i = 0; i < blocks; i++) {
+        const base = 20000 + ((process.pid + i) % blocks) * 10;
         if (listening([3, 4, 5, 6, 7, 8].map((n) => base + n)).length === 0) {
             return base;
         }
     }
-    throw new Error("no free block of ports between 20000 and 40000");
+    throw new Error(`no free block of ports between 20000 and ${EPHEMERAL_PORTS_START}`);
 }
 
 /** The ports among `ports` something listens on (TCP, any address). */
