@@ -93,8 +93,13 @@ export function failureMessage(e: unknown, program: string): string {
     const stack = error instanceof Error ? error.stack ?? "" : "";
     const frame = stack.split("\n").map((l) => /\(?(?:file:\/\/)?([^()\s]+\.[cm]?[jt]s):(\d+):\d+\)?$/.exec(l.trim()))
         .find((m) => m && !m[1].includes("node_modules") && !m[1].startsWith(path.join(REPO_ROOT, "tools")) && !m[1].startsWith("node:"));
-    const at = frame ? ` (at ${path.relative(process.cwd(), frame[1]) || frame[1]}:${frame[2]})` : "";
-    return `the program ${path.relative(process.cwd(), program) || program} failed: ${message}${at}`;
+    const at = frame ? ` (at ${shown(frame[1])}:${frame[2]})` : "";
+    return `the program ${shown(program)} failed: ${message}${at}`;
+}
+
+/** A path as the user gave it: relative to the directory they ran npm in. */
+function shown(file: string): string {
+    return path.relative(process.env.INIT_CWD ?? process.cwd(), file) || file;
 }
 
 /**
@@ -175,8 +180,8 @@ export async function main(argv: string[]): Promise<number> {
             console.log(formatRows(result));
         }
         console.log(`${result.violations.length} violation(s): ${result.mandatory} mandatory, ${result.advisory} advisory `
-            + `(stack ${args.stack}, ${result.resourceCount} resources, ${path.relative(process.cwd(), result.program) || result.program}, `
-            + `policy config ${result.policyConfig ? path.relative(process.cwd(), result.policyConfig) : "none: policy defaults"}, `
+            + `(stack ${args.stack}, ${result.resourceCount} resources, ${shown(result.program)}, `
+            + `policy config ${result.policyConfig ? shown(result.policyConfig) : "none: policy defaults"}, `
             + `${args.preview ? "preview" : "up"}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
     }
     return result.mandatory > 0 ? 1 : 0;
