@@ -53,10 +53,11 @@ export function resolveForProgram(programDir: string, repoRoot: string): Program
     const fromRunner = new Map<string, string>();
 
     M._resolveFilename = function (request, parent, isMain, options) {
-        if (isSdk(request)) {
+        const parentFile: unknown = parent?.filename;
+        // Packages this repository installed keep their own resolution; the program and its packages get the runner's SDK.
+        if (isSdk(request) && !(typeof parentFile === "string" && inside(repoModules, parentFile))) {
             return original.call(this, request, repoParent, isMain, options);
         }
-        const parentFile: unknown = parent?.filename;
         const programCode = typeof parentFile === "string" && inside(programDir, parentFile) && !parentFile.includes(`${path.sep}node_modules${path.sep}`);
         let resolved: string;
         try {
