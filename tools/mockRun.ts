@@ -127,7 +127,16 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
     // the program has returned. Collect those (until the run has settled, so none reaches the
     // process): the program failed, and what it registered is incomplete.
     const rejections: unknown[] = [];
-    const onRejection = (reason: unknown) => rejections.push(reason);
+    let failed!: (reason: unknown) => void;
+    // Settles at the first rejection: a resource whose input failed never registers, and whatever
+    // waits on its outputs (a stack output, another resource) would wait forever.
+    const firstFailure = new Promise<{ failure: unknown }>((resolve) => {
+        failed = (failure) => resolve({ failure });
+    });
+    const onRejection = (reason: unknown) => {
+        rejections.push(reason);
+        failed(reason);
+    };
     process.on("unhandledRejection", onRejection);
     // Pulumi runs a program from its project directory: files it reads by relative path are there.
     const cwd = process.cwd();
@@ -168,7 +177,17 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
             // The module's own exports: what runInPulumiStack returns is resolved plain data, which
             // no longer says which values were secret.
             let exported: Record<string, unknown> = {};
-            await runInStack(runtime, async () => {
+            /** `step`, unless the program has failed first (then the rest of it never completes). */
+            const unlessFailed = async (step: Promise<unknown>) => {
+                const outcome = await Promise.race([step.then(() => undefined), firstFailure.then(async (f) => {
+                    await settle();
+                    return f;
+                })]);
+                if (outcome !== undefined) {
+                    programError ??= outcome.failure;
+                }
+            };
+            await unlessFailed(runInStack(runtime, async () => {
                 try {
                     exported = await loadProgram(programPath);
                     return exported;
@@ -180,19 +199,19 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
             }).catch((err: unknown) => {
                 // The stack's outputs failed (an apply in an exported value threw).
                 programError ??= err;
-            });
-            await waitForRPCs(runtime).catch((err: unknown) => {
+            }));
+            await unlessFailed(waitForRPCs(runtime).catch((err: unknown) => {
                 programError ??= err;
-            });
+            }));
             await settle();
             programError ??= rejections[0];
             if (programError === undefined && unsupported.length === 0) {
-                try {
+                await unlessFailed((async () => {
                     outputs = await resolveOutputs(pulumiModule, exported);
                     await waitForRPCs(runtime);
-                } catch (err) {
-                    programError = err;
-                }
+                })().catch((err: unknown) => {
+                    programError ??= err;
+                }));
             }
             // What the runner could not supply explains a failure better than the failure itself.
             if (unsupported.length > 0) {

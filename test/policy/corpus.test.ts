@@ -107,7 +107,12 @@ describe("what the runner cannot supply ends in exit 2, naming it", () => {
         fs.writeFileSync(path.join(scratch, "throws.ts"), [
             'import * as aws from "@pulumi/aws";',
             'import * as pulumi from "@pulumi/pulumi";',
-            'new aws.s3.Bucket("b", { bucket: pulumi.output("x").apply((): string => { throw new Error("no bucket name today"); }) });',
+            'const bucket = new aws.s3.Bucket("b", { bucket: pulumi.output("x").apply((): string => { throw new Error("no bucket name today"); }) });',
+            "export const name = bucket.bucket; // waits on a resource that is never registered",
+        ].join("\n"));
+        fs.writeFileSync(path.join(scratch, "never.ts"), [
+            'import * as pulumi from "@pulumi/pulumi";',
+            "export const ready = pulumi.output(new Promise<string>(() => undefined));",
         ].join("\n"));
     });
     afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -127,7 +132,7 @@ describe("what the runner cannot supply ends in exit 2, naming it", () => {
     });
 
     /** A real process, as CI runs it: a rejection inside the program reaches the process, not jest. */
-    const spawnCheck = (file: string) => spawnSync("npm", ["run", "-s", "policy:check", "--", "--stack", "ci", "--program", path.join(scratch, file)],
+    const spawnCheck = (file: string, ...extra: string[]) => spawnSync("npm", ["run", "-s", "policy:check", "--", "--stack", "ci", "--program", path.join(scratch, file), ...extra],
         { cwd: ROOT, encoding: "utf8", env: { ...process.env, INIT_CWD: ROOT } });
 
     test("a data source without a mock answer, even when the program then fails on the empty answer", () => {
@@ -136,13 +141,19 @@ describe("what the runner cannot supply ends in exit 2, naming it", () => {
         expect(causeLines(result.stderr)).toEqual(["policy:check: the offline runner cannot judge this program: invoke aws:ssm/getParameter:getParameter has no offline answer"]);
     }, 60000);
 
-    test("a program whose apply throws: where it failed", () => {
-        const result = spawnCheck("throws.ts");
+    test.each([["preview", []], ["up", ["--up"]]])("a program whose resource input's apply throws, with an output waiting on that resource (%s): where it failed", (_mode, extra) => {
+        const result = spawnCheck("throws.ts", ...extra);
         expect(result.status).toBe(2);
         expect(result.stdout).toBe("");
         expect(causeLines(result.stderr)).toEqual([expect.stringMatching(/^policy:check: the program .*throws\.ts failed: error serializing property "bucket": no bucket name today \(at .*throws\.ts:3\)$/)]);
         expect(result.stderr).not.toMatch(STACK_TRACE);
-    }, 60000);
+    }, 120000);
+
+    test("a program waiting on a promise nothing resolves: exit 2, not Pulumi's leaked-promises exit 1", () => {
+        const result = spawnCheck("never.ts");
+        expect(result.status).toBe(2);
+        expect(causeLines(result.stderr)).toEqual([expect.stringMatching(/^policy:check: the program .*never\.ts never finished: it waits on a value nothing will ever resolve/)]);
+    }, 120000);
 });
 
 /** `npm run policy:check` in a real process, as CI and a user run it, from `cwd` (default: the repository). */

@@ -153,6 +153,14 @@ export async function main(argv: string[]): Promise<number> {
     const late: unknown[] = [];
     const onLate = (reason: unknown) => late.push(reason);
     process.on("unhandledRejection", onLate);
+    // Node runs out of work while the run still waits: the program waits on something that can
+    // never happen (an output of a resource that was never registered, a promise nothing resolves).
+    const onStall = () => {
+        console.error(`policy:check: the program ${shown(args.program ?? path.join(REPO_ROOT, "index.ts"))} never finished: it waits on a value `
+            + "nothing will ever resolve (a promise or an output that never settles)");
+        process.exitCode = 2;
+    };
+    process.once("beforeExit", onStall);
     try {
         result = await programOutputToStderr(() => policyCheck({ stack: args.stack, program: args.program, policyConfig: args.policyConfig, preview: args.preview }));
     } catch (e) {
@@ -164,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     } finally {
         process.removeListener("unhandledRejection", onLate);
+        process.removeListener("beforeExit", onStall);
     }
     if (late.length > 0) {
         console.error(`policy:check: ${failureMessage(new ProgramError(late[0], []), result.program)}`);
