@@ -75,6 +75,10 @@ export const FRONTEND = {
     /** The nginx user of the nginx alpine images (and of the local image). */
     uid: 101,
     gid: 101,
+    /** The image's CMD: what runs when a Deployment gives no command. */
+    imageCommand: ["nginx", "-g", "daemon off;"],
+    /** Where the image bakes its nginx.conf, and that file in the release's source (read by the contract test). */
+    imageConfig: { path: "/etc/nginx/nginx.conf", source: "deploy/docker/kubepolaris/nginx-frontend.conf" },
     /** `nginx` on the PATH; `-c` names the configuration, `-e` the log nginx opens before reading it. */
     nginxBinary: "nginx",
     /** The MIME table every nginx image ships. */

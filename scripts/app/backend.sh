@@ -26,9 +26,13 @@ if [[ -x "$OUT" ]]; then echo "$OUT"; exit 0; fi
 [[ "${1:-}" == --check ]] && { echo "backend.sh: not built yet ($OUT)" >&2; exit 1; }
 command -v go >/dev/null || { echo "backend.sh: go is required" >&2; exit 1; }
 
+mkdir -p "$(dirname "$OUT")"
+# One build at a time (two test runs may start it together); the second finds the first's binary.
+exec 9>"$(dirname "$OUT")/.lock"
+command -v flock >/dev/null && flock 9
+if [[ -x "$OUT" ]]; then echo "$OUT"; exit 0; fi
 START=$(date +%s)
 echo "[app] building the KubePolaris $KUBEPOLARIS_APP_VERSION backend from $SRC (cold: ~2 min)" >&2
-mkdir -p "$(dirname "$OUT")"
 LOG="$(dirname "$OUT")/build.log"
 # As the release's Dockerfile builds it: static, stripped. -o keeps the source tree untouched.
 if ! (cd "$SRC" && CGO_ENABLED=0 GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gocache" GOFLAGS="-trimpath -modcacherw" GOTOOLCHAIN=local \
