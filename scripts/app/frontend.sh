@@ -26,15 +26,10 @@ API_BASE=/api/v1
 KEY="$( (cd "$SRC" && find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print0 | sort -z | xargs -0 sha256sum; echo "$API_BASE") | sha256sum | cut -c1-16)"
 OUT="$ROOT/app/kubepolaris-ui-$KUBEPOLARIS_APP_VERSION-$KEY/dist"
 
-if [[ -f "$OUT/index.html" ]]; then echo "$OUT"; exit 0; fi
-[[ "${1:-}" == --check ]] && { echo "frontend.sh: not built yet ($OUT)" >&2; exit 1; }
+# shellcheck source=cache.sh
+source "$HERE/cache.sh"
+app_cache_begin frontend.sh "$OUT" d "${1:-}"
 command -v npm >/dev/null || { echo "frontend.sh: npm is required" >&2; exit 1; }
-
-mkdir -p "$(dirname "$OUT")"
-exec 9>"$(dirname "$OUT")/.lock"
-command -v flock >/dev/null && flock 9
-if [[ -f "$OUT/index.html" ]]; then echo "$OUT"; exit 0; fi
-
 START=$(date +%s)
 echo "[app] building the KubePolaris $KUBEPOLARIS_APP_VERSION UI from $SRC (cold: ~4 min)" >&2
 WORK="$(dirname "$OUT")/work"
