@@ -6,6 +6,7 @@
 // cluster the developer runs is left alone.
 import * as fs from "fs";
 import * as path from "path";
+import { pdbBudget } from "../../components/haWorkload";
 import { describeFailure, tempDir } from "../engine/engine";
 import {
     Cluster, clusterBinDir, clusterScript, freePortBase, kubectl, kubectlJson, kubectlOk, listening, processesUsing, waitFor,
@@ -146,6 +147,56 @@ describeCluster(suite, () => {
             expect(readyAfterMs).toBeGreaterThanOrEqual(START_DELAY_MS - 1000);
         }
     }, 120_000);
+
+    // The program's PDB (pdbBudget) at prod's backend HPA maximum, judged by the real disruption
+    // controller and eviction API: every node cordoned (a node-group upgrade), then one eviction
+    // request per pod. Evicted pods' replacements stay Pending on cordoned nodes, so the count of
+    // evictions granted is exactly what the budget lets one disruption take.
+    test("a drain of every node at prod's backend HPA maximum (20 pods, HPA minimum 5) evicts only the budget's share: 4 pods, not 16", async () => {
+        const ns = "budget-test";
+        const [minReplicas, maxReplicas] = [5, 20];
+        const budget = pdbBudget(minReplicas)!;
+        const labels = { app: "budget" };
+        kubectlOk(c, ["create", "namespace", ns]);
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "v1", kind: "List", items: [
+                {
+                    apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "budget", namespace: ns },
+                    spec: { replicas: maxReplicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [restrictedContainer] } } },
+                },
+                {
+                    apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "budget", namespace: ns },
+                    spec: { maxUnavailable: budget.maxUnavailable, selector: { matchLabels: labels }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
+                },
+            ],
+        }));
+        kubectlOk(c, ["rollout", "status", "deployment/budget", "-n", ns, "--timeout=120s"]);
+        const status = await waitFor("the PDB's status at 20 ready pods", 60_000, () => {
+            const pdb = kubectlJson(c, ["get", "pdb", "budget", "-n", ns]);
+            return pdb.status?.currentHealthy === maxReplicas && pdb.status?.observedGeneration === pdb.metadata.generation ? pdb.status : undefined;
+        });
+        expect(status.desiredHealthy).toBe(budget.floorAt(maxReplicas));
+        const nodes: string[] = kubectlJson(c, ["get", "nodes"]).items.map((n: any) => n.metadata.name);
+        try {
+            for (const node of nodes) {
+                kubectlOk(c, ["cordon", node]);
+            }
+            const pods: string[] = kubectlJson(c, ["get", "pods", "-n", ns, "-l", "app=budget"]).items.map((p: any) => p.metadata.name);
+            expect(pods).toHaveLength(maxReplicas);
+            const outcomes = pods.map((name) => kubectl(c, ["create", "--raw", `/api/v1/namespaces/${ns}/pods/${name}/eviction`, "-f", "-"],
+                JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: ns } })));
+            const evicted = outcomes.filter((r) => r.status === 0).length;
+            const refused = outcomes.filter((r) => /disruption budget/.test(r.stderr)).length;
+            expect({ evicted, refused }).toEqual({ evicted: maxReplicas - budget.floorAt(maxReplicas), refused: budget.floorAt(maxReplicas) });
+            expect(evicted).toBe(4);
+            expect(evicted).toBeLessThanOrEqual(Math.ceil(maxReplicas / 4));
+        } finally {
+            for (const node of nodes) {
+                kubectl(c, ["uncordon", node]);
+            }
+            kubectlOk(c, ["delete", "namespace", ns, "--wait=false"]);
+        }
+    }, 240_000);
 
     test("a namespace enforcing restricted Pod Security rejects a privileged pod", () => {
         kubectlOk(c, ["label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted"]);
