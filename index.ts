@@ -73,7 +73,7 @@ const rdsConfig = config.database.rds;
 const inClusterConfig = config.database.inCluster;
 const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
     identifier: `${release}-${config.environment}`,
-    engine: { version: rdsConfig.engineVersion, parameterGroupFamily: rdsConfig.parameterGroupFamily },
+    engine: { version: rdsConfig.engineVersion, parameterGroupFamily: rdsConfig.parameterGroupFamily, lifecycleSupport: rdsConfig.engineLifecycleSupport },
     instance: {
         instanceClass: config.database.sizing.instanceClass,
         allocatedStorageGiB: config.database.sizing.allocatedStorageGiB,
@@ -270,4 +270,5 @@ export const databaseRds = rdsDatabase ? {
     alarmTopicArn: rdsDatabase.alarmTopicArn,
     drRegion: rdsConfig?.dr?.region,
     drBackupsArn: rdsDatabase.drBackupsArn,
+    drReplicaIdentifier: rdsDatabase.drReplicaIdentifier,
 } : null;

@@ -25,10 +25,10 @@ test("stacks use the tier the design names for them", () => {
     expect(STACKS.map((s) => `${s}:${parseConfig(values(s)).tier}`)).toEqual(["local:small", "dev:small", "staging:medium", "prod:large"]);
 });
 
-test("the tier table follows the HA guide's recommended sizes (推荐配置): backend/frontend 2/2, 3/3, 5/3; read replicas only on large", () => {
+test("the tier table follows the HA guide's recommended sizes (推荐配置): backend/frontend 2/2, 3/3, 5/3", () => {
     expect(Object.entries(TIER_PROFILES).map(([tier, p]) =>
-        `${tier}:${p.backend.minReplicas}/${p.frontend.minReplicas}:${p.database.readReplicas}`))
-        .toEqual(["small:2/2:0", "medium:3/3:0", "large:5/3:2"]);
+        `${tier}:${p.backend.minReplicas}/${p.frontend.minReplicas}`))
+        .toEqual(["small:2/2", "medium:3/3", "large:5/3"]);
 });
 
 describe("rejected with key, value and what is allowed", () => {
