@@ -53,7 +53,7 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     frontend: { labels: podLabels(release, "frontend"), port: config.frontend.containerPort },
     backendClients: [{ name: "admin-password", labels: podLabels(release, "admin-password") }],
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
-    prometheusNamespace: config.monitoring.prometheusNamespace,
+    policyEnforcer: config.network.policyEnforcer,
     database: databasePeer(release, { port: config.database.port, rdsSubnets: config.database.rds?.subnets }),
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
@@ -165,9 +165,11 @@ const backend = new HaWorkload("backend", {
             username: BACKEND.env.dbUser, password: BACKEND.env.dbPassword, charset: BACKEND.env.dbCharset,
         }),
     ],
-    // The server itself drains for 5 s after SIGTERM; WebSocket sessions get the rest of a
-    // minute after the pod leaves the endpoints.
-    shutdownSeconds: 60,
+    // The server drains in-flight HTTP requests for 5 s after SIGTERM and exits (the app contract
+    // test measures it: within 6 s). Go's Shutdown does not wait for hijacked connections, so open
+    // WebSockets are closed when the process exits (clients reconnect through another pod): a
+    // longer grace period keeps none of them alive. Twice the drain leaves room on a loaded node.
+    shutdownSeconds: 2 * BACKEND.shutdownDrainSeconds,
     waivers: WAIVERS.backendSecretEnv,
 }, opts);
 
@@ -231,6 +233,7 @@ export const url = edge.url;
 export const environment = config.environment;
 export const tier = config.tier;
 export const namespaceName = namespace;
+export const namespaceNetworkIsolation = baseline.networkIsolation;
 export const backendDeployment = backend.deploymentName;
 export const backendService = backend.serviceName;
 export const frontendDeployment = frontend.deploymentName;

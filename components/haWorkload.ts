@@ -62,7 +62,7 @@ export interface HaWorkloadArgs {
     podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Time the endpoints controller and ingress-nginx need to stop sending new requests. Default: 10. */
     preStopSleepSeconds?: number;
-    /** Time after preStop for in-flight requests (and WebSockets) to finish. Default: 30. */
+    /** Time after preStop (SIGTERM) for the process to finish in-flight requests and exit. Default: 30. */
     shutdownSeconds?: number;
     /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). Default: none. */
     waivers?: Waiver[];

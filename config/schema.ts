@@ -171,7 +171,12 @@ export interface NetworkConfig {
     /** Where the backend may open HTTPS to managed clusters' API servers (KubePolaris' job). */
     apiServerEgressCidrs: string[];
     apiServerPorts: number[];
+    /** What enforces NetworkPolicies in the cluster; "none": they are objects only, nothing is isolated. */
+    policyEnforcer: NetworkPolicyEnforcer;
 }
+
+export const NETWORK_POLICY_ENFORCERS = ["vpc-cni-network-policy-agent", "calico", "cilium", "antrea", "kube-router", "none"] as const;
+export type NetworkPolicyEnforcer = (typeof NETWORK_POLICY_ENFORCERS)[number];
 
 export interface MonitoringConfig {
     /** Namespace Prometheus runs in (allowed to scrape the backend). */

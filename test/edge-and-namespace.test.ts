@@ -142,6 +142,14 @@ describe.each(STACKS)("stack %s", (stack) => {
         const toDb = byName["allow-backend-to-database"];
         expect(toDb.podSelector.matchLabels).toEqual(podLabels(config.release, "backend"));
         expect(toDb.egress[0].ports).toEqual([{ protocol: "TCP", port: config.database.port }]);
+        // Nothing lets the monitoring namespace into the backend (there is no /metrics), and the
+        // backend's way to managed clusters is not the whole internet.
+        expect(byName["allow-prometheus-to-backend"]).toBeUndefined();
+        const apiServers = byName["allow-backend-to-api-servers"].egress[0].to.map((t: { ipBlock: { cidr: string } }) => t.ipBlock.cidr);
+        expect(apiServers).not.toContain("0.0.0.0/0");
+        // The stack calls the namespace isolated only when it names what enforces the policies.
+        expect(program.outputs.namespaceNetworkIsolation.value).toMatch(config.network.policyEnforcer === "none"
+            ? /^NOT isolated/ : new RegExp(`^isolated by default-deny NetworkPolicies, enforced by ${config.network.policyEnforcer}`));
     });
 
     test("one JWT Secret, shared by every backend replica, and secret wherever it flows", async () => {
@@ -182,9 +190,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         }).toEqual({
             // 2 × (ServiceAccount, Deployment, Service, PDB, HPA)
             workloads: 10,
-            // Namespace, quota, limits, 7 NetworkPolicies (+1 ingress rule for an in-cluster DB), 2 for
+            // Namespace, quota, limits, 6 NetworkPolicies (+1 ingress rule for an in-cluster DB), 2 for
             // the admin-password Job's calls to the backend, PriorityClass
-            namespace: 3 + 7 + 2 + (config.database.mode === "in-cluster" ? 1 : 0) + (config.priorityClass ? 1 : 0),
+            namespace: 3 + 6 + 2 + (config.database.mode === "in-cluster" ? 1 : 0) + (config.priorityClass ? 1 : 0),
             edge: 2,
             jwt: config.secretsSet.has("jwtSecret") ? 1 : 2,
         });
