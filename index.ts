@@ -59,7 +59,7 @@ const baseline = new NamespaceBaseline("kubepolaris", {
         { name: "admin-password", labels: podLabels(release, "admin-password") },
     ],
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
-    prometheusNamespace: config.monitoring.prometheusNamespace,
+    policyEnforcer: config.network.policyEnforcer,
     database: databasePeer(release, { port: config.database.port, rdsSubnets: config.database.rds?.subnets }),
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
@@ -80,7 +80,7 @@ const rdsConfig = config.database.rds;
 const inClusterConfig = config.database.inCluster;
 const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
     identifier: `${release}-${config.environment}`,
-    engine: { version: rdsConfig.engineVersion, parameterGroupFamily: rdsConfig.parameterGroupFamily },
+    engine: { version: rdsConfig.engineVersion, parameterGroupFamily: rdsConfig.parameterGroupFamily, lifecycleSupport: rdsConfig.engineLifecycleSupport },
     instance: {
         instanceClass: config.database.sizing.instanceClass,
         allocatedStorageGiB: config.database.sizing.allocatedStorageGiB,
@@ -172,9 +172,11 @@ const backend = new HaWorkload("backend", {
             username: BACKEND.env.dbUser, password: BACKEND.env.dbPassword, charset: BACKEND.env.dbCharset,
         }),
     ],
-    // The server itself drains for 5 s after SIGTERM; WebSocket sessions get the rest of a
-    // minute after the pod leaves the endpoints.
-    shutdownSeconds: 60,
+    // The server drains in-flight HTTP requests for 5 s after SIGTERM and exits (the app contract
+    // test measures it: within 6 s). Go's Shutdown does not wait for hijacked connections, so open
+    // WebSockets are closed when the process exits (clients reconnect through another pod): a
+    // longer grace period keeps none of them alive. Twice the drain leaves room on a loaded node.
+    shutdownSeconds: 2 * BACKEND.shutdownDrainSeconds,
     waivers: WAIVERS.backendSecretEnv,
 }, opts);
 
@@ -266,6 +268,7 @@ export const url = edge.url;
 export const environment = config.environment;
 export const tier = config.tier;
 export const namespaceName = namespace;
+export const namespaceNetworkIsolation = baseline.networkIsolation;
 export const backendDeployment = backend.deploymentName;
 export const backendService = backend.serviceName;
 export const frontendDeployment = frontend.deploymentName;
@@ -305,4 +308,5 @@ export const databaseRds = rdsDatabase ? {
     alarmTopicArn: rdsDatabase.alarmTopicArn,
     drRegion: rdsConfig?.dr?.region,
     drBackupsArn: rdsDatabase.drBackupsArn,
+    drReplicaIdentifier: rdsDatabase.drReplicaIdentifier,
 } : null;

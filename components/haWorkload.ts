@@ -11,7 +11,7 @@ import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
 import { ContainerResources, RunAs } from "./types";
-import { TOPOLOGY_KEYS } from "../policy/facts";
+import { MAX_DISRUPTED_PERCENT, TOPOLOGY_KEYS } from "../policy/facts";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -72,7 +72,7 @@ export interface HaWorkloadArgs {
     command?: string[];
     /** A ConfigMap mounted read-only as a directory (no subPath, so it is never stale in a pod). Default: none. */
     configDirectory?: { configMapName: pulumi.Input<string>; mountPath: string };
-    /** Time after preStop for in-flight requests (and WebSockets) to finish. Default: 30. */
+    /** Time after preStop (SIGTERM) for the process to finish in-flight requests and exit. Default: 30. */
     shutdownSeconds?: number;
     /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). Default: none. */
     waivers?: Waiver[];
@@ -88,13 +88,33 @@ export function maxPodsDuringRollout(maxReplicas: number): number {
     return maxReplicas + MAX_SURGE;
 }
 
+/** What a workload's PodDisruptionBudget allows, and the floor it keeps at a given replica count. */
+export interface DisruptionBudgetPlan {
+    /** The PDB's spec.maxUnavailable: a percentage of the pods running, rounded up by the disruption controller. */
+    maxUnavailable: string;
+    /** Pods that stay available during a voluntary disruption while `replicas` run (the disruption controller's desiredHealthy). */
+    floorAt(replicas: number): number;
+}
+
 /**
- * The PodDisruptionBudget's floor for a workload whose HPA minimum is `minReplicas`: one below it,
- * so at the minimum one pod may always be evicted (node drains proceed) and the floor never exceeds
- * the replicas that exist. Undefined below 2 replicas: no PDB (it would block every drain).
+ * The PodDisruptionBudget of a workload whose HPA minimum is `minReplicas`: maxUnavailable as a
+ * percentage, so the budget scales with the autoscaler instead of staying fixed at the minimum's
+ * floor (minAvailable = min − 1 lets a drain at an HPA maximum of 20 evict 16 pods at once).
+ * The percentage is the smaller of MAX_DISRUPTED_PERCENT (the most any disruption may take at
+ * any count) and one pod's share of the minimum, floor(100 / min) %: the controller rounds a
+ * maxUnavailable percentage up, so at the minimum exactly one pod may go (drains proceed; the
+ * minimum is sized to lose one), and at n pods ceil(n × p / 100) ≤ ceil(n / 4) may go.
+ * Undefined below 2 replicas: no PDB (it would block every drain).
  */
-export function pdbMinAvailable(minReplicas: number): number | undefined {
-    return minReplicas >= 2 ? minReplicas - 1 : undefined;
+export function pdbBudget(minReplicas: number): DisruptionBudgetPlan | undefined {
+    if (minReplicas < 2) {
+        return undefined;
+    }
+    const percent = Math.max(1, Math.min(MAX_DISRUPTED_PERCENT, Math.floor(100 / minReplicas)));
+    return {
+        maxUnavailable: `${percent}%`,
+        floorAt: (replicas) => replicas - Math.ceil((replicas * percent) / 100),
+    };
 }
 
 export class HaWorkload extends pulumi.ComponentResource {
@@ -257,20 +277,17 @@ function createService(name: string, args: HaWorkloadArgs, metadata: WorkloadMet
     }, { parent });
 }
 
-/**
- * A floor one below the HPA minimum: at the minimum one pod may always be evicted (node drains
- * proceed), and the floor never exceeds the replicas that exist. Below 2 replicas none at all.
- */
+/** A budget that scales with the autoscaler (pdbBudget); below 2 replicas none at all. */
 function createDisruptionBudget(name: string, args: HaWorkloadArgs, metadata: WorkloadMetadata, selector: Record<string, string>,
     parent: pulumi.Resource): k8s.policy.v1.PodDisruptionBudget | undefined {
-    const minAvailable = pdbMinAvailable(args.minReplicas);
-    if (minAvailable === undefined) {
+    const budget = pdbBudget(args.minReplicas);
+    if (budget === undefined) {
         return undefined;
     }
     return new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
         metadata,
         spec: {
-            minAvailable,
+            maxUnavailable: budget.maxUnavailable,
             selector: { matchLabels: selector },
             // Crash-looping pods must not block a node drain.
             unhealthyPodEvictionPolicy: "AlwaysAllow",

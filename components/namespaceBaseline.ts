@@ -39,7 +39,7 @@ export interface NamespaceBaselineArgs {
     labels: Record<string, string>;
     /** Everything that runs pods in the namespace: the quota has room for all of them at once. Required. */
     workloads: QuotaWorkload[];
-    /** The backend's pods: reached by the ingress controller, Prometheus and `backendClients`. Required. */
+    /** The backend's pods: reached by the ingress controller and `backendClients` (it serves no /metrics to scrape). Required. */
     backend: PodPeer;
     /** The frontend's pods: reached by the ingress controller. Required. */
     frontend: PodPeer;
@@ -47,8 +47,11 @@ export interface NamespaceBaselineArgs {
     backendClients?: { name: string; labels: Record<string, string> }[];
     /** Where the ingress-nginx controller runs and its pods' labels. Required. */
     ingressController: { namespace: string; labels: Record<string, string> };
-    /** The namespace Prometheus scrapes from. Required. */
-    prometheusNamespace: string;
+    /**
+     * What enforces NetworkPolicies in the cluster ("none": the policies are created but isolate
+     * nothing, and the namespace is not called isolated). Required.
+     */
+    policyEnforcer: string;
     /** Where the backend's database traffic goes (the only egress to it). Required. */
     database: DatabasePeer;
     /** Managed clusters' API servers the backend may call. Required (may be empty). */
@@ -67,6 +70,8 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
     public readonly namespaceName: pulumi.Output<string>;
     public readonly priorityClassName: pulumi.Output<string> | undefined;
     public readonly quotaHard: Record<string, string>;
+    /** Whether the default-deny NetworkPolicies isolate the namespace, and what enforces them. */
+    public readonly networkIsolation: string;
 
     constructor(name: string, args: NamespaceBaselineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubepolaris:namespace:NamespaceBaseline", name, {}, opts);
@@ -83,11 +88,23 @@ export class NamespaceBaseline extends pulumi.ComponentResource {
             spec: { limits: [limitRangeFor(args.workloads)] },
         }, { parent: this });
         createNetworkPolicies(name, args, ns, this);
+        this.networkIsolation = networkIsolation(args.policyEnforcer);
+        if (args.policyEnforcer === "none") {
+            pulumi.log.warn(`namespace ${args.namespace}: ${this.networkIsolation}`, this);
+        }
         this.priorityClassName = args.priorityClass && createPriorityClass(name, args.priorityClass, args.labels, this).metadata.name;
 
         this.namespaceName = pulumi.all([ns, quota.urn, limits.urn]).apply(([n]) => n);
-        this.registerOutputs({ namespaceName: this.namespaceName, priorityClassName: this.priorityClassName });
+        this.registerOutputs({ namespaceName: this.namespaceName, priorityClassName: this.priorityClassName, networkIsolation: this.networkIsolation });
     }
+}
+
+/** What the stack may say about the namespace's network isolation. */
+export function networkIsolation(policyEnforcer: string): string {
+    return policyEnforcer === "none"
+        ? "NOT isolated: its default-deny NetworkPolicies are created but nothing in the cluster enforces them "
+            + "(network.policyEnforcer is \"none\"; on EKS turn on the VPC CNI's network policy agent and set it to vpc-cni-network-policy-agent)"
+        : `isolated by default-deny NetworkPolicies, enforced by ${policyEnforcer} (network.policyEnforcer)`;
 }
 
 /** The namespace, under Pod Security "restricted" (enforced, audited and warned). */
@@ -106,7 +123,11 @@ function createNamespace(name: string, args: NamespaceBaselineArgs, parent: pulu
     }, { parent });
 }
 
-/** Default deny, then exactly the flows KubePolaris needs: DNS, the ingress controller, Prometheus, the database, API servers. */
+/**
+ * Default deny, then exactly the flows KubePolaris needs: DNS, the ingress controller, the
+ * database, API servers. Nothing from the monitoring namespace: the backend has no /metrics, and a
+ * scrape rule would open its whole API on 8080 to every pod there.
+ */
 function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pulumi.Output<string>, parent: pulumi.Resource): void {
     const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
         new k8s.networking.v1.NetworkPolicy(`${name}-${policyName}`, { metadata: { name: policyName, namespace: ns, labels: args.labels }, spec }, { parent });
@@ -144,11 +165,6 @@ function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pu
             ingress: [{ from: [{ podSelector: { matchLabels: client.labels } }], ports: [tcp(args.backend.port)] }],
         });
     }
-    policy("allow-prometheus-to-backend", {
-        podSelector: { matchLabels: args.backend.labels },
-        policyTypes: ["Ingress"],
-        ingress: [{ from: [fromNamespace(args.prometheusNamespace)], ports: [tcp(args.backend.port)] }],
-    });
     if (args.grafana) {
         policy("allow-frontend-to-grafana", {
             podSelector: { matchLabels: args.frontend.labels },
@@ -209,10 +225,16 @@ export function quotaFor(workloads: QuotaWorkload[]): Record<string, string> {
     };
 }
 
-/** Defaults for a container that names no resources (a debug container), capped at the largest. */
-function limitRangeFor(workloads: QuotaWorkload[]): k8s.types.input.core.v1.LimitRangeItem {
-    const largestCpu = Math.max(...workloads.map((w) => cpuMillis(w.resources.limits.cpu)));
-    const largestMemory = Math.max(...workloads.map((w) => memoryBytes(w.resources.limits.memory)));
+/**
+ * Defaults for a container that names no resources (a debug container), capped at the largest
+ * size any workload's pods may have, counting the sizes they roll from (`rolloutFrom`), as the
+ * quota does: capped at the current size only, a tier change down refused the old pods a
+ * rollout recreates (a ReplicaSet replacing one, or `kubectl rollout undo`).
+ */
+export function limitRangeFor(workloads: QuotaWorkload[]): k8s.types.input.core.v1.LimitRangeItem {
+    const sizes = workloads.flatMap((w) => [w.resources, ...(w.rolloutFrom ?? [])]);
+    const largestCpu = Math.max(...sizes.map((r) => cpuMillis(r.limits.cpu)));
+    const largestMemory = Math.max(...sizes.map((r) => memoryBytes(r.limits.memory)));
     return {
         type: "Container",
         defaultRequest: { cpu: "100m", memory: "128Mi" },

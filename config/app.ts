@@ -8,7 +8,7 @@ import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
     type AppConfig, type EdgeConfig, ENVIRONMENTS, type FrontendConfig, type GrafanaConfig, type KubernetesProviderConfig, type MonitoringConfig,
-    type NetworkConfig, type PriorityClassConfig, type ProbePaths, type RawConfig, SECRET_KEYS, type TierProfile, TIERS,
+    NETWORK_POLICY_ENFORCERS, type NetworkConfig, type PriorityClassConfig, type ProbePaths, type RawConfig, SECRET_KEYS, type TierProfile, TIERS,
     type TlsConfig, type WorkloadConfig,
 } from "./schema";
 import { HPA_UTILIZATION_TARGETS, TIER_PROFILES } from "./tiers";
@@ -61,7 +61,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
         : { mode: "existingSecret", secretName: tlsSecret };
 
     const edge = parseEdge(p, values.edge, decisions, environment);
-    const network = parseNetwork(p, values.network);
+    const network = parseNetwork(p, values.network, decisions, environment);
     const monitoring = parseMonitoring(p, values.monitoring);
     const priorityClass = parsePriorityClass(p, values.priorityClass);
 
@@ -181,11 +181,25 @@ function parseEdge(p: Problems, raw: unknown, decisions: EnvironmentDecisions, e
     };
 }
 
-function parseNetwork(p: Problems, raw: unknown): NetworkConfig {
-    const networkRaw = object(p, "network", raw, ["apiServerEgressCidrs", "apiServerPorts"], false);
+/**
+ * Where the backend may reach managed clusters' API servers unless the stack says otherwise: the
+ * private address ranges (RFC 1918), where a VPC-internal endpoint lives. Not 0.0.0.0/0, which made
+ * the egress policy nominal; a cluster with a public endpoint is added by its CIDR.
+ */
+export const DEFAULT_API_SERVER_EGRESS_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+function parseNetwork(p: Problems, raw: unknown, decisions: EnvironmentDecisions, environment: string | undefined): NetworkConfig {
+    const networkRaw = object(p, "network", raw, ["apiServerEgressCidrs", "apiServerPorts", "policyEnforcer"], false);
+    const policyEnforcer = orDefault(p, "network.policyEnforcer", networkRaw.policyEnforcer, "none", oneOf(NETWORK_POLICY_ENFORCERS));
+    if (policyEnforcer === "none" && decisions.requireNetworkPolicyEnforcer && [undefined, "none"].includes(networkRaw.policyEnforcer)) {
+        p.add("network.policyEnforcer", networkRaw.policyEnforcer, `the NetworkPolicy enforcer the cluster runs (${NETWORK_POLICY_ENFORCERS.filter((e) => e !== "none").join(", ")}) `
+            + `on environment ${environment}: its namespace is meant to be isolated by default-deny NetworkPolicies, which nothing enforces `
+            + "on a default EKS cluster (the VPC CNI enforces them only with its network policy agent: enableNetworkPolicy \"true\" in the vpc-cni add-on configuration)");
+    }
     return {
-        apiServerEgressCidrs: orDefault(p, "network.apiServerEgressCidrs", networkRaw.apiServerEgressCidrs, ["0.0.0.0/0"], cidrs),
+        apiServerEgressCidrs: orDefault(p, "network.apiServerEgressCidrs", networkRaw.apiServerEgressCidrs, DEFAULT_API_SERVER_EGRESS_CIDRS, cidrs),
         apiServerPorts: orDefault(p, "network.apiServerPorts", networkRaw.apiServerPorts, [443, 6443], listOf(port, "a list of port numbers")),
+        policyEnforcer,
     };
 }
 

@@ -35,6 +35,12 @@ export interface EnvironmentDecisions {
     logRetentionDays: number;
     /** KubePolaris' SERVER_MODE: "release" in prod, "debug" (verbose logs) elsewhere. */
     serverMode: "release" | "debug";
+    /**
+     * Whether the stack must name the NetworkPolicy enforcer its cluster runs (network.policyEnforcer
+     * not "none"): staging and prod rely on the default-deny policies, which nothing enforces on a
+     * default EKS cluster (the VPC CNI needs its network policy agent turned on).
+     */
+    requireNetworkPolicyEnforcer: boolean;
 }
 
 export const ENVIRONMENT_DECISIONS: Readonly<Record<Environment, Readonly<EnvironmentDecisions>>> = deepFreeze({
@@ -42,25 +48,25 @@ export const ENVIRONMENT_DECISIONS: Readonly<Record<Environment, Readonly<Enviro
         minReplicas: REPLICA_FLOORS.local, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer", "NodePort"],
         awaitLoadBalancer: false, mayRenderManifests: true,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
-        serverMode: "debug",
+        serverMode: "debug", requireNetworkPolicyEnforcer: false,
     },
     dev: {
         minReplicas: REPLICA_FLOORS.dev, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer"],
         awaitLoadBalancer: true, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: false, finalSnapshot: false, monitoringIntervalSeconds: 60, logRetentionDays: 30,
-        serverMode: "debug",
+        serverMode: "debug", requireNetworkPolicyEnforcer: false,
     },
     staging: {
         minReplicas: REPLICA_FLOORS.staging, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
         awaitLoadBalancer: true, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
-        serverMode: "debug",
+        serverMode: "debug", requireNetworkPolicyEnforcer: true,
     },
     prod: {
         minReplicas: REPLICA_FLOORS.prod, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
         awaitLoadBalancer: true, mayRenderManifests: false,
         minBackupRetentionDays: 14, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 15, logRetentionDays: 90,
-        serverMode: "release",
+        serverMode: "release", requireNetworkPolicyEnforcer: true,
     },
 });
 

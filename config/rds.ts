@@ -2,14 +2,28 @@
 // read replicas, alarms and the DR copy. What differs per environment (retention floor, deletion
 // protection, final snapshot, monitoring, log retention) comes from environments.ts.
 import type { DatabaseContext } from "./database";
-import type { DatabaseDrConfig, DbSubnet, RdsConfig } from "./schema";
+import type { DatabaseDrConfig, DbSubnet, DrReplicaConfig, RdsConfig } from "./schema";
 import { bool, cidr, integer, listOf, matching, object, orDefault, Problems } from "./validators";
 
 export const RDS_KEYS = [
     "engineVersion", "vpcId", "subnets", "primaryAz", "allowedSecurityGroupIds", "allowedCidrs", "publiclyAccessible",
-    "backupRetentionDays", "backupWindow", "maintenanceWindow", "kmsKeyArn", "readReplicas", "alarmTopicArn",
-    "alarmEmails", "drRegion", "drKmsKeyArn", "drBackupRetentionDays",
+    "backupRetentionDays", "backupWindow", "maintenanceWindow", "kmsKeyArn", "readReplicas", "readReplicasReason", "alarmTopicArn",
+    "alarmEmails", "drRegion", "drKmsKeyArn", "drBackupRetentionDays", "drReplica", "extendedSupportOptIn",
 ];
+
+/**
+ * The MySQL major versions RDS runs, and whether RDS standard support has ended for them (AWS,
+ * "Supported MySQL major versions on Amazon RDS": 8.0's community end of life was April 2026 and
+ * its RDS standard support ended on 2026-07-31; past that date an 8.0 instance runs in paid RDS
+ * Extended Support). A retired major is refused unless the stack opts into Extended Support by
+ * naming it (database.extendedSupportOptIn).
+ */
+export const MYSQL_MAJOR_VERSIONS: Readonly<Record<string, { standardSupportEnded: boolean }>> = Object.freeze({
+    "8.0": { standardSupportEnded: true },
+    "8.4": { standardSupportEnded: false },
+});
+/** The engine a stack gets when it names none: the newest major in RDS standard support. */
+export const DEFAULT_MYSQL_VERSION = "8.4";
 
 /** The most read replicas a stack may ask for (RDS allows 15; more would be a new design). */
 export const MAX_READ_REPLICAS = 5;
@@ -44,8 +58,7 @@ const privateCidrs = listOf((p, key, value) => {
 
 export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseContext): RdsConfig {
     const env = ctx.environment;
-    const engineVersion = orDefault(p, "database.engineVersion", db.engineVersion, "8.0", matching(/^8\.(0|4)(\.\d{1,2})?$/,
-        `a MySQL 8.0 or 8.4 engine version: "8.0" (the newest minor, upgraded automatically) or a full one such as "8.0.40"`));
+    const { engineVersion, engineLifecycleSupport } = parseEngine(p, db);
 
     const vpc = vpcId(p, "database.vpcId", db.vpcId);
     const subnets = dbSubnets(p, db.subnets, ctx.awsRegion);
@@ -94,14 +107,7 @@ export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseCont
 
     const kmsKeyArn = kmsKey(p, "database.kmsKeyArn", db.kmsKeyArn, region);
 
-    let readReplicas = 0;
-    const replicasRaw = db.readReplicas ?? ctx.profile.database.readReplicas;
-    if (ctx.tier === "large") {
-        readReplicas = integer(1, MAX_READ_REPLICAS, "tier large")(p, "database.readReplicas", replicasRaw) ?? 0;
-    } else if (ctx.tier && !(replicasRaw === 0 || replicasRaw === "0")) {
-        p.add("database.readReplicas", replicasRaw, `0 on tier ${ctx.tier}: read replicas (the read/write split) belong to the large tier `
-            + `(the HA guide's recommended sizes, 推荐配置); choose tier "large" to get them`);
-    }
+    const { readReplicas, readReplicasReason } = parseReadReplicas(p, db);
 
     const alarmTopicArn = alarmTopic(p, db.alarmTopicArn, region);
     const emails = orDefault(p, "database.alarmEmails", db.alarmEmails, [], alarmEmails);
@@ -110,7 +116,8 @@ export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseCont
     const decisions = ctx.decisions;
     return {
         engineVersion,
-        parameterGroupFamily: `mysql${engineVersion.split(".").slice(0, 2).join(".")}`,
+        parameterGroupFamily: `mysql${majorOf(engineVersion)}`,
+        engineLifecycleSupport,
         region,
         vpcId: vpc ?? "",
         subnets,
@@ -124,6 +131,7 @@ export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseCont
         finalSnapshot: decisions.finalSnapshot,
         kmsKeyArn,
         readReplicas,
+        readReplicasReason,
         performanceInsightsRetentionDays: 7,
         monitoringIntervalSeconds: decisions.monitoringIntervalSeconds,
         logRetentionDays: decisions.logRetentionDays,
@@ -131,6 +139,48 @@ export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseCont
         alarmEmails: emails,
         dr,
     };
+}
+
+/** "8.4.3" → "8.4". */
+function majorOf(version: string): string {
+    return version.split(".").slice(0, 2).join(".");
+}
+
+/** The engine version, refusing a retired major unless the stack opted into paid Extended Support for it by name. */
+function parseEngine(p: Problems, db: Record<string, any>): Pick<RdsConfig, "engineVersion" | "engineLifecycleSupport"> {
+    const majors = Object.keys(MYSQL_MAJOR_VERSIONS);
+    const engineVersion = orDefault(p, "database.engineVersion", db.engineVersion, DEFAULT_MYSQL_VERSION, matching(/^8\.(0|4)(\.\d{1,2})?$/,
+        `a MySQL ${majors.join(" or ")} engine version: "${DEFAULT_MYSQL_VERSION}" (the newest minor, upgraded automatically) or a full one such as "8.4.3"`));
+    const major = majorOf(engineVersion);
+    const retired = MYSQL_MAJOR_VERSIONS[major]?.standardSupportEnded ?? false;
+    const optIn = db.extendedSupportOptIn;
+    if (optIn !== undefined && (!retired || optIn !== major)) {
+        p.add("database.extendedSupportOptIn", optIn, retired
+            ? `"${major}" (the retired major of database.engineVersion ${engineVersion}), or nothing`
+            : `nothing with database.engineVersion ${engineVersion}: ${major} is in RDS standard support, there is no Extended Support to opt into`);
+    } else if (retired && optIn === undefined) {
+        p.add("database.engineVersion", engineVersion, `a major version in RDS standard support (${majors.filter((m) => !MYSQL_MAJOR_VERSIONS[m].standardSupportEnded).join(", ")}): `
+            + `RDS standard support for MySQL ${major} has ended, so the instance would run in paid RDS Extended Support. `
+            + `To keep ${major} anyway (and pay for it), set database.extendedSupportOptIn: "${major}"`);
+    }
+    return {
+        engineVersion,
+        engineLifecycleSupport: retired && optIn === major ? "open-source-rds-extended-support" : "open-source-rds-extended-support-disabled",
+    };
+}
+
+/** In-region read replicas: none unless asked for, with the reason (the backend never reads from them). */
+function parseReadReplicas(p: Problems, db: Record<string, any>): Pick<RdsConfig, "readReplicas" | "readReplicasReason"> {
+    const readReplicas = orDefault(p, "database.readReplicas", db.readReplicas, 0, integer(0, MAX_READ_REPLICAS));
+    const reason = db.readReplicasReason;
+    if (readReplicas > 0 && (typeof reason !== "string" || reason.trim().length < 10)) {
+        p.add("database.readReplicasReason", reason, `a sentence saying what reads from the ${readReplicas} in-region read replica(s) `
+            + "(database.readReplicas): KubePolaris 1.0.5 sends every query to DB_HOST (no read/write split; its pool and DSN are "
+            + "fixed in code) and Multi-AZ already covers a zone, so a replica takes none of its load; for a region loss use database.drReplica");
+    } else if (readReplicas === 0 && reason !== undefined) {
+        p.add("database.readReplicasReason", reason, "nothing unless database.readReplicas is above 0");
+    }
+    return { readReplicas, readReplicasReason: readReplicas > 0 ? reason : undefined };
 }
 
 function alarmTopic(p: Problems, raw: unknown, region: string): string | undefined {
@@ -149,7 +199,7 @@ function alarmTopic(p: Problems, raw: unknown, region: string): string | undefin
 /** Automated backups copied to a second region, when database.drRegion is set. */
 function parseDr(p: Problems, db: Record<string, any>, region: string, backupRetentionDays: number): DatabaseDrConfig | undefined {
     if (db.drRegion === undefined) {
-        for (const key of ["drKmsKeyArn", "drBackupRetentionDays"]) {
+        for (const key of ["drKmsKeyArn", "drBackupRetentionDays", "drReplica"]) {
             if (key in db) {
                 p.add(`database.${key}`, db[key], "nothing unless database.drRegion is set");
             }
@@ -165,24 +215,36 @@ function parseDr(p: Problems, db: Record<string, any>, region: string, backupRet
         kmsKeyArn: kmsKey(p, "database.drKmsKeyArn", db.drKmsKeyArn, drRegion),
         backupRetentionDays: orDefault(p, "database.drBackupRetentionDays", db.drBackupRetentionDays, backupRetentionDays,
             integer(7, MAX_BACKUP_RETENTION_DAYS)),
+        replica: db.drReplica === undefined ? undefined : parseDrReplica(p, db.drReplica, drRegion),
     };
 }
 
-function dbSubnets(p: Problems, raw: unknown, awsRegion: string | undefined): DbSubnet[] {
+/** The cross-region read replica's network in the DR region. */
+function parseDrReplica(p: Problems, raw: unknown, drRegion: string | undefined): DrReplicaConfig {
+    const r = object(p, "database.drReplica", raw, ["vpcId", "subnets", "allowedSecurityGroupIds", "allowedCidrs"], true);
+    return {
+        vpcId: vpcId(p, "database.drReplica.vpcId", r.vpcId) ?? "",
+        subnets: dbSubnets(p, r.subnets, drRegion, "database.drReplica.subnets"),
+        allowedSecurityGroupIds: orDefault(p, "database.drReplica.allowedSecurityGroupIds", r.allowedSecurityGroupIds, [], securityGroupIds),
+        allowedCidrs: orDefault(p, "database.drReplica.allowedCidrs", r.allowedCidrs, [], privateCidrs),
+    };
+}
+
+function dbSubnets(p: Problems, raw: unknown, awsRegion: string | undefined, listKey = "database.subnets"): DbSubnet[] {
     const allowed = "a list of at least 2 private subnets in distinct availability zones, each {id: subnet-…, az: eu-west-1a, cidr: 10.0.96.0/20}";
     if (!Array.isArray(raw)) {
-        p.add("database.subnets", raw, allowed);
+        p.add(listKey, raw, allowed);
         return [];
     }
     const subnets: DbSubnet[] = [];
     raw.forEach((entry, i) => {
-        const key = `database.subnets[${i}]`;
+        const key = `${listKey}[${i}]`;
         const s = object(p, key, entry, ["id", "az", "cidr"], true);
         const id = matching(AWS_ID("subnet"), "a subnet id such as subnet-0a1b2c3d4e5f67890")(p, `${key}.id`, s.id);
         const az = matching(AZ_NAME, "an availability zone name such as eu-west-1a")(p, `${key}.az`, s.az);
         const block = cidr("10.0.96.0/20")(p, `${key}.cidr`, s.cidr);
         if (az && awsRegion && regionOfAz(az) !== awsRegion) {
-            p.add(`${key}.az`, az, `an availability zone of the stack's region ${awsRegion} (aws:region)`);
+            p.add(`${key}.az`, az, `an availability zone of the stack's region ${awsRegion} (${listKey === "database.subnets" ? "aws:region" : "database.drRegion"})`);
         }
         if (id && subnets.some((other) => other.id === id)) {
             p.add(`${key}.id`, id, "a subnet not listed before (each subnet once)");
@@ -193,11 +255,11 @@ function dbSubnets(p: Problems, raw: unknown, awsRegion: string | undefined): Db
     const zones = new Set(subnets.map((s) => s.az));
     const regions = new Set(subnets.map((s) => regionOfAz(s.az)));
     if (raw.length < 2) {
-        p.add("database.subnets", raw, `${allowed}: a DB subnet group spans at least 2 AZs, and Multi-AZ keeps its standby in another AZ than the writer`);
+        p.add(listKey, raw, `${allowed}: a DB subnet group spans at least 2 AZs, and Multi-AZ keeps its standby in another AZ than the writer`);
     } else if (subnets.length === raw.length && zones.size < 2) {
-        p.add("database.subnets", raw, `${allowed}: all ${raw.length} are in ${[...zones].join(", ")}, so losing that one AZ takes the writer and its standby down together`);
+        p.add(listKey, raw, `${allowed}: all ${raw.length} are in ${[...zones].join(", ")}, so losing that one AZ takes the writer and its standby down together`);
     } else if (!awsRegion && regions.size > 1) {
-        p.add("database.subnets", raw, `${allowed}, all in one region (found ${[...regions].join(", ")})`);
+        p.add(listKey, raw, `${allowed}, all in one region (found ${[...regions].join(", ")})`);
     }
     return subnets;
 }

@@ -21,8 +21,6 @@ export interface WorkloadSizing {
 
 export interface DatabaseSizing {
     instanceClass: string;
-    /** Read replicas (the guide's read/write split, 读写分离): only the large tier has them. */
-    readReplicas: number;
     allocatedStorageGiB: number;
     maxAllocatedStorageGiB: number;
 }
@@ -90,9 +88,14 @@ export interface DbSubnet {
 }
 
 export interface RdsConfig {
-    /** "8.0" (or a full 8.0.x): with auto minor upgrades, RDS keeps the newest 8.0 minor. */
+    /** "8.4" (or a full 8.4.x): with auto minor upgrades, RDS keeps the newest minor of the major. */
     engineVersion: string;
     parameterGroupFamily: string;
+    /**
+     * RDS Extended Support (paid) past the major version's end of standard support: enabled only
+     * for a retired major the stack opted into by name (database.extendedSupportOptIn).
+     */
+    engineLifecycleSupport: "open-source-rds-extended-support" | "open-source-rds-extended-support-disabled";
     /** The region the subnets' AZs belong to (the stack's aws:region). */
     region: string;
     vpcId: string;
@@ -114,7 +117,10 @@ export interface RdsConfig {
     finalSnapshot: boolean;
     /** A customer managed KMS key to use; unset, the component creates one. */
     kmsKeyArn?: string;
+    /** In-region read replicas: 0 unless asked for with a reason (the backend never reads from them). */
     readReplicas: number;
+    /** Why the stack runs in-region read replicas (required when readReplicas > 0). */
+    readReplicasReason?: string;
     performanceInsightsRetentionDays: number;
     monitoringIntervalSeconds: number;
     logRetentionDays: number;
@@ -124,11 +130,22 @@ export interface RdsConfig {
     dr?: DatabaseDrConfig;
 }
 
-/** Automated backups (snapshots and transaction logs) replicated to a second region. */
+/** Automated backups (snapshots and transaction logs) replicated to a second region, and a read replica there. */
 export interface DatabaseDrConfig {
     region: string;
+    /** A key in the DR region for the replica, the replicated backups and the secret's replica; unset, one is created. */
     kmsKeyArn?: string;
     backupRetentionDays: number;
+    /** A cross-region read replica, promotable when the primary region is lost (database.drReplica). */
+    replica?: DrReplicaConfig;
+}
+
+/** Where the cross-region read replica lives in the DR region, and who may reach it. */
+export interface DrReplicaConfig {
+    vpcId: string;
+    subnets: DbSubnet[];
+    allowedSecurityGroupIds: string[];
+    allowedCidrs: string[];
 }
 
 export interface InClusterMysqlConfig {
@@ -154,7 +171,12 @@ export interface NetworkConfig {
     /** Where the backend may open HTTPS to managed clusters' API servers (KubePolaris' job). */
     apiServerEgressCidrs: string[];
     apiServerPorts: number[];
+    /** What enforces NetworkPolicies in the cluster; "none": they are objects only, nothing is isolated. */
+    policyEnforcer: NetworkPolicyEnforcer;
 }
+
+export const NETWORK_POLICY_ENFORCERS = ["vpc-cni-network-policy-agent", "calico", "cilium", "antrea", "kube-router", "none"] as const;
+export type NetworkPolicyEnforcer = (typeof NETWORK_POLICY_ENFORCERS)[number];
 
 export interface MonitoringConfig {
     /** Namespace Prometheus runs in (allowed to scrape the backend). */

@@ -7,7 +7,8 @@ import { deepFreeze } from "./validators";
 /**
  * The HA guide's recommended sizes (推荐配置): small runs 2 backend / 2 frontend replicas with a
  * primary/replica database, medium 3/3 on cloud RDS, large 5+/3+ on cloud RDS with a read/write
- * split (读写分离). The backend requests/limits of the guide's values-ha.yaml (1 CPU/1Gi,
+ * split (读写分离) — which KubePolaris 1.0.5 cannot use (every query goes to DB_HOST), so no tier
+ * has in-region read replicas (database.readReplicas asks for them explicitly, with a reason). The backend requests/limits of the guide's values-ha.yaml (1 CPU/1Gi,
  * 4 CPU/4Gi) apply from medium up; HPA bounds start at the tier's replica count (the guide's HPA:
  * min 3, max 10).
  */
@@ -21,7 +22,7 @@ export const TIER_PROFILES: Readonly<Record<Tier, TierProfile>> = deepFreeze({
             minReplicas: 2, maxReplicas: 4,
             resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
         },
-        database: { instanceClass: "db.t4g.medium", readReplicas: 0, allocatedStorageGiB: 50, maxAllocatedStorageGiB: 200 },
+        database: { instanceClass: "db.t4g.medium", allocatedStorageGiB: 50, maxAllocatedStorageGiB: 200 },
     },
     medium: {
         backend: {
@@ -32,7 +33,7 @@ export const TIER_PROFILES: Readonly<Record<Tier, TierProfile>> = deepFreeze({
             minReplicas: 3, maxReplicas: 6,
             resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
         },
-        database: { instanceClass: "db.r6g.large", readReplicas: 0, allocatedStorageGiB: 100, maxAllocatedStorageGiB: 500 },
+        database: { instanceClass: "db.r6g.large", allocatedStorageGiB: 100, maxAllocatedStorageGiB: 500 },
     },
     large: {
         backend: {
@@ -43,7 +44,7 @@ export const TIER_PROFILES: Readonly<Record<Tier, TierProfile>> = deepFreeze({
             minReplicas: 3, maxReplicas: 10,
             resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
         },
-        database: { instanceClass: "db.r6g.xlarge", readReplicas: 2, allocatedStorageGiB: 200, maxAllocatedStorageGiB: 1000 },
+        database: { instanceClass: "db.r6g.xlarge", allocatedStorageGiB: 200, maxAllocatedStorageGiB: 1000 },
     },
 });
 

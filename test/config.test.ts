@@ -27,7 +27,7 @@ test("stacks use the tier the design names for them", () => {
     expect(STACKS.map((s) => `${s}:${parseConfig(values(s)).tier}`)).toEqual(["local:small", "dev:small", "staging:medium", "prod:large"]);
 });
 
-test("every tier survives losing a pod, each larger tier is no smaller, and the large tier has the read replica the pack demands of it", () => {
+test("every tier survives losing a pod, each larger tier is no smaller, so a tier change up never shrinks anything", () => {
     const components = ["backend", "frontend"] as const;
     for (const profile of Object.values(TIER_PROFILES)) {
         for (const c of components) {
@@ -52,8 +52,6 @@ test("every tier survives losing a pod, each larger tier is no smaller, and the 
         }
         expect(tiers[i].database.allocatedStorageGiB).toBeGreaterThanOrEqual(tiers[i - 1].database.allocatedStorageGiB);
     }
-    // rds-large-tier-reader wants at least one reader on the large tier (its default minReaders).
-    expect(TIER_PROFILES.large.database.readReplicas).toBeGreaterThanOrEqual(1);
 });
 
 describe("rejected with key, value and what is allowed", () => {
@@ -198,4 +196,30 @@ test("the program registers nothing when the config is bad", async () => {
     expect((err as ProgramError).message).toContain('kubepolaris:tier: got "huge"');
     // Only the root stack resource exists: not even the Kubernetes provider was created.
     expect((err as ProgramError).registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+});
+
+describe("NetworkPolicy enforcement and the backend's egress", () => {
+    test("staging and prod must name the NetworkPolicy enforcer their cluster runs: without one the default-deny policies isolate nothing", () => {
+        for (const stack of ["staging", "prod"]) {
+            const [problem] = problems(withObject(stack, "network", { policyEnforcer: "none" }));
+            expect(problem).toMatch(/^kubepolaris:network\.policyEnforcer: got "none"; allowed: the NetworkPolicy enforcer the cluster runs \(vpc-cni-network-policy-agent, calico/);
+            expect(problem).toContain("enableNetworkPolicy");
+            expect(problems(withObject(stack, "network", { policyEnforcer: undefined }))).toEqual([
+                expect.stringMatching(/^kubepolaris:network\.policyEnforcer: got nothing \(the key is not set\); allowed: the NetworkPolicy enforcer/),
+            ]);
+        }
+        expect(problems(withObject("prod", "network", { policyEnforcer: "weave" }))).toEqual([
+            expect.stringMatching(/^kubepolaris:network\.policyEnforcer: got "weave"; allowed: one of/),
+        ]);
+        expect(parseConfig(values("local")).network.policyEnforcer).toBe("none");
+        expect(parseConfig(values("prod")).network.policyEnforcer).toBe("vpc-cni-network-policy-agent");
+    });
+
+    test("the backend's API-server egress defaults to the private ranges, not the whole internet", () => {
+        for (const stack of STACKS) {
+            const { apiServerEgressCidrs } = parseConfig(values(stack)).network;
+            expect(apiServerEgressCidrs).not.toContain("0.0.0.0/0");
+            expect(apiServerEgressCidrs).toEqual(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
+        }
+    });
 });

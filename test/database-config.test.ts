@@ -1,7 +1,7 @@
 // The database section of the stack config, through the pure parseConfig: every bad value is
 // refused before any resource exists, with the key, the value and what is allowed.
 import { BACKEND } from "../app/kubepolaris";
-import { ConfigError, DB_RESERVED_CONNECTIONS, RawConfig, TIER_PROFILES, parseConfig } from "../config";
+import { ConfigError, DB_RESERVED_CONNECTIONS, RawConfig, parseConfig } from "../config";
 import { loadStackConfig } from "../tools/stackConfig";
 import { PROJECT_DIR } from "./support/program";
 
@@ -98,11 +98,13 @@ describe("the stack files parse", () => {
             backupRetentionDays: 14,
             deletionProtection: true,
             finalSnapshot: true,
-            readReplicas: TIER_PROFILES.large.database.readReplicas,
-            parameterGroupFamily: "mysql8.0",
+            readReplicas: 0,
+            engineVersion: "8.4",
+            parameterGroupFamily: "mysql8.4",
+            engineLifecycleSupport: "open-source-rds-extended-support-disabled",
             region: "eu-west-1",
             primaryAz: "eu-west-1a",
-            dr: { region: "eu-central-1", backupRetentionDays: 14 },
+            dr: { region: "eu-central-1", backupRetentionDays: 14, replica: { vpcId: "vpc-0d4e5f60718293a4b", allowedSecurityGroupIds: ["sg-0c4d5e6f708192a3b"] } },
         });
         expect(new Set(database.rds!.subnets.map((s) => s.az)).size).toBe(3);
         expect(database.inCluster).toBeUndefined();
@@ -221,15 +223,45 @@ describe("network placement", () => {
 });
 
 describe("replicas, encryption, alarms and DR", () => {
-    test("read replicas below the large tier are refused", () => {
-        expectProblem(rawConfig("staging", { database: { readReplicas: 1 } }), "database.readReplicas", "1",
-            "0 on tier medium", "large tier");
+    test("in-region read replicas only when asked for with a reason: the backend reads nothing from them", () => {
+        expectProblem(rawConfig("staging", { database: { readReplicas: 1 } }), "database.readReplicasReason", "nothing (the key is not set)",
+            "what reads from the 1 in-region read replica(s)", "no read/write split", "database.drReplica");
+        expectProblem(rawConfig("prod", { database: { readReplicas: 2 } }), "database.readReplicasReason", "nothing (the key is not set)", "sends every query to DB_HOST");
+        expectProblem(rawConfig("prod", { database: { readReplicas: 9, readReplicasReason: "reporting from the BI tool" } }),
+            "database.readReplicas", "9", "an integer from 0 to 5");
+        expectProblem(rawConfig("prod", { database: { readReplicasReason: "reporting from the BI tool" } }),
+            "database.readReplicasReason", "\"reporting from the BI tool\"", "nothing unless database.readReplicas is above 0");
+        const asked = parseConfig(rawConfig("staging", { database: { readReplicas: 1, readReplicasReason: "reporting from the BI tool" } })).database.rds!;
+        expect(asked).toMatchObject({ readReplicas: 1, readReplicasReason: "reporting from the BI tool" });
+        expect(parseConfig(rawConfig("prod")).database.rds!.readReplicas).toBe(0);
     });
 
-    test("the large tier keeps at least one replica and at most five", () => {
-        expectProblem(rawConfig("prod", { database: { readReplicas: 0 } }), "database.readReplicas", "0", "an integer from 1 to 5 on tier large");
-        expectProblem(rawConfig("prod", { database: { readReplicas: 9 } }), "database.readReplicas", "9", "an integer from 1 to 5 on tier large");
-        expect(parseConfig(rawConfig("prod", { database: { readReplicas: 3 } })).database.rds!.readReplicas).toBe(3);
+    test("MySQL 8.4 by default; a retired major (8.0: RDS standard support ended) is refused unless the stack opts into Extended Support by name", () => {
+        expectProblem(rawConfig("prod", { database: { engineVersion: "8.0" } }), "database.engineVersion", "\"8.0\"",
+            "a major version in RDS standard support (8.4)", "paid RDS Extended Support", "database.extendedSupportOptIn: \"8.0\"");
+        expectProblem(rawConfig("prod", { database: { engineVersion: "8.0.40" } }), "database.engineVersion", "\"8.0.40\"", "RDS standard support for MySQL 8.0 has ended");
+        const kept = parseConfig(rawConfig("prod", { database: { engineVersion: "8.0.40", extendedSupportOptIn: "8.0" } })).database.rds!;
+        expect(kept).toMatchObject({ engineVersion: "8.0.40", parameterGroupFamily: "mysql8.0", engineLifecycleSupport: "open-source-rds-extended-support" });
+        expectProblem(rawConfig("prod", { database: { engineVersion: "8.0", extendedSupportOptIn: "8.4" } }), "database.extendedSupportOptIn", "\"8.4\"",
+            "\"8.0\" (the retired major of database.engineVersion 8.0)");
+        expectProblem(rawConfig("prod", { database: { extendedSupportOptIn: "8.4" } }), "database.extendedSupportOptIn", "\"8.4\"",
+            "8.4 is in RDS standard support");
+        expect(parseConfig(rawConfig("dev", { database: { engineVersion: "8.4.3" } })).database.rds)
+            .toMatchObject({ engineVersion: "8.4.3", parameterGroupFamily: "mysql8.4", engineLifecycleSupport: "open-source-rds-extended-support-disabled" });
+        expectProblem(rawConfig("dev", { database: { engineVersion: "5.7" } }), "database.engineVersion", "\"5.7\"", "a MySQL 8.0 or 8.4 engine version");
+    });
+
+    test("the cross-region replica needs the DR region and its subnets there", () => {
+        const replica = () => JSON.parse(rawConfig("prod").values.database).drReplica;
+        expectProblem(rawConfig("prod", { database: { drRegion: undefined, drBackupRetentionDays: undefined } }), "database.drReplica", JSON.stringify(replica()),
+            "nothing unless database.drRegion is set");
+        const wrongRegion = replica();
+        wrongRegion.subnets[0].az = "eu-west-1a";
+        expectProblem(rawConfig("prod", { database: { drReplica: wrongRegion } }), "database.drReplica.subnets[0].az", "\"eu-west-1a\"",
+            "an availability zone of the stack's region eu-central-1 (database.drRegion)");
+        const oneSubnet = replica();
+        oneSubnet.subnets = oneSubnet.subnets.slice(0, 1);
+        expectProblem(rawConfig("prod", { database: { drReplica: oneSubnet } }), "database.drReplica.subnets", JSON.stringify(oneSubnet.subnets), "at least 2 private subnets");
     });
 
     test("a DR region equal to the primary region is refused", () => {
@@ -271,7 +303,7 @@ describe("replicas, encryption, alarms and DR", () => {
     test("only MySQL 8.0 or 8.4 engine versions", () => {
         expectProblem(rawConfig("dev", { database: { engineVersion: "5.7" } }), "database.engineVersion", "\"5.7\"", "8.0");
         expect(parseConfig(rawConfig("dev", { database: { engineVersion: "8.4" } })).database.rds!.parameterGroupFamily).toBe("mysql8.4");
-        expect(parseConfig(rawConfig("dev", { database: { engineVersion: "8.0.40" } })).database.rds!.parameterGroupFamily).toBe("mysql8.0");
+        expect(parseConfig(rawConfig("dev", { database: { engineVersion: "8.0.40", extendedSupportOptIn: "8.0" } })).database.rds!.parameterGroupFamily).toBe("mysql8.0");
     });
 });
 

@@ -38,7 +38,11 @@ function stackFile(stack: string): { tier: Tier; environment: string; region?: s
 }
 
 const primaryOf = (p: Program) => p.one(TYPES.rds, (r) => r.inputs.replicateSourceDb === undefined);
-const replicasOf = (p: Program) => p.ofType(TYPES.rds).filter((r) => r.inputs.replicateSourceDb !== undefined);
+/** In the stack's own region (the default provider); the DR region's resources have an explicit one. */
+const inRegion = (r: RecordedResource) => r.provider === undefined;
+/** In-region read replicas. */
+const replicasOf = (p: Program) => p.ofType(TYPES.rds).filter((r) => r.inputs.replicateSourceDb !== undefined && inRegion(r));
+const drReplicaOf = (p: Program) => p.ofType(TYPES.rds).filter((r) => r.inputs.replicateSourceDb !== undefined && !inRegion(r));
 const dependsOn = (r: RecordedResource, property: string, target: RecordedResource) =>
     (r.propertyDependencies[property] ?? []).includes(target.urn);
 const backendEnv = (p: Program): Record<string, any> => {
@@ -107,19 +111,19 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
     });
 
     test("a DB subnet group over the stack's private subnets in at least two AZs", () => {
-        const group = p.one("aws:rds/subnetGroup:SubnetGroup");
+        const group = p.one("aws:rds/subnetGroup:SubnetGroup", inRegion);
         expect(group.inputs.subnetIds).toEqual(file.db.subnets.map((s) => s.id));
         expect(new Set(file.db.subnets.map((s) => s.az)).size).toBeGreaterThanOrEqual(2);
         expect(dependsOn(primaryOf(p), "dbSubnetGroupName", group)).toBe(true);
     });
 
     test("port 3306 is open only to the cluster's security group (or configured CIDRs), and nothing is open outward", () => {
-        const sg = p.one("aws:ec2/securityGroup:SecurityGroup");
+        const sg = p.one("aws:ec2/securityGroup:SecurityGroup", inRegion);
         expect(sg.inputs.vpcId).toMatch(/^vpc-/);
         expect(sg.inputs.ingress ?? []).toEqual([]);
         expect(sg.inputs.egress ?? []).toEqual([]);
         expect(p.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toHaveLength(0);
-        const rules = p.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+        const rules = p.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(inRegion);
         const allowedGroups = file.db.allowedSecurityGroupIds ?? [];
         const allowedCidrs = file.db.allowedCidrs ?? [];
         expect(rules).toHaveLength(allowedGroups.length + allowedCidrs.length);
@@ -134,9 +138,20 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(dependsOn(primary, "vpcSecurityGroupIds", sg)).toBe(true);
     });
 
-    test("a MySQL 8.0 parameter group: utf8mb4, slow query log, TLS as the backend can do it, max_connections for every backend pool", () => {
-        const group = p.one("aws:rds/parameterGroup:ParameterGroup");
-        expect(group.inputs.family).toBe("mysql8.0");
+    test("MySQL 8.4 (in RDS standard support), Extended Support off, explicitly; a parameter group that says what it sets", () => {
+        expect(primaryOf(p).inputs).toMatchObject({ engineVersion: "8.4", engineLifecycleSupport: "open-source-rds-extended-support-disabled" });
+        for (const group of p.ofType("aws:rds/parameterGroup:ParameterGroup")) {
+            expect(group.inputs.family).toBe("mysql8.4");
+            const requireTls = group.inputs.parameters.find((x: { name: string }) => x.name === "require_secure_transport").value;
+            expect(requireTls).toBe("0");
+            expect(group.inputs.description).toContain("TLS optional");
+            expect(group.inputs.description).not.toContain("TLS only");
+        }
+    });
+
+    test("a MySQL 8.4 parameter group: utf8mb4, slow query log, TLS as the backend can do it, max_connections for every backend pool", () => {
+        const group = p.one("aws:rds/parameterGroup:ParameterGroup", inRegion);
+        expect(group.inputs.family).toBe("mysql8.4");
         const params = Object.fromEntries(group.inputs.parameters.map((x: { name: string; value: string }) => [x.name, x.value]));
         expect(params.character_set_server).toBe("utf8mb4");
         expect(params.collation_server).toMatch(/^utf8mb4_/);
@@ -162,7 +177,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
             instanceClass: profile.database.instanceClass,
             allocatedStorage: profile.database.allocatedStorageGiB,
         });
-        expect(inputs.engineVersion).toMatch(/^8\.0/);
+        expect(inputs.engineVersion).toMatch(/^8\.4/);
         expect(inputs.maxAllocatedStorage).toBeGreaterThan(inputs.allocatedStorage);
         // RDS picks a Multi-AZ writer's AZ itself; the API refuses one.
         expect(inputs.availabilityZone).toBeUndefined();
@@ -198,7 +213,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         }
     });
 
-    test("Performance Insights, enhanced monitoring with its role, log exports, minor upgrades, IAM auth", () => {
+    test("Performance Insights, enhanced monitoring with its role, log exports, minor upgrades, no unused IAM database auth", () => {
         const primary = primaryOf(p);
         const { inputs } = primary;
         expect(inputs.performanceInsightsEnabled).toBe(true);
@@ -212,25 +227,29 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(primary.dependencies).toContain(attachment.urn);
         expect([...inputs.enabledCloudwatchLogsExports].sort()).toEqual(["error", "slowquery"]);
         expect(inputs.autoMinorVersionUpgrade).toBe(true);
-        expect(inputs.iamDatabaseAuthenticationEnabled).toBe(true);
+        // The backend logs in with the password (its DSN has no IAM token): IAM auth would be an unused way in.
+        for (const instance of p.ofType(TYPES.rds)) {
+            expect(instance.inputs.iamDatabaseAuthenticationEnabled).toBe(false);
+        }
         // The exported logs' groups exist first, with a retention.
         for (const log of ["error", "slowquery"]) {
-            const group = p.one("aws:cloudwatch/logGroup:LogGroup", (r) => r.inputs.name === `/aws/rds/instance/${inputs.identifier}/${log}`);
+            const group = p.one("aws:cloudwatch/logGroup:LogGroup", (r) => r.inputs.name === `/aws/rds/instance/${inputs.identifier}/${log}` && inRegion(r));
             expect(group.inputs.retentionInDays).toBeGreaterThan(0);
             expect(primary.dependencies).toContain(group.urn);
         }
     });
 
-    test("read replicas exactly on the large tier, each in an AZ other than the writer's", () => {
+    test("no in-region read replica unless the stack asks for one: the backend sends every query to the writer", () => {
         const replicas = replicasOf(p);
-        expect(replicas).toHaveLength(profile.database.readReplicas);
+        expect(BACKEND.readsFromReplicas).toBe(false);
+        expect(replicas).toHaveLength(0);
         const primaryAz = file.db.primaryAz ?? file.db.subnets[0].az;
         const zones = replicas.map((r) => r.inputs.availabilityZone);
         for (const replica of replicas) {
             expect(replica.inputs.replicateSourceDb).toBe(primaryOf(p).inputs.identifier);
             expect(file.db.subnets.map((s) => s.az)).toContain(replica.inputs.availabilityZone);
             expect(replica.inputs.availabilityZone).not.toBe(primaryAz);
-            expect(replica.inputs).toMatchObject({ publiclyAccessible: false, storageEncrypted: true, iamDatabaseAuthenticationEnabled: true });
+            expect(replica.inputs).toMatchObject({ publiclyAccessible: false, storageEncrypted: true });
             expect(replica.inputs.password).toBeUndefined();
             expect(replica.inputs.backupRetentionPeriod).toBeGreaterThanOrEqual(7);
         }
@@ -240,11 +259,11 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(backendEnv(p).DB_READ_HOSTS).toBeUndefined();
     });
 
-    test("alarms on every instance (CPU > 80 %, free storage < 10 %, connections near the maximum, replica lag) to one SNS topic", () => {
-        const instances = p.ofType(TYPES.rds);
-        const alarms = p.ofType(TYPES.metricAlarm);
+    test("alarms on every instance of the region (CPU > 80 %, storage headroom, connections near the maximum, replica lag) to one SNS topic", () => {
+        const instances = p.ofType(TYPES.rds).filter(inRegion);
+        const alarms = p.ofType(TYPES.metricAlarm).filter(inRegion);
         const topicArn = (p.outputs.databaseRds.value as { alarmTopicArn: string }).alarmTopicArn;
-        const maxConnections = Number(p.one("aws:rds/parameterGroup:ParameterGroup").inputs.parameters
+        const maxConnections = Number(p.one("aws:rds/parameterGroup:ParameterGroup", inRegion).inputs.parameters
             .find((x: { name: string }) => x.name === "max_connections").value);
         const alarmFor = (instance: RecordedResource, metric: string) =>
             alarms.filter((a) => a.inputs.metricName === metric && a.inputs.dimensions.DBInstanceIdentifier === instance.inputs.identifier);
@@ -253,7 +272,11 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
             expect(cpu.inputs).toMatchObject({ namespace: "AWS/RDS", comparisonOperator: "GreaterThanThreshold", threshold: 80 });
             const [storage] = alarmFor(instance, "FreeStorageSpace");
             expect(storage.inputs.comparisonOperator).toBe("LessThanThreshold");
-            expect(storage.inputs.threshold).toBeCloseTo(0.1 * profile.database.allocatedStorageGiB * GiB, -3);
+            // Below the point where storage autoscaling grows the volume (10 % of the allocation, never less than the
+            // initial one): it pages only when autoscaling cannot grow, at maxAllocatedStorage.
+            expect(storage.inputs.threshold).toBeLessThan(0.1 * profile.database.allocatedStorageGiB * GiB);
+            expect(storage.inputs.threshold).toBeGreaterThan(0);
+            expect(storage.inputs.alarmDescription).toContain(`maxAllocatedStorage (${profile.database.maxAllocatedStorageGiB} GiB)`);
             const [connections] = alarmFor(instance, "DatabaseConnections");
             expect(connections.inputs.comparisonOperator).toBe("GreaterThanThreshold");
             expect(connections.inputs.threshold).toBeGreaterThanOrEqual(0.8 * maxConnections);
@@ -265,15 +288,19 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
             expect(alarm.inputs.alarmActions).toEqual([topicArn]);
             expect(alarm.inputs.okActions).toEqual([topicArn]);
         }
-        const topic = p.one("aws:sns/topic:Topic");
+        const topic = p.one("aws:sns/topic:Topic", inRegion);
         expect(topic.inputs.kmsMasterKeyId).toBeTruthy();
     });
 
-    test("an RDS event subscription for failover and failure events of every instance", () => {
-        const subscription = p.one("aws:rds/eventSubscription:EventSubscription");
+    test("an RDS event subscription for failover and failure events of every instance (one per region)", () => {
+        const subscription = p.one("aws:rds/eventSubscription:EventSubscription", inRegion);
         expect(subscription.inputs.sourceType).toBe("db-instance");
         expect(subscription.inputs.eventCategories).toEqual(expect.arrayContaining(["failover", "failure"]));
-        expect([...subscription.inputs.sourceIds].sort()).toEqual(p.ofType(TYPES.rds).map((r) => r.inputs.identifier).sort());
+        expect([...subscription.inputs.sourceIds].sort()).toEqual(p.ofType(TYPES.rds).filter(inRegion).map((r) => r.inputs.identifier).sort());
+        for (const replica of drReplicaOf(p)) {
+            const drSubscription = p.one("aws:rds/eventSubscription:EventSubscription", (r) => !inRegion(r));
+            expect(drSubscription.inputs.sourceIds).toEqual([replica.inputs.identifier]);
+        }
         expect(subscription.inputs.snsTopic).toBe((p.outputs.databaseRds.value as { alarmTopicArn: string }).alarmTopicArn);
     });
 
@@ -333,7 +360,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
         expect(rds.secretArn).toMatch(/^arn:/);
         expect(rds.kmsKeyArn).toMatch(/^arn:/);
         // What the restore runbook (docs/database.md) passes to restore-db-instance-to-point-in-time.
-        expect(rds.subnetGroupName).toBe(p.one("aws:rds/subnetGroup:SubnetGroup").inputs.name);
+        expect(rds.subnetGroupName).toBe(p.one("aws:rds/subnetGroup:SubnetGroup", inRegion).inputs.name);
         expect(rds.securityGroupId).toBeTruthy();
         expect(rds.parameterGroupName).toBeTruthy();
         // The database outputs name things; the only secret output is the admin password.
@@ -348,7 +375,7 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
     });
 });
 
-describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and a DR copy", () => {
+describe("prod: Multi-AZ, 14+ days of backups, deletion protection, a cross-region replica and a DR copy", () => {
     let p: Program;
     beforeAll(async () => {
         p = await runStack("prod");
@@ -360,15 +387,40 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
         expect(primaryOf(p).inputs.finalSnapshotIdentifier).toBe("kubepolaris-prod-final");
     });
 
-    test("the large tier's replicas sit in the two AZs other than primaryAz", () => {
-        const replicas = replicasOf(p);
-        expect(replicas).toHaveLength(TIER_PROFILES.large.database.readReplicas);
-        expect(replicas.map((r) => r.inputs.availabilityZone).sort()).toEqual(["eu-west-1b", "eu-west-1c"]);
-        expect(replicas.every((r) => r.inputs.skipFinalSnapshot === true && r.inputs.deletionProtection === true)).toBe(true);
+    test("no in-region read replicas; one cross-region read replica in eu-central-1, encrypted with a key there, promotable", () => {
+        expect(replicasOf(p)).toHaveLength(0);
+        const [replica] = drReplicaOf(p);
+        expect(drReplicaOf(p)).toHaveLength(1);
+        const drProvider = p.one("pulumi:providers:aws");
+        expect(drProvider.inputs.region).toBe("eu-central-1");
+        expect(replica.provider?.startsWith(`${drProvider.urn}::`)).toBe(true);
+        // Across regions the source is its ARN; the DR region's own key encrypts it.
+        expect(replica.inputs.replicateSourceDb).toMatch(/^arn:aws:rds:eu-west-1:/);
+        expect(dependsOn(replica, "replicateSourceDb", primaryOf(p))).toBe(true);
+        const drKey = p.one(TYPES.kmsKey, (r) => !inRegion(r));
+        expect(dependsOn(replica, "kmsKeyId", drKey)).toBe(true);
+        expect(replica.inputs).toMatchObject({
+            identifier: "kubepolaris-prod-dr", storageEncrypted: true, publiclyAccessible: false, deletionProtection: true,
+            instanceClass: primaryOf(p).inputs.instanceClass, iamDatabaseAuthenticationEnabled: false,
+        });
+        // Promotable into a writer with point-in-time restore from the start.
+        expect(replica.inputs.backupRetentionPeriod).toBeGreaterThanOrEqual(14);
+        // Its own subnet group (the DR VPC's subnets) and a security group open to the DR cluster only.
+        const subnetGroup = p.one("aws:rds/subnetGroup:SubnetGroup", (r) => !inRegion(r));
+        expect(subnetGroup.inputs.subnetIds).toHaveLength(3);
+        expect(dependsOn(replica, "dbSubnetGroupName", subnetGroup)).toBe(true);
+        const drIngress = p.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => !inRegion(r));
+        expect(drIngress.map((r) => r.inputs.referencedSecurityGroupId)).toEqual(["sg-0c4d5e6f708192a3b"]);
+        // Its lag pages on-call through a topic of its own region.
+        const lag = p.one(TYPES.metricAlarm, (a) => a.inputs.metricName === "ReplicaLag");
+        expect(lag.inputs.dimensions.DBInstanceIdentifier).toBe("kubepolaris-prod-dr");
+        const drTopic = p.one("aws:sns/topic:Topic", (r) => !inRegion(r));
+        expect(dependsOn(lag, "alarmActions", drTopic)).toBe(true);
+        expect(p.one("aws:sns/topicSubscription:TopicSubscription", (r) => !inRegion(r)).inputs.endpoint).toBe("oncall@example.com");
+        expect((p.outputs.databaseRds.value as Record<string, unknown>).drReplicaIdentifier).toBe("kubepolaris-prod-dr");
     });
 
-    test("a replica forced to move is dropped before its successor takes its identifier; the writer never is", () => {
-        expect(replicasOf(p).map((r) => r.deleteBeforeReplace)).toEqual([true, true]);
+    test("the writer is never dropped before a replacement takes its identifier", () => {
         // The writer's fixed identifier makes a forced replacement fail loudly instead of
         // deleting the database first.
         expect(primaryOf(p).deleteBeforeReplace).toBe(false);
@@ -393,7 +445,7 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
     });
 
     test("on-call is subscribed to the alarm topic", () => {
-        const subscription = p.one("aws:sns/topicSubscription:TopicSubscription");
+        const subscription = p.one("aws:sns/topicSubscription:TopicSubscription", inRegion);
         expect(subscription.inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
     });
 
@@ -406,12 +458,12 @@ describe("prod: Multi-AZ, 14+ days of backups, deletion protection, replicas and
             "kubepolaris:database": JSON.stringify({ ...db, kmsKeyArn: keyArn, alarmTopicArn: topicArn }),
         });
         expect(given.ofType(TYPES.kmsKey).filter((r) => r.provider === undefined)).toHaveLength(0);
-        expect(given.ofType("aws:sns/topic:Topic")).toHaveLength(0);
+        expect(given.ofType("aws:sns/topic:Topic").filter(inRegion)).toHaveLength(0);
         expect(primaryOf(given).inputs.kmsKeyId).toBe(keyArn);
         expect(primaryOf(given).inputs.performanceInsightsKmsKeyId).toBe(keyArn);
         expect(given.one("aws:secretsmanager/secret:Secret").inputs.kmsKeyId).toBe(keyArn);
-        expect(given.ofType(TYPES.metricAlarm).every((a) => a.inputs.alarmActions[0] === topicArn)).toBe(true);
-        expect(given.one("aws:rds/eventSubscription:EventSubscription").inputs.snsTopic).toBe(topicArn);
+        expect(given.ofType(TYPES.metricAlarm).filter(inRegion).every((a) => a.inputs.alarmActions[0] === topicArn)).toBe(true);
+        expect(given.one("aws:rds/eventSubscription:EventSubscription", inRegion).inputs.snsTopic).toBe(topicArn);
     });
 
     test("during preview the database egress is already known (it comes from config, not from AWS)", async () => {

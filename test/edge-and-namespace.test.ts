@@ -143,6 +143,14 @@ describe.each(STACKS)("stack %s", (stack) => {
         const toDb = byName["allow-backend-to-database"];
         expect(toDb.podSelector.matchLabels).toEqual(podLabels(config.release, "backend"));
         expect(toDb.egress[0].ports).toEqual([{ protocol: "TCP", port: config.database.port }]);
+        // Nothing lets the monitoring namespace into the backend (there is no /metrics), and the
+        // backend's way to managed clusters is not the whole internet.
+        expect(byName["allow-prometheus-to-backend"]).toBeUndefined();
+        const apiServers = byName["allow-backend-to-api-servers"].egress[0].to.map((t: { ipBlock: { cidr: string } }) => t.ipBlock.cidr);
+        expect(apiServers).not.toContain("0.0.0.0/0");
+        // The stack calls the namespace isolated only when it names what enforces the policies.
+        expect(program.outputs.namespaceNetworkIsolation.value).toMatch(config.network.policyEnforcer === "none"
+            ? /^NOT isolated/ : new RegExp(`^isolated by default-deny NetworkPolicies, enforced by ${config.network.policyEnforcer}`));
     });
 
     test("one JWT Secret, shared by every backend replica, and secret wherever it flows", async () => {

@@ -3,6 +3,7 @@
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { memoryBytes } from "../components/quantity";
 import { podLabels } from "../components/labels";
+import { disruptionBudget } from "../policy/rules/k8s";
 import { RecordedResource } from "../tools/mockRun";
 import { runStack, stackAppConfig, STACKS } from "./support/program";
 import { selects } from "../policy/rules/selectors";
@@ -27,7 +28,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(selects(d.inputs.spec.selector, d.inputs.spec.template.metadata.labels)).toBe(true);
     });
 
-    test.each(components)("%s: exactly one PDB, selecting exactly these pods, permitting an eviction at the HPA minimum", async (component) => {
+    test.each(components)("%s: exactly one PDB, selecting exactly these pods, one eviction at the HPA minimum and at most a quarter of the pods at every count up to the maximum", async (component) => {
         const program = await runStack(stack);
         const labels = await podTemplateLabels(component);
         const pdbs = program.ofType(TYPES.pdb).filter((p) => selects(p.inputs.spec.selector, labels));
@@ -36,10 +37,16 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(pdb.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, component));
         expect(pdb.inputs.metadata.namespace).toBe(config.namespace);
         const hpa = program.one(TYPES.hpa, (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${component}`);
-        const allowedAtMin = hpa.inputs.spec.minReplicas - pdb.inputs.spec.minAvailable;
-        expect(allowedAtMin).toBeGreaterThanOrEqual(1);
-        // And it protects something: at least one pod must stay.
-        expect(pdb.inputs.spec.minAvailable).toBeGreaterThanOrEqual(1);
+        const { minReplicas, maxReplicas } = hpa.inputs.spec;
+        for (let n = minReplicas; n <= maxReplicas; n++) {
+            const budget = disruptionBudget(pdb.inputs.spec, n);
+            expect("problem" in budget).toBe(false);
+            const { allowed, desiredHealthy } = budget as { allowed: number; desiredHealthy: number };
+            expect({ replicas: n, allowed: n === minReplicas ? allowed === 1 : allowed <= Math.max(1, Math.ceil(n / 4)) })
+                .toEqual({ replicas: n, allowed: true });
+            // And it protects something: at least one pod must stay.
+            expect(desiredHealthy).toBeGreaterThanOrEqual(1);
+        }
         expect(pdb.inputs.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
     });
 

@@ -119,7 +119,8 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
 
     // --- availability -----------------------------------------------------------------------
     const available = `max by (namespace, deployment) (kube_deployment_status_replicas_available${sel(ns, deployments)})`;
-    // The PDB floor is read from the cluster (desired_healthy = minAvailable), mapped from each
+    // The PDB floor is read from the cluster (desired_healthy: what the disruption controller keeps
+    // at the current replica count, for minAvailable and maxUnavailable alike), mapped from each
     // PDB's name onto its Deployment's name; a PDB that does not exist contributes nothing.
     const pdbFloor = p.workloads.map((w) =>
         `label_replace(kube_poddisruptionbudget_status_desired_healthy${sel(ns, eq("poddisruptionbudget", w.pdb))}, `
@@ -146,7 +147,7 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
             `(\n  ${available}\n  < on (namespace, deployment)\n  max by (namespace, deployment) (\n    ${pdbFloor}\n  )\n)\nor\n(\n  ${belowAbsolute.join("\n  or\n  ")}\n)`,
             "KubePolaris Deployment has fewer available pods than it must keep",
             "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has only {{ $value }} available pod(s),"
-            + ` below its PodDisruptionBudget's minAvailable or below ${THRESHOLDS.minimumAvailable}, for more than {{for}}:`
+            + ` below the floor its PodDisruptionBudget keeps or below ${THRESHOLDS.minimumAvailable}, for more than {{for}}:`
             + " it is no longer highly available."),
         rule("KubePolarisReplicasBelowDesired", "warning", "15m",
             `${available}\n< on (namespace, deployment)\nmax by (namespace, deployment) (kube_deployment_spec_replicas${sel(ns, deployments)})`,

@@ -1,7 +1,8 @@
 // The database on AWS: a Multi-AZ RDS for MySQL writer (synchronous standby in another AZ,
-// automatic failover), read replicas where the size tier asks for them, encryption with a
-// customer managed KMS key, point-in-time restore from automated backups, CloudWatch alarms and
-// RDS events to SNS, and, when the stack names a DR region, automated backups replicated there.
+// automatic failover), in-region read replicas only where the stack asks for them, encryption
+// with a customer managed KMS key, point-in-time restore from automated backups, CloudWatch
+// alarms and RDS events to SNS, and, when the stack names a DR region, automated backups
+// replicated there and (database.drReplica) a promotable cross-region read replica.
 //
 // The master password never appears in plaintext: it is a Pulumi secret from generation (or stack
 // config) through the RDS instance, the Secrets Manager secret and the Kubernetes Secret the
@@ -20,8 +21,11 @@ export const RDS_EVENT_CATEGORIES = ["failover", "failure", "low storage", "reco
 export interface MultiAzMysqlArgs {
     /** RDS instance identifier of the writer; replicas append "-replica-<n>". Required. */
     identifier: string;
-    /** MySQL "8.0" (or a full 8.0.x) and its parameter group family ("mysql8.0"). Required. */
-    engine: { version: string; parameterGroupFamily: string };
+    /**
+     * MySQL "8.4" (or a full 8.4.x), its parameter group family ("mysql8.4"), and whether the
+     * instance may run in paid RDS Extended Support past the major's end of standard support. Required.
+     */
+    engine: { version: string; parameterGroupFamily: string; lifecycleSupport: string };
     /** Instance class and storage of every instance; `readReplicas` readers besides the writer. Required. */
     instance: { instanceClass: string; allocatedStorageGiB: number; maxAllocatedStorageGiB: number; readReplicas: number };
     /**
@@ -54,8 +58,16 @@ export interface MultiAzMysqlArgs {
     };
     /** A customer managed KMS key for everything at rest. Default: one is created (with an alias). */
     kmsKeyArn?: string;
-    /** A second region for replicated automated backups and the secret. Default: none. */
-    dr?: { region: string; kmsKeyArn?: string; backupRetentionDays: number };
+    /**
+     * A second region for replicated automated backups, the secret and, with `replica`, a
+     * promotable cross-region read replica in the given VPC subnets. Default: none.
+     */
+    dr?: {
+        region: string;
+        kmsKeyArn?: string;
+        backupRetentionDays: number;
+        replica?: { vpcId: string; subnets: { id: string; az: string }[]; allowedSecurityGroupIds: string[]; allowedCidrs: string[] };
+    };
     /** The schema created with the writer. Required. */
     databaseName: string;
     /** The master user, also the user the backend connects as. Required. */
@@ -92,6 +104,8 @@ export class MultiAzMysql extends pulumi.ComponentResource {
     public readonly alarmTopicArn: pulumi.Output<string>;
     /** The DR region's replicated automated backups (undefined without a DR region). */
     public readonly drBackupsArn: pulumi.Output<string> | undefined;
+    /** The cross-region read replica's identifier, the one to promote when the region is lost (undefined without one). */
+    public readonly drReplicaIdentifier: pulumi.Output<string> | undefined;
     public readonly connection: DatabaseConnection;
 
     constructor(name: string, args: MultiAzMysqlArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -113,7 +127,7 @@ export class MultiAzMysql extends pulumi.ComponentResource {
             securityGroupId: network.securityGroup.id,
             parameterGroupName: parameterGroup.name,
         }, this);
-        const dr = args.dr ? createDisasterRecovery(name, args, args.dr, primary, this) : undefined;
+        const dr = args.dr ? createDisasterRecovery(name, args, args.dr, { primary, monitoring }, this) : undefined;
         const secret = createSecrets(name, args, { kmsKeyArn, password, host: primary.address, drKeyArn: dr?.keyArn }, this);
         const credentials = createCredentials(name, args, password, this);
         const alarmTopicArn = createAlarms(name, args, kmsKeyArn, primary, replicas, this);
@@ -131,6 +145,7 @@ export class MultiAzMysql extends pulumi.ComponentResource {
         this.parameterGroupName = parameterGroup.name;
         this.alarmTopicArn = alarmTopicArn;
         this.drBackupsArn = dr?.backups.id;
+        this.drReplicaIdentifier = dr?.replica?.identifier;
         this.connection = {
             host: primary.address,
             port: args.port,
@@ -150,6 +165,7 @@ export class MultiAzMysql extends pulumi.ComponentResource {
             parameterGroupName: this.parameterGroupName,
             alarmTopicArn: this.alarmTopicArn,
             drBackupsArn: this.drBackupsArn,
+            drReplicaIdentifier: this.drReplicaIdentifier,
         });
     }
 }
@@ -165,50 +181,56 @@ function createKey(name: string, args: MultiAzMysqlArgs, account: pulumi.Output<
         description: `KubePolaris ${args.identifier}: RDS storage, Performance Insights, master secret, alarm topic`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
-        policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Sid: "AccountAdministersThroughIam",
-                    Effect: "Allow",
-                    Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
-                    Action: "kms:*",
-                    Resource: "*",
-                },
-                {
-                    // CloudWatch alarms and RDS event notifications publish to the encrypted topic.
-                    Sid: "AlarmAndEventPublishers",
-                    Effect: "Allow",
-                    Principal: { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] },
-                    Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    Resource: "*",
-                    Condition: { StringEquals: { "aws:SourceAccount": account } },
-                },
-            ],
-        }),
+        policy: keyPolicy(account, partition),
         tags: args.tags,
     }, { parent });
     new aws.kms.Alias(`${name}-kms`, { name: `alias/${args.identifier}-rds`, targetKeyId: key.arn }, { parent });
     return key.arn;
 }
 
-/** The subnet group, and a security group that lets only the allowed sources reach the port. */
-function createNetwork(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource):
+/** The account administers the key through IAM; CloudWatch alarms and RDS events may publish to topics encrypted with it. */
+function keyPolicy(account: pulumi.Input<string>, partition: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AccountAdministersThroughIam",
+                Effect: "Allow",
+                Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
+                Action: "kms:*",
+                Resource: "*",
+            },
+            {
+                // CloudWatch alarms and RDS event notifications publish to the encrypted topic.
+                Sid: "AlarmAndEventPublishers",
+                Effect: "Allow",
+                Principal: { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] },
+                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                Resource: "*",
+                Condition: { StringEquals: { "aws:SourceAccount": account } },
+            },
+        ],
+    });
+}
+
+/** The subnet group, and a security group that lets only the allowed sources reach the port (in the DR region: `provider`). */
+function createNetwork(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource,
+    network: Omit<MultiAzMysqlArgs["network"], "primaryAz"> = args.network, identifier = args.identifier, provider?: aws.Provider):
     { subnetGroup: aws.rds.SubnetGroup; securityGroup: aws.ec2.SecurityGroup } {
-    const { identifier, port, tags, network } = args;
+    const { port, tags } = args;
     const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
         name: identifier,
         description: `KubePolaris ${identifier}: private subnets in ${new Set(network.subnets.map((s) => s.az)).size} AZs`,
         subnetIds: network.subnets.map((s) => s.id),
         tags,
-    }, { parent });
+    }, { parent, provider });
 
     const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
         vpcId: network.vpcId,
         description: `KubePolaris ${identifier}: MySQL ${port} from the EKS cluster only`,
         revokeRulesOnDelete: true,
         tags: { ...tags, Name: `${identifier}-mysql` },
-    }, { parent });
+    }, { parent, provider });
     // Rules as their own resources (no inline rules): one per source, the database port only, and
     // no egress rule at all (the provider removes AWS's default allow-all egress).
     const ingress = { securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, tags };
@@ -217,22 +239,28 @@ function createNetwork(name: string, args: MultiAzMysqlArgs, parent: pulumi.Reso
             ...ingress,
             referencedSecurityGroupId: sourceGroup,
             description: `MySQL from ${sourceGroup} (EKS cluster)`,
-        }, { parent });
+        }, { parent, provider });
     }
     for (const cidr of network.allowedCidrs) {
         new aws.vpc.SecurityGroupIngressRule(`${name}-from-${cidr.replace(/[./]/g, "-")}`, {
             ...ingress,
             cidrIpv4: cidr,
             description: `MySQL from ${cidr}`,
-        }, { parent });
+        }, { parent, provider });
     }
     return { subnetGroup, securityGroup };
 }
 
-function createParameterGroup(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource): aws.rds.ParameterGroup {
+/** What the parameter group sets, in its own words (RDS shows it in the console). */
+export function parameterGroupDescription(identifier: string, requireTls: boolean): string {
+    return `KubePolaris ${identifier}: utf8mb4, slow query log, `
+        + (requireTls ? "TLS required" : "TLS optional (require_secure_transport=0: the backend cannot speak TLS to MySQL)");
+}
+
+function createParameterGroup(name: string, args: MultiAzMysqlArgs, parent: pulumi.Resource, provider?: aws.Provider): aws.rds.ParameterGroup {
     return new aws.rds.ParameterGroup(`${name}-params`, {
         family: args.engine.parameterGroupFamily,
-        description: `KubePolaris ${args.identifier}: utf8mb4, slow query log, TLS only`,
+        description: parameterGroupDescription(args.identifier, args.requireTls),
         parameters: [
             // KubePolaris creates its schema as utf8mb4 / utf8mb4_unicode_ci.
             { name: "character_set_server", value: "utf8mb4" },
@@ -251,7 +279,7 @@ function createParameterGroup(name: string, args: MultiAzMysqlArgs, parent: pulu
             { name: "max_connections", value: String(args.maxConnections) },
         ],
         tags: args.tags,
-    }, { parent });
+    }, { parent, provider });
 }
 
 /** Enhanced monitoring (OS metrics every few seconds) publishes through this role. */
@@ -320,7 +348,9 @@ function createInstances(name: string, args: MultiAzMysqlArgs, deps: {
         vpcSecurityGroupIds: [deps.securityGroupId],
         publiclyAccessible: false,
         autoMinorVersionUpgrade: true,
-        iamDatabaseAuthenticationEnabled: true,
+        // No IAM database authentication: the backend logs in with the master password (its DSN
+        // has no token support), so an enabled IAM auth would be an unused way in.
+        iamDatabaseAuthenticationEnabled: false,
         copyTagsToSnapshot: true,
         deletionProtection: backups.deletionProtection,
         maintenanceWindow: backups.maintenanceWindow,
@@ -340,6 +370,9 @@ function createInstances(name: string, args: MultiAzMysqlArgs, deps: {
         identifier,
         engine: "mysql",
         engineVersion: args.engine.version,
+        // Explicit, so that no instance slides into paid Extended Support without the stack
+        // choosing it (config/rds.ts: only a retired major opted into by name gets it).
+        engineLifecycleSupport: args.engine.lifecycleSupport,
         allocatedStorage: args.instance.allocatedStorageGiB,
         dbName: args.databaseName,
         username: args.username,
@@ -356,7 +389,8 @@ function createInstances(name: string, args: MultiAzMysqlArgs, deps: {
         deleteAutomatedBackups: !backups.finalSnapshot,
     }, { parent, dependsOn });
 
-    // Read replicas in the AZs other than the writer's, round robin, so one AZ outage never takes
+    // In-region read replicas, only where the stack asked for them (the backend reads nothing
+    // from them). In the AZs other than the writer's, round robin, so one AZ outage never takes
     // the writer and a reader, or every reader, down at once.
     const otherZones = [...new Set(args.network.subnets.map((s) => s.az))].filter((az) => az !== args.network.primaryAz);
     const replicas = replicaIds.map((replicaId, i) => new aws.rds.Instance(`${name}-replica-${i + 1}`, {
@@ -375,9 +409,14 @@ function createInstances(name: string, args: MultiAzMysqlArgs, deps: {
     return { primary, replicas };
 }
 
-/** DR: automated backups replicated to a second region, encrypted with a key there. */
-function createDisasterRecovery(name: string, args: MultiAzMysqlArgs, dr: NonNullable<MultiAzMysqlArgs["dr"]>, primary: aws.rds.Instance,
-    parent: pulumi.Resource): { keyArn: pulumi.Output<string>; backups: aws.rds.InstanceAutomatedBackupsReplication } {
+/**
+ * DR: automated backups replicated to a second region, encrypted with a key there, and (with
+ * `dr.replica`) a cross-region read replica: asynchronous, seconds behind the writer, promotable
+ * to a standalone writer when the primary region is lost (docs/database.md, "Region loss").
+ */
+function createDisasterRecovery(name: string, args: MultiAzMysqlArgs, dr: NonNullable<MultiAzMysqlArgs["dr"]>,
+    deps: { primary: aws.rds.Instance; monitoring: { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } },
+    parent: pulumi.Resource): { keyArn: pulumi.Output<string>; backups: aws.rds.InstanceAutomatedBackupsReplication; replica?: aws.rds.Instance } {
     const drProvider = new aws.Provider(`${name}-dr`, { region: dr.region, defaultTags: { tags: args.tags } }, { parent });
     const drOpts = { parent, provider: drProvider };
     let keyArn: pulumi.Output<string>;
@@ -385,20 +424,106 @@ function createDisasterRecovery(name: string, args: MultiAzMysqlArgs, dr: NonNul
         keyArn = pulumi.output(dr.kmsKeyArn);
     } else {
         const drKey = new aws.kms.Key(`${name}-dr-kms`, {
-            description: `KubePolaris ${args.identifier}: replicated RDS backups and secrets in ${dr.region}`,
+            description: `KubePolaris ${args.identifier}: cross-region replica, replicated RDS backups, secrets and alarm topic in ${dr.region}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
+            policy: keyPolicy(deps.primary.arn.apply(accountOfArn), deps.primary.arn.apply(partitionOfArn)),
             tags: args.tags,
         }, drOpts);
         new aws.kms.Alias(`${name}-dr-kms`, { name: `alias/${args.identifier}-rds-dr`, targetKeyId: drKey.arn }, drOpts);
         keyArn = drKey.arn;
     }
     const backups = new aws.rds.InstanceAutomatedBackupsReplication(`${name}-dr-backups`, {
-        sourceDbInstanceArn: primary.arn,
+        sourceDbInstanceArn: deps.primary.arn,
         kmsKeyId: keyArn,
         retentionPeriod: dr.backupRetentionDays,
     }, drOpts);
-    return { keyArn, backups };
+    const replica = dr.replica ? createDrReplica(name, args, dr, { ...deps, keyArn, provider: drProvider }, parent) : undefined;
+    return { keyArn, backups, replica };
+}
+
+/** The identifier of the cross-region read replica. */
+function drReplicaIdentifier(args: MultiAzMysqlArgs): string {
+    return `${args.identifier}-dr`;
+}
+
+function createDrReplica(name: string, args: MultiAzMysqlArgs, dr: NonNullable<MultiAzMysqlArgs["dr"]>, deps: {
+    primary: aws.rds.Instance; monitoring: { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment };
+    keyArn: pulumi.Output<string>; provider: aws.Provider;
+}, parent: pulumi.Resource): aws.rds.Instance {
+    const replicaNetwork = dr.replica!;
+    const identifier = drReplicaIdentifier(args);
+    const opts = { parent, provider: deps.provider };
+    // Subnet group, security group and parameter group are regional: the replica gets its own.
+    const network = createNetwork(`${name}-dr`, args, parent, replicaNetwork, identifier, deps.provider);
+    const parameterGroup = createParameterGroup(`${name}-dr`, args, parent, deps.provider);
+    const logGroups = RDS_LOG_EXPORTS.map((log) => new aws.cloudwatch.LogGroup(`${name}-log-${identifier}-${log}`, {
+        name: `/aws/rds/instance/${identifier}/${log}`,
+        retentionInDays: args.monitoring.logRetentionDays,
+        tags: args.tags,
+    }, opts));
+    const replica = new aws.rds.Instance(`${name}-dr-replica`, {
+        identifier,
+        // Across regions the source is named by its ARN; RDS re-encrypts with the DR region's key.
+        replicateSourceDb: deps.primary.arn,
+        instanceClass: args.instance.instanceClass,
+        port: args.port,
+        storageType: "gp3",
+        maxAllocatedStorage: args.instance.maxAllocatedStorageGiB,
+        storageEncrypted: true,
+        kmsKeyId: deps.keyArn,
+        dbSubnetGroupName: network.subnetGroup.name,
+        vpcSecurityGroupIds: [network.securityGroup.id],
+        parameterGroupName: parameterGroup.name,
+        publiclyAccessible: false,
+        // One AZ while it only replicates; after a promotion, modify it to Multi-AZ (the runbook).
+        multiAz: false,
+        autoMinorVersionUpgrade: true,
+        iamDatabaseAuthenticationEnabled: false,
+        copyTagsToSnapshot: true,
+        deletionProtection: args.backups.deletionProtection,
+        // Backups on the replica: once promoted, it has point-in-time restore from the start.
+        backupRetentionPeriod: args.backups.retentionDays,
+        backupWindow: args.backups.window,
+        maintenanceWindow: args.backups.maintenanceWindow,
+        skipFinalSnapshot: true,
+        caCertIdentifier: "rds-ca-rsa2048-g1",
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: deps.keyArn,
+        performanceInsightsRetentionPeriod: args.monitoring.performanceInsightsRetentionDays,
+        monitoringInterval: args.monitoring.intervalSeconds,
+        monitoringRoleArn: deps.monitoring.role.arn,
+        enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
+        tags: { ...args.tags, Role: "dr-replica" },
+    }, { ...opts, dependsOn: [deps.monitoring.attachment, ...logGroups] });
+
+    // Alarms and topics are regional: the replica's lag and storage page through a topic in its region.
+    const topic = new aws.sns.Topic(`${name}-dr-alarms`, { name: `${identifier}-database-alarms`, kmsMasterKeyId: deps.keyArn, tags: args.tags }, opts);
+    for (const email of args.monitoring.alarmEmails) {
+        new aws.sns.TopicSubscription(`${name}-dr-alarms-${email}`, { topic: topic.arn, protocol: "email", endpoint: email }, opts);
+    }
+    for (const [id, spec] of Object.entries(instanceAlarms(args, true))) {
+        createAlarm(`${name}-${identifier}-${id}`, identifier, id, replica, spec, topic.arn, args.tags, opts);
+    }
+    new aws.rds.EventSubscription(`${name}-dr-events`, {
+        name: `${identifier}-events`,
+        snsTopic: topic.arn,
+        sourceType: "db-instance",
+        sourceIds: [replica.identifier],
+        eventCategories: RDS_EVENT_CATEGORIES,
+        enabled: true,
+        tags: args.tags,
+    }, opts);
+    return replica;
+}
+
+/** arn:aws:rds:eu-west-1:123456789012:db:x → 123456789012 / aws. */
+function accountOfArn(arn: string): string {
+    return arn.split(":")[4];
+}
+
+function partitionOfArn(arn: string): string {
+    return arn.split(":")[1];
 }
 
 /** The master credentials in Secrets Manager (replicated to the DR region, when there is one). */
@@ -438,6 +563,15 @@ function createCredentials(name: string, args: MultiAzMysqlArgs, password: pulum
     }, { parent });
 }
 
+/**
+ * The storage alarm's threshold, a share of the initial allocation. RDS storage autoscaling grows
+ * the volume whenever free space falls below 10 % of the allocation (never less than the initial
+ * one), so in normal growth free space stays near or above 10 % of the initial allocation; half of
+ * that is reached only when autoscaling cannot grow: at maxAllocatedStorage. The old alarm at 10 %
+ * paged on every normal growth step.
+ */
+export const STORAGE_ALARM_FRACTION = 0.05;
+
 /** One CloudWatch alarm on one instance. */
 interface AlarmSpec {
     metricName: string;
@@ -457,11 +591,14 @@ function instanceAlarms(args: MultiAzMysqlArgs, replica: boolean): Record<string
             metricName: "CPUUtilization", comparisonOperator: "GreaterThanThreshold", threshold: 80,
             statistic: "Average", period: 300, evaluationPeriods: 3, description: "CPU above 80 % for 15 minutes",
         },
-        "free-storage-low": {
-            metricName: "FreeStorageSpace", comparisonOperator: "LessThanThreshold", threshold: Math.round(0.1 * allocatedStorageGiB * 1024 ** 3),
-            statistic: "Minimum", period: 300, evaluationPeriods: 2,
-            description: `Free storage below 10 % of the ${allocatedStorageGiB} GiB provisioned: storage autoscaling `
-                + `(up to ${maxAllocatedStorageGiB} GiB) is not keeping up or has reached its maximum`,
+        "storage-headroom-low": {
+            metricName: "FreeStorageSpace", comparisonOperator: "LessThanThreshold",
+            threshold: Math.round(STORAGE_ALARM_FRACTION * allocatedStorageGiB * 1024 ** 3),
+            statistic: "Minimum", period: 300, evaluationPeriods: 3,
+            description: `Free storage below ${STORAGE_ALARM_FRACTION * 100} % of the initial ${allocatedStorageGiB} GiB for 15 minutes: `
+                + `storage autoscaling grows the volume when free space falls under 10 % of it, so free space this low means it `
+                + `cannot grow any more: the volume has reached maxAllocatedStorage (${maxAllocatedStorageGiB} GiB). `
+                + "Raise maxAllocatedStorage or free space before writes fail",
         },
         "connections-high": {
             metricName: "DatabaseConnections", comparisonOperator: "GreaterThanThreshold", threshold: Math.floor(0.9 * args.maxConnections),
@@ -473,10 +610,31 @@ function instanceAlarms(args: MultiAzMysqlArgs, replica: boolean): Record<string
         alarms["replica-lag-high"] = {
             metricName: "ReplicaLag", comparisonOperator: "GreaterThanThreshold", threshold: 60,
             statistic: "Maximum", period: 60, evaluationPeriods: 5,
-            description: "Replica more than 60 seconds behind the writer for 5 minutes: reads are stale",
+            description: "Replica more than 60 seconds behind the writer for 5 minutes: a promotion now would lose that much",
         };
     }
     return alarms;
+}
+
+function createAlarm(resourceName: string, instanceId: string, id: string, instance: aws.rds.Instance, spec: AlarmSpec,
+    topicArn: pulumi.Input<string>, tags: Record<string, string>, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
+    return new aws.cloudwatch.MetricAlarm(resourceName, {
+        name: `${instanceId}-${id}`,
+        namespace: "AWS/RDS",
+        dimensions: { DBInstanceIdentifier: instance.identifier },
+        metricName: spec.metricName,
+        statistic: spec.statistic,
+        period: spec.period,
+        evaluationPeriods: spec.evaluationPeriods,
+        datapointsToAlarm: spec.evaluationPeriods,
+        comparisonOperator: spec.comparisonOperator,
+        threshold: spec.threshold,
+        treatMissingData: "missing",
+        alarmDescription: `${spec.description} (RDS ${instanceId})`,
+        alarmActions: [topicArn],
+        okActions: [topicArn],
+        tags,
+    }, opts);
 }
 
 /** CloudWatch alarms on every instance and an RDS event subscription, all to one SNS topic. */
@@ -497,23 +655,7 @@ function createAlarms(name: string, args: MultiAzMysqlArgs, kmsKeyArn: pulumi.Ou
     ];
     for (const { instance, instanceId, replica } of instances) {
         for (const [id, spec] of Object.entries(instanceAlarms(args, replica))) {
-            new aws.cloudwatch.MetricAlarm(`${name}-${instanceId}-${id}`, {
-                name: `${instanceId}-${id}`,
-                namespace: "AWS/RDS",
-                dimensions: { DBInstanceIdentifier: instance.identifier },
-                metricName: spec.metricName,
-                statistic: spec.statistic,
-                period: spec.period,
-                evaluationPeriods: spec.evaluationPeriods,
-                datapointsToAlarm: spec.evaluationPeriods,
-                comparisonOperator: spec.comparisonOperator,
-                threshold: spec.threshold,
-                treatMissingData: "missing",
-                alarmDescription: `${spec.description} (RDS ${instanceId})`,
-                alarmActions: [topicArn],
-                okActions: [topicArn],
-                tags,
-            }, { parent });
+            createAlarm(`${name}-${instanceId}-${id}`, instanceId, id, instance, spec, topicArn, tags, { parent });
         }
     }
 

@@ -22,3 +22,14 @@ export const REPLICA_FLOORS: Readonly<Record<Environment, number>> = Object.free
     staging: HA_MIN_REPLICAS,
     prod: 3,
 });
+
+/**
+ * The largest share of a workload's pods one voluntary disruption (a node drain, a node-group
+ * upgrade, a consolidation) may take at once, in percent of the pods running then, rounded up and
+ * never fewer than one pod. A quarter: the survivors of a disruption at any replica count carry
+ * the load at 70 % / 0.75 ≈ 93 % of their CPU request (the HPA's 70 % target), still under their
+ * limits, while a drain of a node at the HPA maximum still proceeds several pods at a time.
+ * The program derives its PDBs from it; the pack's pdb-allows-eviction checks every replica count
+ * from the HPA minimum to its maximum against it.
+ */
+export const MAX_DISRUPTED_PERCENT = 25;

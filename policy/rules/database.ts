@@ -1,15 +1,14 @@
 // Amazon RDS: the HA guide's checklist items 数据库 HA 配置 (database HA) and 备份策略 (backups) —
 // Multi-AZ, encrypted, point-in-time recovery, not deletable by accident, not on the internet,
-// observable; the large tier splits reads onto replicas (the guide's recommended sizes, 推荐配置:
-// large = 云 RDS + 读写分离, cloud RDS with a read/write split).
+// observable. (The guide's large tier splits reads onto replicas, 读写分离; KubePolaris 1.0.5 sends
+// every query to one host, so the pack asks for no reader.)
 //
 // A read replica (replicateSourceDb set) is exempt from Multi-AZ, backup retention and the
 // explicit encryption flag: it inherits encryption from its source, and the source's backups and
 // standby are what recovery relies on. A replica is recognised by replicateSourceDb being set or
 // unknown (it is often another instance's output), never by reading the source's name.
 import type { ResourceValidationArgs } from "@pulumi/policy";
-import { TIERS } from "../facts";
-import { has, Props, resourcePolicy, schema, setOrUnknown, stackPolicy } from "./common";
+import { has, Props, resourcePolicy, schema, setOrUnknown } from "./common";
 
 export const RDS_INSTANCE = "aws:rds/instance:Instance";
 
@@ -166,44 +165,6 @@ export const rdsEnhancedMonitoring = rdsPolicy({
     },
 });
 
-export const rdsLargeTierReader = stackPolicy({
-    name: "rds-large-tier-reader",
-    description: "On the large tier (policy config `tier`, set per environment file to the stack's kubepolaris:tier) "
-        + "the stack runs at least `minReaders` RDS read replica(s) (an aws.rds.Instance with replicateSourceDb) for "
-        + "read/write splitting. Fix: add read replicas of the primary, or correct `tier` in policy/config/<env>.json. "
-        + "Applies where the stack has an RDS instance, or everywhere with `requireInstance`.",
-    enforcementLevel: "mandatory",
-    severity: "high",
-    configSchema: {
-        properties: {
-            tier: { type: "string", enum: [...TIERS], description: "The stack's size tier." },
-            minReaders: schema.integer("Read replicas the large tier needs.", 1, 1),
-            requireInstance: { type: "boolean", default: false, description: "On the large tier, demand an RDS instance from a stack that has none." },
-        },
-    },
-    validate(resources, args, report) {
-        const { tier, minReaders, requireInstance } = args.getConfig<{ tier?: string; minReaders: number; requireInstance: boolean }>();
-        if (tier === undefined) {
-            args.notApplicable("no tier in the policy config");
-        }
-        if (tier !== "large") {
-            args.notApplicable(`tier ${tier} needs no read replicas`);
-        }
-        const instances = resources.filter((r) => r.type === RDS_INSTANCE);
-        const primaries = instances.filter((r) => !isReadReplica(r.props));
-        const readers = instances.filter((r) => isReadReplica(r.props));
-        if (primaries.length === 0 && !requireInstance) {
-            args.notApplicable("the stack has no RDS instance");
-        }
-        if (primaries.length === 0) {
-            report("the tier is large but the stack has no RDS instance: the large tier runs on RDS with read replicas.");
-        } else if (readers.length < minReaders) {
-            report(`the tier is large but the stack has ${readers.length} RDS read replica(s); at least ${minReaders} are required `
-                + "to split reads from the writer.", primaries[0].urn);
-        }
-    },
-});
-
 export const databasePolicies = [
     rdsMultiAz,
     rdsStorageEncrypted,
@@ -212,5 +173,4 @@ export const databasePolicies = [
     rdsNotPublic,
     rdsPerformanceInsights,
     rdsEnhancedMonitoring,
-    rdsLargeTierReader,
 ];

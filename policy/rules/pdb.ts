@@ -2,6 +2,7 @@
 // its selector really selects the pods (full label-selector semantics, same namespace), only one
 // PDB covers a pod (the eviction API refuses pods under two), and it still lets a drain evict a
 // pod when the workload runs at its minimum.
+import { MAX_DISRUPTED_PERCENT } from "../facts";
 import { tryRead, schema, stackPolicy, unknownMessage } from "./common";
 import { disruptionBudget, HPA_TYPES, PDB_TYPES, POD_WORKLOADS, REPLICATED_WORKLOADS } from "./k8s";
 import { displayName, PdbRef, StackModel } from "./model";
@@ -59,20 +60,25 @@ export const pdbCoverage = stackPolicy({
 
 export const pdbAllowsEviction = stackPolicy({
     name: "pdb-allows-eviction",
-    description: "At the workload's minimum replica count (the HPA's minReplicas, else spec.replicas) every PDB over "
-        + "it still allows at least `minEvictions` eviction, computed as the disruption controller does (minAvailable "
-        + "as an integer or a percentage rounded up; maxUnavailable likewise, subtracted from the replica count). "
-        + "minAvailable equal to the replica count blocks every node drain. Fix: minAvailable = minimum − 1, or "
-        + "maxUnavailable: 1.",
+    description: "At every replica count the workload runs, from its minimum (the HPA's minReplicas, else spec.replicas) "
+        + "to its maximum (the HPA's maxReplicas), every PDB over it is computed as the disruption controller does "
+        + "(minAvailable as an integer or a percentage rounded up; maxUnavailable likewise, subtracted from the replica "
+        + "count): at the minimum it still allows at least `minEvictions` eviction (minAvailable equal to the replica "
+        + "count blocks every node drain), and at no count does it let one voluntary disruption take more than "
+        + "`maxDisruptedPercent` of the pods (rounded up, never fewer than `minEvictions`): minAvailable = minimum − 1 "
+        + "lets a drain at an HPA maximum of 20 evict 16 pods. Fix: maxUnavailable as a percentage that is one pod at the "
+        + "minimum and at most `maxDisruptedPercent`.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
         properties: {
             minEvictions: schema.integer("Evictions a PDB must allow at the workload's minimum replica count.", 1, 1),
+            maxDisruptedPercent: schema.integer("Most of the pods, in percent (rounded up), a PDB may let one voluntary disruption "
+                + "take at any replica count from the minimum to the maximum.", MAX_DISRUPTED_PERCENT, 1),
         },
     },
     validate(resources, args, report) {
-        const { minEvictions } = args.getConfig<{ minEvictions: number }>();
+        const { minEvictions, maxDisruptedPercent } = args.getConfig<{ minEvictions: number; maxDisruptedPercent: number }>();
         const model = new StackModel(resources);
         model.reportUnknown(report, [...REPLICATED_WORKLOADS, ...PDB_TYPES, ...HPA_TYPES]);
         for (const w of model.workloads) {
@@ -85,24 +91,51 @@ export const pdbAllowsEviction = stackPolicy({
                 report(unknownMessage(floor.unknown, displayName(w.resource)), w.resource.urn);
                 continue;
             }
+            const { min, max, source } = floor.value;
             for (const p of pdbs) {
-                const budget = tryRead(() => disruptionBudget(p.resource.props.spec ?? {}, floor.value.min, p.resource.type));
+                const budget = tryRead(() => disruptionBudget(p.resource.props.spec ?? {}, min, p.resource.type));
                 if (!budget.ok) {
                     report(unknownMessage(budget.unknown, displayName(p.resource)), p.resource.urn);
                 } else if ("problem" in budget.value) {
                     report(`PodDisruptionBudget ${pdbName(p)} ${budget.value.problem}.`, p.resource.urn);
                 } else if (budget.value.allowed < minEvictions) {
                     report(`PodDisruptionBudget ${pdbName(p)} (${budget.value.summary}) keeps ${budget.value.desiredHealthy} of `
-                        + `${w.kind} ${w.name ?? w.resource.name}'s ${floor.value.min} pods at its minimum (${floor.value.source}), `
+                        + `${w.kind} ${w.name ?? w.resource.name}'s ${min} pods at its minimum (${source}), `
                         + `allowing ${budget.value.allowed} eviction(s): node drains and cluster upgrades block. `
-                        + (floor.value.min > minEvictions
-                            ? `Allow at least ${minEvictions} (e.g. minAvailable ${floor.value.min - minEvictions} or maxUnavailable ${minEvictions}).`
+                        + (min > minEvictions
+                            ? `Allow at least ${minEvictions} (e.g. minAvailable ${min - minEvictions} or maxUnavailable ${minEvictions}).`
                             : `Run more than ${minEvictions} replica(s) at the minimum, then allow ${minEvictions} eviction(s).`),
                     p.resource.urn);
+                } else {
+                    const worst = worstOverBound(p.resource.props.spec ?? {}, p.resource.type, min, max, maxDisruptedPercent, minEvictions);
+                    if (worst) {
+                        report(`PodDisruptionBudget ${pdbName(p)} (${worst.summary}) lets one voluntary disruption evict ${worst.allowed} of `
+                            + `${w.kind} ${w.name ?? w.resource.name}'s ${worst.replicas} pods (${min}–${max} with ${source}), more than `
+                            + `${maxDisruptedPercent}% (${worst.bound}): a node-group upgrade or consolidation at that size may take them at once. `
+                            + `Use maxUnavailable as a percentage (e.g. "${Math.max(1, Math.min(maxDisruptedPercent, Math.floor(100 / min)))}%").`,
+                        p.resource.urn);
+                    }
                 }
             }
         }
     },
 });
+
+/** The replica count in min..max where the budget allows the most evictions over the bound, if any. */
+function worstOverBound(spec: Record<string, unknown>, pdbType: string, min: number, max: number, percent: number, minEvictions: number):
+    { replicas: number; allowed: number; bound: number; summary: string } | undefined {
+    let worst: { replicas: number; allowed: number; bound: number; summary: string } | undefined;
+    for (let n = min; n <= max; n++) {
+        const budget = disruptionBudget(spec, n, pdbType);
+        if ("problem" in budget) {
+            return undefined;
+        }
+        const bound = Math.max(minEvictions, Math.ceil((n * percent) / 100));
+        if (budget.allowed > bound && (!worst || budget.allowed - bound >= worst.allowed - worst.bound)) {
+            worst = { replicas: n, allowed: budget.allowed, bound, summary: budget.summary };
+        }
+    }
+    return worst;
+}
 
 export const pdbPolicies = [pdbCoverage, pdbAllowsEviction];

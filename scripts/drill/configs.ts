@@ -4,7 +4,7 @@
 //  - naive: what a quick install gives: 2 replicas, no anti-affinity, no spread, no PDB.
 // Baselines are generated here, never by changing the stack's files.
 import * as path from "path";
-import { pdbMinAvailable } from "../../components/haWorkload";
+import { pdbBudget } from "../../components/haWorkload";
 import { componentName, podLabels } from "../../components/labels";
 import { parseConfig, rawConfig, Tier, TIER_PROFILES } from "../../config";
 import { loadStackConfig } from "../../tools/stackConfig";
@@ -24,9 +24,18 @@ export function localStackFacts(): { namespace: string; release: string; images:
     };
 }
 
-/** The availability floor at a tier: our PDB's minAvailable, the same for every configuration compared there. */
+/** Our PDB's maxUnavailable at a tier (pdbBudget), per workload; undefined where no PDB is made. */
+export function budgetsAt(tier: Tier): Record<Workload, string | undefined> {
+    const budget = (w: Workload) => pdbBudget(TIER_PROFILES[tier][w].minReplicas)?.maxUnavailable;
+    return { backend: budget("backend"), frontend: budget("frontend") };
+}
+
+/** The availability floor at a tier: what our PDB keeps at the HPA minimum, the same for every configuration compared there. */
 export function floorsAt(tier: Tier): Record<Workload, number> {
-    const floor = (w: Workload) => pdbMinAvailable(TIER_PROFILES[tier][w].minReplicas) ?? 0;
+    const floor = (w: Workload) => {
+        const minReplicas = TIER_PROFILES[tier][w].minReplicas;
+        return pdbBudget(minReplicas)?.floorAt(minReplicas) ?? 0;
+    };
     return { backend: floor("backend"), frontend: floor("frontend") };
 }
 

@@ -34,7 +34,7 @@ export function markdownTable(run: RunResult): string {
     const lines: string[] = [];
     for (const { tier, configs } of comparisons(run)) {
         const floor = run.floors[tier];
-        lines.push(`**At tier ${tier}** — floor (our PDB minAvailable): backend ${floor.backend}, frontend ${floor.frontend}. Each cell: backend / frontend.`, "");
+        lines.push(`**At tier ${tier}** — floor (what our PDB keeps at the HPA minimum): backend ${floor.backend}, frontend ${floor.frontend}. Each cell: backend / frontend.`, "");
         lines.push("| drill | configuration | min ready (of full) | s below floor | s at zero | s until full | PDB refusals | Pending at end | wall s |");
         lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         const drills = [...new Set(run.results.map((r) => r.drill))];

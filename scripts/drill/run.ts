@@ -8,7 +8,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
-import { configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
+import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
 import { Drill, DrillContext, DRILLS, DrillTimings } from "./drills";
 import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
 import { isNodeReady, Kube, until } from "./kube";
@@ -252,13 +252,14 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
     return results;
 }
 
-/** Our live PDBs must hold the floor the report judges every configuration against. */
+/** Our live PDBs must be the budgets the report's floors are computed from. */
 async function checkOurFloors(kube: Kube, config: Configuration, deployments: Record<Workload, string>): Promise<void> {
-    const expected = floorsAt(config.tier as Tier);
+    const expected = budgetsAt(config.tier as Tier);
     for (const w of WORKLOADS) {
         const pdb = await kube.get(`/apis/policy/v1/namespaces/${config.namespace}/poddisruptionbudgets/${deployments[w]}`);
-        if (Number(pdb.spec.minAvailable) !== expected[w]) {
-            throw new Error(`${config.name}: the ${w} PDB's minAvailable is ${pdb.spec.minAvailable}, the drills expected ${expected[w]} (pdbMinAvailable at tier ${config.tier})`);
+        if (pdb.spec.maxUnavailable !== expected[w] || pdb.spec.minAvailable !== undefined) {
+            throw new Error(`${config.name}: the ${w} PDB has maxUnavailable ${pdb.spec.maxUnavailable} (minAvailable ${pdb.spec.minAvailable}), `
+                + `the drills expected maxUnavailable ${expected[w]} (pdbBudget at tier ${config.tier})`);
         }
     }
 }

@@ -1,11 +1,16 @@
 // The local control plane (scripts/cluster/cluster.sh) as an operator uses it: `up` gives a cluster
 // with 6 Ready nodes in 3 zones that spreads pods over zones, enforces Pod Security, binds claims
-// and deletes namespaces; a second `up` reuses it; `down` leaves no process, port or file.
+// and deletes namespaces; a second `up` reuses it; `down` leaves no process, port or file. And the
+// program's disruption budget and namespace limits, judged by the real disruption controller,
+// eviction API and admission plugins.
 // Skipped, not failed, when the binaries are not installed (scripts/cluster/ensure.sh), unless
 // KUBEPOLARIS_REQUIRE_CLUSTER=1. The cluster is the test's own (its own state dir and ports), so a
 // cluster the developer runs is left alone.
 import * as fs from "fs";
 import * as path from "path";
+import { maxPodsDuringRollout, pdbBudget } from "../../components/haWorkload";
+import { limitRangeFor, quotaFor } from "../../components/namespaceBaseline";
+import { TIER_PROFILES } from "../../config";
 import { describeFailure, tempDir } from "../engine/engine";
 import {
     Cluster, clusterBinDir, clusterScript, freePortBase, kubectl, kubectlJson, kubectlOk, listening, processesUsing, waitFor,
@@ -147,6 +152,56 @@ describeCluster(suite, () => {
         }
     }, 120_000);
 
+    // The program's PDB (pdbBudget) at prod's backend HPA maximum, judged by the real disruption
+    // controller and eviction API: every node cordoned (a node-group upgrade), then one eviction
+    // request per pod. Evicted pods' replacements stay Pending on cordoned nodes, so the count of
+    // evictions granted is exactly what the budget lets one disruption take.
+    test("a drain of every node at prod's backend HPA maximum (20 pods, HPA minimum 5) evicts only the budget's share: 4 pods, not 16", async () => {
+        const ns = "budget-test";
+        const [minReplicas, maxReplicas] = [5, 20];
+        const budget = pdbBudget(minReplicas)!;
+        const labels = { app: "budget" };
+        kubectlOk(c, ["create", "namespace", ns]);
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "v1", kind: "List", items: [
+                {
+                    apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "budget", namespace: ns },
+                    spec: { replicas: maxReplicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [restrictedContainer] } } },
+                },
+                {
+                    apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "budget", namespace: ns },
+                    spec: { maxUnavailable: budget.maxUnavailable, selector: { matchLabels: labels }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
+                },
+            ],
+        }));
+        kubectlOk(c, ["rollout", "status", "deployment/budget", "-n", ns, "--timeout=120s"]);
+        const status = await waitFor("the PDB's status at 20 ready pods", 60_000, () => {
+            const pdb = kubectlJson(c, ["get", "pdb", "budget", "-n", ns]);
+            return pdb.status?.currentHealthy === maxReplicas && pdb.status?.observedGeneration === pdb.metadata.generation ? pdb.status : undefined;
+        });
+        expect(status.desiredHealthy).toBe(budget.floorAt(maxReplicas));
+        const nodes: string[] = kubectlJson(c, ["get", "nodes"]).items.map((n: any) => n.metadata.name);
+        try {
+            for (const node of nodes) {
+                kubectlOk(c, ["cordon", node]);
+            }
+            const pods: string[] = kubectlJson(c, ["get", "pods", "-n", ns, "-l", "app=budget"]).items.map((p: any) => p.metadata.name);
+            expect(pods).toHaveLength(maxReplicas);
+            const outcomes = pods.map((name) => kubectl(c, ["create", "--raw", `/api/v1/namespaces/${ns}/pods/${name}/eviction`, "-f", "-"],
+                JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: ns } })));
+            const evicted = outcomes.filter((r) => r.status === 0).length;
+            const refused = outcomes.filter((r) => /disruption budget/.test(r.stderr)).length;
+            expect({ evicted, refused }).toEqual({ evicted: maxReplicas - budget.floorAt(maxReplicas), refused: budget.floorAt(maxReplicas) });
+            expect(evicted).toBe(4);
+            expect(evicted).toBeLessThanOrEqual(Math.ceil(maxReplicas / 4));
+        } finally {
+            for (const node of nodes) {
+                kubectl(c, ["uncordon", node]);
+            }
+            kubectlOk(c, ["delete", "namespace", ns, "--wait=false"]);
+        }
+    }, 240_000);
+
     test("a namespace enforcing restricted Pod Security rejects a privileged pod", () => {
         kubectlOk(c, ["label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted"]);
         const pod = {
@@ -184,6 +239,40 @@ describeCluster(suite, () => {
         expect(second.stderr).toMatch(/exceeded quota/);
         kubectlOk(c, ["delete", "namespace", ns, "--wait=false"]);
     }, 60_000);
+
+    // The program's namespace baseline after a tier change down (medium → small), on the real
+    // LimitRanger and quota admission: the medium-sized pods a rollout recreates (a ReplicaSet
+    // replacing one, `kubectl rollout undo`) must still be admitted, as the quota plans for them.
+    test("after a tier change down, the LimitRange and quota still admit a pod of the previous tier's size (and capped at the new tier only, the API server refuses it)", async () => {
+        const [small, medium] = [TIER_PROFILES.small.backend, TIER_PROFILES.medium.backend];
+        const workload = { name: "backend", maxPods: maxPodsDuringRollout(small.maxReplicas), resources: small.resources, rolloutFrom: [medium.resources] };
+        const mediumPod = (ns: string) => JSON.stringify({
+            apiVersion: "v1", kind: "Pod", metadata: { name: "medium-backend", namespace: ns },
+            spec: { containers: [{ ...restrictedContainer, resources: medium.resources }] },
+        });
+        const setUp = (ns: string, limitRange: unknown) => {
+            kubectlOk(c, ["create", "namespace", ns]);
+            kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({
+                apiVersion: "v1", kind: "List", items: [
+                    { apiVersion: "v1", kind: "LimitRange", metadata: { name: "kubepolaris-limits", namespace: ns }, spec: { limits: [limitRange] } },
+                    { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "kubepolaris-quota", namespace: ns }, spec: { hard: quotaFor([workload]) } },
+                ],
+            }));
+        };
+        setUp("tier-down", limitRangeFor([workload]));
+        // What main made: the LimitRange capped at the current (small) tier's limits.
+        setUp("tier-down-capped", limitRangeFor([{ ...workload, rolloutFrom: undefined }]));
+        for (const ns of ["tier-down", "tier-down-capped"]) {
+            await waitFor(`${ns}: the quota's usage`, 30_000, () => kubectlJson(c, ["get", "resourcequota", "kubepolaris-quota", "-n", ns]).status?.used ? true : undefined);
+        }
+        expect(kubectl(c, ["create", "-f", "-"], mediumPod("tier-down")).status).toBe(0);
+        const refused = kubectl(c, ["create", "-f", "-"], mediumPod("tier-down-capped"));
+        expect(refused.status).not.toBe(0);
+        expect(refused.stderr).toMatch(/maximum (cpu|memory) usage per Container is/);
+        for (const ns of ["tier-down", "tier-down-capped"]) {
+            kubectlOk(c, ["delete", "namespace", ns, "--wait=false"]);
+        }
+    }, 90_000);
 
     test("a claim with no storage class binds a pre-made volume when its pod is scheduled", async () => {
         const claim = {

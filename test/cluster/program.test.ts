@@ -165,7 +165,7 @@ describeProgram(suite, () => {
                 for (const tier of TIERS) {
                     ready[tier] = items.filter((o: any) => o.kind === "Pod" && o.metadata.labels?.["app.kubernetes.io/component"] === tier && isReady(o)).length;
                     const pdb = items.find((o: any) => o.kind === "PodDisruptionBudget" && o.metadata.name === `kubepolaris-${tier}`);
-                    floor[tier] = Number(pdb?.spec.minAvailable ?? 0);
+                    floor[tier] = Number(pdb?.status?.desiredHealthy ?? 0);
                 }
                 samples.push({ at: Date.now(), ready, floor });
             }

@@ -1,6 +1,7 @@
 // HaWorkload alone: what keeps one stateless component up through drains, rollouts and zone loss.
-import { HaWorkload, HaWorkloadArgs } from "../../components/haWorkload";
+import { HaWorkload, HaWorkloadArgs, pdbBudget } from "../../components/haWorkload";
 import { memoryBytes } from "../../components/quantity";
+import { disruptionBudget } from "../../policy/rules/k8s";
 import { selects } from "../../policy/rules/selectors";
 import { recordRegistrations, TYPES } from "../support/components";
 
@@ -48,17 +49,42 @@ test("below 2 replicas no PDB is created: a budget there could only block every 
     expect(hpa.spec.minReplicas).toBe(1);
 });
 
-test.each([2, 3, 5])("with %i replicas one PDB selects the pods and still lets one be evicted at the HPA minimum", async (replicas) => {
-    const { deployment, pdbs, hpa } = await build(`pdb-${replicas}`, { minReplicas: replicas, maxReplicas: replicas + 2 });
+test.each([[2, 4], [3, 10], [5, 20]])("HPA %i–%i: one PDB selects the pods, lets exactly one go at the minimum and at most a quarter (rounded up) at every count up to the maximum", async (min, max) => {
+    const { deployment, pdbs } = await build(`pdb-${min}-${max}`, { minReplicas: min, maxReplicas: max });
     expect(pdbs).toHaveLength(1);
     const pdb = pdbs[0];
     const podLabels = deployment.spec.template.metadata.labels;
     expect(selects(pdb.spec.selector, podLabels)).toBe(true);
-    expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
-    expect(pdb.spec.minAvailable).toBeLessThan(replicas);
-    expect(hpa.spec.minReplicas).toBeGreaterThan(pdb.spec.minAvailable);
+    // Computed as the disruption controller does (the pack's arithmetic).
+    const allowedAt = (replicas: number) => {
+        const budget = disruptionBudget(pdb.spec, replicas);
+        if ("problem" in budget) {
+            throw new Error(budget.problem);
+        }
+        return budget.allowed;
+    };
+    expect(allowedAt(min)).toBe(1);
+    for (let n = min; n <= max; n++) {
+        const allowed = allowedAt(n);
+        expect({ replicas: n, bounded: allowed >= 1 && allowed <= Math.max(1, Math.ceil(n / 4)) }).toEqual({ replicas: n, bounded: true });
+    }
     // Crash-looping pods must not block a drain.
     expect(pdb.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
+});
+
+test("prod's backend (HPA 5–20): a drain at the maximum may evict 4 pods at once, not 16", async () => {
+    const { pdbs } = await build("pdb-prod", { minReplicas: 5, maxReplicas: 20 });
+    const atMax = disruptionBudget(pdbs[0].spec, 20);
+    expect(atMax).toMatchObject({ desiredHealthy: 16, allowed: 4 });
+});
+
+test("pdbBudget is what the PDB keeps: its floor at each count is what the disruption controller computes", async () => {
+    const { pdbs } = await build("pdb-floor", { minReplicas: 3, maxReplicas: 10 });
+    const plan = pdbBudget(3)!;
+    expect(pdbs[0].spec.maxUnavailable).toBe(plan.maxUnavailable);
+    for (let n = 3; n <= 10; n++) {
+        expect(plan.floorAt(n)).toBe((disruptionBudget(pdbs[0].spec, n) as { desiredHealthy: number }).desiredHealthy);
+    }
 });
 
 test("the Deployment, Service, anti-affinity and zone spread all select exactly the pods", async () => {

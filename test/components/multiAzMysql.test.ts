@@ -15,7 +15,7 @@ const recorder = recordRegistrations((type, name) => {
 function args(overrides: Partial<MultiAzMysqlArgs> = {}): MultiAzMysqlArgs {
     return {
         identifier: "kp-test",
-        engine: { version: "8.0", parameterGroupFamily: "mysql8.0" },
+        engine: { version: "8.4", parameterGroupFamily: "mysql8.4", lifecycleSupport: "open-source-rds-extended-support-disabled" },
         instance: { instanceClass: "db.t4g.medium", allocatedStorageGiB: 50, maxAllocatedStorageGiB: 200, readReplicas: 0 },
         network: {
             vpcId: "vpc-1",
@@ -49,7 +49,7 @@ test("the writer is Multi-AZ, encrypted, private, in the subnet group, with auto
     const { primary } = await build("writer");
     expect(primary).toMatchObject({
         multiAz: true, storageEncrypted: true, publiclyAccessible: false, backupRetentionPeriod: 7,
-        engine: "mysql", engineVersion: "8.0", instanceClass: "db.t4g.medium", allocatedStorage: 50, maxAllocatedStorage: 200,
+        engine: "mysql", engineVersion: "8.4", engineLifecycleSupport: "open-source-rds-extended-support-disabled", instanceClass: "db.t4g.medium", allocatedStorage: 50, maxAllocatedStorage: 200,
     });
     expect(primary.availabilityZone).toBeUndefined();
 });
@@ -116,14 +116,21 @@ test("the parameter group enforces utf8mb4 and the connection limit, and TLS onl
     const open = await params("params-open", false);
     expect(open).toMatchObject({ character_set_server: "utf8mb4", max_connections: "321", require_secure_transport: "0" });
     expect((await params("params-tls", true)).require_secure_transport).toBe("1");
+    // The description says what the group sets (it used to say "TLS only" over require_secure_transport=0).
+    expect(recorder.one("aws:rds/parameterGroup:ParameterGroup", "params-open-params").inputs.description).toContain("TLS optional");
+    expect(recorder.one("aws:rds/parameterGroup:ParameterGroup", "params-tls-params").inputs.description).toContain("TLS required");
 });
 
-test("alarms page on CPU, storage and connections, at 90 % of max_connections and 10 % storage left", async () => {
+test("alarms page on CPU, storage and connections, at 90 % of max_connections, and on storage only when autoscaling cannot grow", async () => {
     const { of } = await build("alarms", { maxConnections: 500, instance: { ...args().instance, allocatedStorageGiB: 100 } });
     const alarms = Object.fromEntries(of(TYPES.metricAlarm).map((r) => [r.inputs.metricName, r.inputs]));
     expect(Object.keys(alarms).sort()).toEqual(["CPUUtilization", "DatabaseConnections", "FreeStorageSpace"]);
     expect(alarms.DatabaseConnections.threshold).toBe(450);
-    expect(alarms.FreeStorageSpace.threshold).toBe(10 * 1024 ** 3);
+    // Autoscaling grows the volume below 10 % free (10 GiB of 100 here): the alarm sits under that,
+    // so normal growth never pages; it fires when the volume is at maxAllocatedStorage and filling.
+    expect(alarms.FreeStorageSpace.threshold).toBeLessThan(10 * 1024 ** 3);
+    expect(alarms.FreeStorageSpace.threshold).toBe(5 * 1024 ** 3);
+    expect(alarms.FreeStorageSpace.alarmDescription).toContain("maxAllocatedStorage (200 GiB)");
     expect(of(TYPES.snsTopic)).toHaveLength(1);
 });
 

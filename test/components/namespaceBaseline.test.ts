@@ -19,7 +19,7 @@ function args(overrides: Partial<NamespaceBaselineArgs> = {}): NamespaceBaseline
         backend: BACKEND,
         frontend: FRONTEND,
         ingressController: { namespace: "ingress-nginx", labels: { "app.kubernetes.io/name": "ingress-nginx" } },
-        prometheusNamespace: "monitoring",
+        policyEnforcer: "calico",
         database: { kind: "pods", labels: MYSQL, port: 3306 },
         apiServerEgress: { cidrs: ["10.0.0.0/8"], ports: [443, 6443] },
         ...overrides,
@@ -63,6 +63,27 @@ test("a container without resources gets defaults, and none may exceed the large
     const [limit] = recorder.one(TYPES.limitRange, "limits-limits").inputs.spec.limits;
     expect(limit.max).toEqual({ cpu: "4", memory: "4Gi" });
     expect(limit.defaultRequest.cpu).toBeDefined();
+});
+
+test("after a size change down the LimitRange still admits the pods of the size a workload rolls from (as the quota counts them)", async () => {
+    await build("limits-down", { workloads: [{ name: "backend", maxPods: 3, resources: SMALL, rolloutFrom: [LARGE] }] });
+    const [limit] = recorder.one(TYPES.limitRange, "limits-down-limits").inputs.spec.limits;
+    expect(limit.max).toEqual({ cpu: "4", memory: "4Gi" });
+});
+
+test("the namespace is called isolated only when the stack names what enforces NetworkPolicies", async () => {
+    expect((await build("enforced")).baseline.networkIsolation).toBe("isolated by default-deny NetworkPolicies, enforced by calico (network.policyEnforcer)");
+    const open = (await build("not-enforced", { policyEnforcer: "none" })).baseline.networkIsolation;
+    expect(open).toMatch(/^NOT isolated: .*nothing in the cluster enforces them/);
+});
+
+test("nothing opens the backend to the monitoring namespace: it serves no /metrics", async () => {
+    const { policies } = await build("no-scrape");
+    expect(policies.has("allow-prometheus-to-backend")).toBe(false);
+    const ingressToBackend = [...policies.values()].filter((p) => p.policyTypes.includes("Ingress") && JSON.stringify(p.podSelector.matchLabels) === JSON.stringify(BACKEND.labels));
+    for (const p of ingressToBackend) {
+        expect(JSON.stringify(p.ingress)).not.toContain("monitoring");
+    }
 });
 
 test("everything is denied by default; DNS is allowed out of every pod", async () => {

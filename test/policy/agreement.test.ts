@@ -5,7 +5,6 @@
 import type { Policy } from "@pulumi/policy";
 import * as path from "path";
 import { parseConfig } from "../../config";
-import { rdsLargeTierReader } from "../../policy/rules/database";
 import { hpaBounds } from "../../policy/rules/hpa";
 import { workloadImmutableImage, workloadMinReplicas } from "../../policy/rules/workloads";
 import { loadPolicyConfigFile, reconcilePolicyConfig } from "../../tools/policyRunner/config";
@@ -56,7 +55,5 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("the pack judges the read replicas of the stack's own size tier", () => {
-        expect(packSettings(stack, rdsLargeTierReader).properties.tier).toBe(config.tier);
-    });
+
 });

@@ -178,15 +178,15 @@ describe("a stack output whose apply throws (static-site without its domain)", (
         expect(stderr).not.toMatch(STACK_TRACE);
     }, 120000);
 
-    test("with its domain it is judged: no Kubernetes and no database, so neither alerts nor read replicas are asked for unless the config says so", async () => {
+    test("with its domain it is judged: no Kubernetes, so no alerts are asked for unless the config says so", async () => {
         const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "policy-corpus-cfg-")), "large.json");
-        fs.writeFileSync(config, JSON.stringify({ all: "mandatory", "rds-large-tier-reader": { tier: "large" } }));
+        fs.writeFileSync(config, JSON.stringify({ all: "mandatory" }));
         const judged = await check("--stack", "dev", "--program", corpusDir("static-site"), "--policy-config", config, "--json");
         expect(JSON.parse(judged.out)).toEqual({ violations: [] });
         expect(judged.code).toBe(0);
-        fs.writeFileSync(config, JSON.stringify({ all: "mandatory", "rds-large-tier-reader": { tier: "large", requireInstance: true }, "prometheus-alerts": { requireEverywhere: true } }));
+        fs.writeFileSync(config, JSON.stringify({ all: "mandatory", "prometheus-alerts": { requireEverywhere: true } }));
         const asked = await check("--stack", "dev", "--program", corpusDir("static-site"), "--policy-config", config, "--json");
-        expect(JSON.parse(asked.out).violations.map((v: { policy: string }) => v.policy)).toEqual(["rds-large-tier-reader", "prometheus-alerts"]);
+        expect(JSON.parse(asked.out).violations.map((v: { policy: string }) => v.policy)).toEqual(["prometheus-alerts"]);
         expect(asked.code).toBe(1);
         fs.rmSync(path.dirname(config), { recursive: true, force: true });
     });

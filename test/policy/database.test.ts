@@ -4,7 +4,6 @@ import {
     rdsBackupRetention,
     rdsDeletionProtection,
     rdsEnhancedMonitoring,
-    rdsLargeTierReader,
     rdsMultiAz,
     rdsNotPublic,
     rdsPerformanceInsights,
@@ -72,38 +71,3 @@ test("rds-enhanced-monitoring: an interval without a role fails", async () => {
     expect(await violationsOf(rdsEnhancedMonitoring, resources)).toEqual([expect.stringContaining("db-primary: monitoringInterval is set without a monitoringRoleArn")]);
 });
 
-describe("rds-large-tier-reader", () => {
-    const large = { properties: { tier: "large" } };
-    test("outputs carry replicateSourceDb \"\" on the primary: still one primary and one replica", async () => {
-        const spec = defaultSpec();
-        spec.database.primary.replicateSourceDb = "";
-        expect(await violationsOf(rdsLargeTierReader, specResources(spec), large)).toEqual([]);
-        spec.database.replicas = [];
-        expect(await violationsOf(rdsLargeTierReader, specResources(spec), large)).toEqual([expect.stringContaining("db-primary: the tier is large but the stack has 0")]);
-    });
-    test("the large tier with a replica passes", async () => {
-        expect(await violationsOf(rdsLargeTierReader, specResources(defaultSpec()), large)).toEqual([]);
-    });
-    test("the large tier without a replica fails on the primary", async () => {
-        const spec = defaultSpec();
-        spec.database.replicas = [];
-        expect(await violationsOf(rdsLargeTierReader, specResources(spec), large)).toEqual([
-            expect.stringContaining("db-primary: the tier is large but the stack has 0 RDS read replica(s); at least 1"),
-        ]);
-    });
-    test("two readers required, one present", async () => {
-        expect(await violationsOf(rdsLargeTierReader, specResources(defaultSpec()), { properties: { tier: "large", minReaders: 2 } }))
-            .toEqual([expect.stringContaining("has 1 RDS read replica(s); at least 2")]);
-    });
-    test("a stack without any RDS instance is not judged (no database to read from), unless requireInstance says it must have one", async () => {
-        const resources = specResources(defaultSpec()).filter((r) => r.type !== "aws:rds/instance:Instance");
-        expect(await violationsOf(rdsLargeTierReader, resources, large)).toEqual([]);
-        expect(await violationsOf(rdsLargeTierReader, resources, { properties: { tier: "large", requireInstance: true } }))
-            .toEqual([expect.stringContaining("stack: the tier is large but the stack has no RDS instance")]);
-    });
-    test.each([["medium"], [undefined]])("tier %p needs no reader", async (tier) => {
-        const spec = defaultSpec();
-        spec.database.replicas = [];
-        expect(await violationsOf(rdsLargeTierReader, specResources(spec), tier ? { properties: { tier } } : undefined)).toEqual([]);
-    });
-});

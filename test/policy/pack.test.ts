@@ -98,11 +98,6 @@ describe.each(ENVIRONMENTS)("policy/config/%s.json", (env) => {
         expect(Object.keys(given).sort()).toEqual([...names].sort());
     });
 
-    test("its tier is the stack's kubepolaris:tier", () => {
-        const stack = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${env}.yaml`), "utf8")) as { config: Record<string, unknown> };
-        expect(config.get("rds-large-tier-reader")!.properties.tier).toBe(stack.config["kubepolaris:tier"]);
-    });
-
     test("levels follow the environment", () => {
         const levels = new Map([...config].map(([name, c]) => [name, c.enforcementLevel]));
         const advisoryEverywhere = ["ingress-no-websocket-services-annotation"];

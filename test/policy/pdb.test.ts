@@ -123,7 +123,38 @@ policyCases(pdbAllowsEviction, [
         mutate: (s) => { delete s.tiers.web.hpa; s.tiers.web.deployment.spec.replicas = 1; s.tiers.web.pdbs[0].spec.minAvailable = 1; },
         expected: ["web-pdb: PodDisruptionBudget shop-web (minAvailable 1) keeps 1 of Deployment shop-web's 1 pods at its minimum (spec.replicas 1), allowing 0 eviction(s): node drains and cluster upgrades block. Run more than 1 replica(s)"],
     },
-    { title: "two evictions required", mutate: () => undefined, config: { properties: { minEvictions: 2 } }, expected: ["api-pdb: PodDisruptionBudget shop-api (minAvailable 2)", "web-pdb: PodDisruptionBudget shop-web (minAvailable 2)"] },
+    { title: "two evictions required", mutate: () => undefined, config: { properties: { minEvictions: 2 } }, expected: ["api-pdb: PodDisruptionBudget shop-api (minAvailable 66%)", "web-pdb: PodDisruptionBudget shop-web (minAvailable 66%)"] },
+    {
+        title: "minAvailable = minimum − 1 at an HPA of 5–20 (prod's old backend budget): 16 of 20 pods may go at the maximum",
+        mutate: (s) => { s.tiers.api.hpa.spec.minReplicas = 5; s.tiers.api.hpa.spec.maxReplicas = 20; s.tiers.api.pdbs[0].spec.minAvailable = 4; },
+        expected: ["api-pdb: PodDisruptionBudget shop-api (minAvailable 4) lets one voluntary disruption evict 16 of Deployment shop-api's 20 pods (5–20 with HPA api-hpa minReplicas 5), more than 25% (5)"],
+    },
+    {
+        title: "the range is checked above the minimum, not only at it: minAvailable 2 of an HPA 3–6 allows 4 of 6",
+        mutate: (s) => { s.tiers.api.pdbs[0].spec.minAvailable = 2; },
+        expected: ["api-pdb: PodDisruptionBudget shop-api (minAvailable 2) lets one voluntary disruption evict 4 of Deployment shop-api's 6 pods (3–6 with HPA api-hpa minReplicas 3), more than 25% (2)"],
+    },
+    {
+        title: "maxUnavailable 50% is one pod at a minimum of 2 but half the pods at a maximum of 20",
+        mutate: (s) => { s.tiers.api.hpa.spec.minReplicas = 2; s.tiers.api.hpa.spec.maxReplicas = 20; s.tiers.api.pdbs[0].spec = { maxUnavailable: "50%", selector: s.tiers.api.pdbs[0].spec.selector }; },
+        expected: ["(maxUnavailable 50%) lets one voluntary disruption evict 10 of Deployment shop-api's 20 pods (2–20 with HPA api-hpa minReplicas 2), more than 25% (5)"],
+    },
+    {
+        title: "maxUnavailable 20% at an HPA of 5–20 keeps 16 of 20 and one may go at 5: passes",
+        mutate: (s) => { s.tiers.api.hpa.spec.minReplicas = 5; s.tiers.api.hpa.spec.maxReplicas = 20; s.tiers.api.pdbs[0].spec = { maxUnavailable: "20%", selector: s.tiers.api.pdbs[0].spec.selector }; },
+        expected: [],
+    },
+    {
+        title: "maxUnavailable 1 passes at every count",
+        mutate: (s) => { s.tiers.api.hpa.spec.maxReplicas = 40; s.tiers.api.pdbs[0].spec = { maxUnavailable: 1, selector: s.tiers.api.pdbs[0].spec.selector }; },
+        expected: [],
+    },
+    {
+        title: "a stack may allow a larger share by config",
+        mutate: (s) => { s.tiers.api.pdbs[0].spec.minAvailable = 2; },
+        config: { properties: { maxDisruptedPercent: 67 } },
+        expected: [],
+    },
     { title: "minAvailable unknown during preview", mutate: (s) => { s.tiers.api.pdbs[0].spec.minAvailable = UNKNOWN; }, expected: ["api-pdb: PodDisruptionBudget api-pdb: spec.minAvailable is unknown during preview; cannot verify"] },
     { title: "HPA minReplicas unknown during preview", mutate: (s) => { s.tiers.api.hpa.spec.minReplicas = UNKNOWN; }, expected: ["api-hpa: HorizontalPodAutoscaler api-hpa: spec.minReplicas is unknown during preview"] },
 ]);

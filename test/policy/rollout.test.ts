@@ -7,11 +7,11 @@ const rolling = (maxUnavailable: unknown, maxSurge: unknown) => ({ type: "Rollin
 
 policyCases(rolloutRespectsPdb, [
     { title: "Recreate", mutate: (s) => { s.tiers.api.deployment.spec.strategy = { type: "Recreate" }; }, expected: ["api-deployment: Deployment shop-api: uses the Recreate strategy: every rollout stops all 3 pods"] },
-    { title: "maxUnavailable 1 with minAvailable 2 of 3 passes", mutate: (s) => { s.tiers.api.deployment.spec.strategy = rolling(1, 0); }, expected: [] },
+    { title: "maxUnavailable 1 with minAvailable 66% of 3 (2) passes", mutate: (s) => { s.tiers.api.deployment.spec.strategy = rolling(1, 0); }, expected: [] },
     {
-        title: "maxUnavailable 2 with minAvailable 2 of 3",
+        title: "maxUnavailable 2 with minAvailable 66% of 3 (2)",
         mutate: (s) => { s.tiers.api.deployment.spec.strategy = rolling(2, 1); },
-        expected: ["api-deployment: Deployment shop-api: at 3 replicas (HPA api-hpa minReplicas 3) a rollout (maxUnavailable 2, maxSurge 1) may take 2 pod(s) down at once, leaving 1 available, below PodDisruptionBudget shop-api's floor of 2 (minAvailable 2)."],
+        expected: ["api-deployment: Deployment shop-api: at 3 replicas (HPA api-hpa minReplicas 3) a rollout (maxUnavailable 2, maxSurge 1) may take 2 pod(s) down at once, leaving 1 available, below PodDisruptionBudget shop-api's floor of 2 (minAvailable 66%)."],
     },
     { title: "maxUnavailable 50% of 3 rounds down to 1 and passes", mutate: (s) => { s.tiers.api.deployment.spec.strategy = rolling("50%", 0); }, expected: [] },
     { title: "maxUnavailable 67% of 3 rounds down to 2", mutate: (s) => { s.tiers.api.deployment.spec.strategy = rolling("67%", "25%"); }, expected: ["may take 2 pod(s) down at once, leaving 1 available"] },

@@ -13,7 +13,7 @@ const config = loadConfig();
 const rds = config.database.rds!;
 const rdsDatabase = new MultiAzMysql("careless-rds", {
     identifier: "careless-rds",
-    engine: { version: rds.engineVersion, parameterGroupFamily: rds.parameterGroupFamily },
+    engine: { version: rds.engineVersion, parameterGroupFamily: rds.parameterGroupFamily, lifecycleSupport: rds.engineLifecycleSupport },
     instance: {
         instanceClass: config.database.sizing.instanceClass,
         allocatedStorageGiB: config.database.sizing.allocatedStorageGiB,
