@@ -129,7 +129,6 @@ part_start() { case "$1" in node*) node_start "${1#node}" ;; *) "${1}_start" ;; 
 # What real nodes need from this host: root, and Debian's containerd, runc, CNI plugins, iptables,
 # conntrack (scripts/cluster/ensure.sh --node installs them).
 check_real_host() {
-  [[ "$(id -u)" -eq 0 ]] || die "real nodes need root (kubelet, containerd, runc, iptables, cgroups); run as root, or use KUBEPOLARIS_CLUSTER_KIND=kwok for fake nodes"
   local c
   for c in containerd containerd-shim-runc-v2 runc ctr iptables iptables-save conntrack ipset ip; do
     command -v "$c" >/dev/null || die "real nodes need '$c' (run scripts/cluster/ensure.sh --node as root)"
@@ -149,6 +148,12 @@ check_real_host() {
 lock() { mkdir -p "$STATE"; exec 8>"$STATE/.lock"; flock 8; }
 
 cmd_up() {
+  # Refused before anything is built or made.
+  local kind="${KUBEPOLARIS_CLUSTER_KIND:-real}"
+  [[ -f "$STATE/settings.env" ]] && kind="$(sed -n 's/^KIND=\([a-z]*\).*/\1/p' "$STATE/settings.env")"
+  if [[ $kind == real && "$(id -u)" -ne 0 ]]; then
+    die "real nodes need root (kubelet, containerd, runc, iptables, cgroups); run as root, or use KUBEPOLARIS_CLUSTER_KIND=kwok for fake nodes"
+  fi
   BIN="$(bash "$HERE/ensure.sh" | tail -1)" || die "scripts/cluster/ensure.sh failed"
   CRDS="$(bash "$HERE/ensure.sh" --crds | tail -1)"
   lock

@@ -12,7 +12,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { describeFailure, REPO, tempDir } from "../engine/engine";
-import { Cluster, clusterBinDir, clusterScript, kubectl, kubectlJson, kubectlOk, processesUsing, waitFor } from "./cluster";
+import {
+    Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, processesUsing, waitFor,
+} from "./cluster";
 
 const BIN = clusterBinDir();
 const ADDONS = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "ensure.sh"), "--node", "--check"], { encoding: "utf8" }).status === 0;
@@ -26,7 +28,7 @@ const suite = READY
 
 const NS = "real-nodes-test";
 const ZONES = ["zone-a", "zone-b", "zone-c"];
-const PORT_BASE = 24000 + (process.pid % 50) * 40;
+const PORT_BASE = freeRealPortBase();
 
 function sh(cmd: string, args: string[]): string {
     const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -109,6 +111,17 @@ describeReal(suite, () => {
         clusterScript(c, "down");
         fs.rmSync(work, { recursive: true, force: true });
     }, 180_000);
+
+    test("up refuses a user who is not root, saying why and what to use instead, before it makes anything", () => {
+        const dir = path.join(work, "not-root");
+        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", path.join(REPO, "scripts", "cluster", "cluster.sh"), "up"], {
+            encoding: "utf8", timeout: 30_000,
+            env: { ...process.env, KUBEPOLARIS_CLUSTER_KIND: "real", KUBEPOLARIS_CLUSTER_DIR: dir, HOME: "/nonexistent" },
+        });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/real nodes need root .*KUBEPOLARIS_CLUSTER_KIND=kwok/);
+        expect(fs.existsSync(dir)).toBe(false);
+    });
 
     test("up starts three real nodes, one per zone, each a kubelet 1.34 on its own bridge subnet", () => {
         expect(upSeconds).toBeLessThan(120);
