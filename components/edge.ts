@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WAIVERS, waiverAnnotations } from "./checkerWaivers";
 import { ingressName } from "./labels";
+import { WEBSOCKET_IDLE_TIMEOUT_SECONDS } from "./proxyTimeouts";
 
 /** A Service the Ingress routes to. */
 export interface RouteTarget {
@@ -50,8 +51,8 @@ export interface EdgeArgs {
     loadBalancer: LoadBalancerArgs;
 }
 
-/** Seconds nginx keeps an idle proxied connection: WebSockets under /ws stay open for hours. */
-const PROXY_IDLE_TIMEOUT_SECONDS = "3600";
+/** Seconds nginx keeps an idle proxied connection: WebSockets under /ws stay open for an hour. */
+const PROXY_IDLE_TIMEOUT_SECONDS = String(WEBSOCKET_IDLE_TIMEOUT_SECONDS);
 /**
  * Seconds to open a connection to a pod. Not a WebSocket setting (the guide's 3600 s would be
  * capped by nginx at ~75 s anyway): short, so a request aimed at a dead pod's IP moves on to the
