@@ -14,7 +14,7 @@
 #   real (default; root only): etcd, kube-apiserver, controller-manager, scheduler, and real nodes:
 #        node1..node<N> in zone-a/b/c, each a kubelet with its own containerd (runc), one kube-proxy
 #        (iptables), CoreDNS and kube-router (NetworkPolicies); pods run. One real cluster per host (host-wide names: bridges
-#        kp-br<n>, the dummy link kp-node, cgroups /kubepolaris-node<n>, kube-proxy's chains).
+#        kp-br<n>, the node link kp-node, cgroups /kubepolaris-node<n>, kube-proxy's chains).
 #   kwok: the same control plane with kwok's fake nodes (6 by default; pods are marked Ready after
 #        KUBEPOLARIS_POD_START_DELAY, nothing runs). For what needs more nodes than this host can
 #        run: the drills. Any number of kwok clusters can run side by side.
@@ -46,7 +46,7 @@ FAKE_NODE_LABEL="kwok.x-k8s.io/node"
 ZONES=(zone-a zone-b zone-c)
 SERVICE_CIDR=10.96.0.0/16
 DNS_IP=10.96.0.10
-# The node address (real nodes): on the dummy link kp-node, never routed off this host.
+# The node address (real nodes): on the node link kp-node, never routed off this host.
 NODE_IP=10.99.0.1
 # One real cluster per host: this file names the state dir of the one running.
 HOST_CLAIM=/run/kubepolaris-real-cluster
@@ -94,7 +94,7 @@ load_settings() {
   if [[ $KIND == real ]]; then
     PARTS+=(hostnet etcd apiserver controllers)
     local n; for ((n = 1; n <= REAL_NODES; n++)); do PARTS+=("node$n"); done
-    PARTS+=(proxy dns objects netpol)
+    PARTS+=(proxy objects dns netpol)
   else
     PARTS+=(etcd apiserver controllers kwok objects)
   fi
@@ -187,8 +187,9 @@ cmd_up() {
   if [[ $KIND == real && ! -f "$HOST_CLAIM" ]]; then
     echo "$STATE" > "$HOST_CLAIM"; PART=cluster record file "$HOST_CLAIM"
   fi
-  # Interrupted half-way: leave no half-started cluster behind (the logs stay until `down`).
+  # Interrupted or failed half-way: leave no half-started cluster behind (the logs stay until `down`).
   trap 'echo "cluster: interrupted; undoing what was started" >&2; undo_ledger; exit 130' INT TERM
+  trap 'rc=$?; if ((rc != 0)); then echo "cluster: up failed; undoing what was started (logs: $LOGS)" >&2; undo_ledger; fi' EXIT
   say "starting a $KIND cluster (state: $STATE, logs: $LOGS)"
   rm -f "$READY_MARK"
   for part in "${PARTS[@]}"; do
@@ -198,6 +199,7 @@ cmd_up() {
     part_start "$part"
   done
   PART=cluster
+  trap - EXIT
   touch "$READY_MARK"
   recycle_released_volumes
   say "up: $(kubectl_ get nodes --no-headers | wc -l) nodes Ready in ${#ZONES[@]} zones; kubectl --kubeconfig $KUBECONFIG_FILE get nodes -L topology.kubernetes.io/zone"

@@ -138,7 +138,8 @@ remove_cgroup() { # <path>: every process left in it killed, then every folder, 
     kill -KILL $pid 2>/dev/null || true
     sleep 0.2
   done
-  for d in $(cgroup_controllers); do
+  # The kubelet and runc also make the path in the unified (v2) hierarchy of this hybrid layout.
+  for d in $(cgroup_controllers) "$CGROUP_FS/unified"; do
     [[ -d "$d$1" ]] || continue
     while IFS= read -r dir; do rmdir "$dir" 2>/dev/null || true; done < <(find "$d$1" -depth -type d 2>/dev/null)
   done
@@ -168,6 +169,10 @@ undo_line() { # <kind> <args...>
       iptables -w -t "$1" -F "$2" 2>/dev/null || true
       iptables -w -t "$1" -X "$2" 2>/dev/null || true ;;
     chains-since) undo_chains_since "$1" ;;
+    ipsets-since) # the sets kube-router made: KUBE-SRC-*, KUBE-DST-*, kube-router-*
+      ipset list -n 2>/dev/null | grep -vxFf "$1" | grep -E '^(KUBE-|kube-router)' | while read -r set; do
+        ipset destroy "$set" 2>/dev/null || true
+      done ;;
     cgroup) remove_cgroup "$1" ;;
     sysctl) echo "$2" > "/proc/sys/${1//.//}" 2>/dev/null || true ;;
     command) "$@" >> "$LOGS/down.log" 2>&1 || true ;;
@@ -184,7 +189,8 @@ undo_ledger() { # [<part>]: that part's lines (or all), newest first; they leave
     [[ -n "$line" ]] || continue
     IFS=$'\t' read -r -a f <<<"$line"
     if [[ -n "${1:-}" && "${f[0]}" != "$1" ]]; then echo "$line" >> "$keep"; continue; fi
-    undo_line "${f[@]:1}"
+    # `|| true`: an undo step that fails (a thing already gone) never stops the ones after it.
+    undo_line "${f[@]:1}" || true
   done < <(tac "$STATE/ledger")
   tac "$keep" > "$STATE/ledger"; rm -f "$keep"
 }
@@ -205,7 +211,7 @@ undo_chains_since() {
   [[ -f "$1" ]] || return 0
   while read -r t c; do
     case "$c" in KUBE-*|CNI-*|KUBEPOLARIS-*) ;; *) continue ;; esac
-    iptables-save -t "$t" | grep -E -- "-j $c( |\$)" | sed 's/^-A /-D /' | while read -r rule; do
+    { iptables-save -t "$t" | grep -E -- "-j $c( |\$)" || true; } | sed 's/^-A /-D /' | while read -r rule; do
       eval "iptables -w -t $t $rule" 2>/dev/null || true
     done
   done < <(chain_list | grep -vxFf "$1")

@@ -75,6 +75,18 @@ function hostTraces(stateDir: string): Record<string, string[]> {
     };
 }
 
+/**
+ * An HTTP GET from inside a pod with busybox nc (Debian's static busybox wget crashes): the body,
+ * or undefined when the request failed. One try, 3 s connect timeout.
+ */
+function httpFromPod(c: Cluster, ns: string, pod: string, host: string, port: number, path = "/"): string | undefined {
+    const r = kubectl(c, ["exec", "-n", ns, pod, "--", "sh", "-c",
+        `printf 'GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | nc -w 3 ${host} ${port}`]);
+    const reply = r.status === 0 ? r.stdout : "";
+    const [head, ...body] = reply.split("\r\n\r\n");
+    return /^HTTP\/1\.[01] 200 /.test(head) ? body.join("\r\n\r\n").trim() : undefined;
+}
+
 describeReal(suite, () => {
     const work = tempDir("kubepolaris-real-test-");
     const c: Cluster = {
@@ -194,9 +206,9 @@ describeReal(suite, () => {
         // From a pod on node1, by name: DNS, then kube-proxy's rules to any of the three nodes.
         const seen = new Set<string>();
         await waitFor("answers from web pods on all three nodes", 60_000, () => {
-            const r = kubectl(c, ["exec", "-n", NS, "client", "--", "wget", "-qO-", "-T", "3", `http://web.${NS}.svc.cluster.local/`]);
-            if (r.status === 0) {
-                seen.add(r.stdout.trim());
+            const body = httpFromPod(c, NS, "client", `web.${NS}.svc.cluster.local`, 80);
+            if (body !== undefined) {
+                seen.add(body);
             }
             return seen.size === 3 ? true : undefined;
         });
@@ -209,6 +221,11 @@ describeReal(suite, () => {
         // Nothing outside the cluster resolves: no query leaves this host.
         const outside = kubectl(c, ["exec", "-n", NS, "client", "--", "nslookup", "example.com"]);
         expect(`${outside.stdout}${outside.stderr}`).toMatch(/NXDOMAIN|can't find/);
+
+        // Pods reach the API server through the `kubernetes` Service (it listens on the node address).
+        const api = kubectl(c, ["exec", "-n", NS, "client", "--", "sh", "-c",
+            "printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -w 3 kubernetes.default.svc.cluster.local 443"]);
+        expect(api.stdout).toMatch(/Client sent an HTTP request to an HTTPS server/);
 
         // From the host, through the same Service address.
         const host = spawnSync("curl", ["-fsS", "--max-time", "3", `http://${clusterIP}/`], { encoding: "utf8" });
@@ -232,8 +249,7 @@ describeReal(suite, () => {
         };
         kubectlOk(c, ["apply", "-f", "-"], JSON.stringify(stranger));
         kubectlOk(c, ["wait", "--for=condition=Ready", "pod/stranger", "-n", other, "--timeout=60s"]);
-        const get = (ns: string, pod: string) =>
-            kubectl(c, ["exec", "-n", ns, pod, "--", "wget", "-qO-", "-T", "2", `http://web.${NS}.svc.cluster.local/`]).status === 0;
+        const get = (ns: string, pod: string) => httpFromPod(c, ns, pod, `web.${NS}.svc.cluster.local`, 80) !== undefined;
         // Before any policy both reach the Service (so the refusal below is the policy's doing).
         await waitFor("the stranger to reach web before the policy", 30_000, () => (get(other, "stranger") ? true : undefined));
         kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({

@@ -83,7 +83,7 @@ etcd_start() {
 }
 
 # ------------------------------------------------------------------------ apiserver
-# With real nodes it listens on the node address (a dummy interface on this host, part hostnet),
+# With real nodes it listens on the node address (on the node link, part hostnet),
 # which pods reach through the `kubernetes` Service; with kwok nodes on 127.0.0.1.
 apiserver_ready() { alive kube-apiserver && https_ok "https://$API_ADDR:$PORT_APISERVER/readyz" >/dev/null 2>&1; }
 apiserver_start() {

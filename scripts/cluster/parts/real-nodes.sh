@@ -4,8 +4,8 @@
 #
 # Everything a pod can reach stays on this host: pods get addresses on local bridges
 # (10.244.<n>.0/24 on kp-br<n>); the rest of the pod range is an `unreachable` route; the service
-# range is routed into the dummy interface (dropped unless kube-proxy rewrote the address); the API
-# server and CoreDNS listen on the node address, on that dummy interface; the KUBEPOLARIS-FORWARD
+# range is routed into the node link (a bridge with no ports: dropped unless kube-proxy rewrote the
+# address); the API server and CoreDNS listen on the node address, on that link; the KUBEPOLARIS-FORWARD
 # chain rejects any forwarded packet that does not go from one local bridge to another.
 
 NODE_LINK=kp-node
@@ -19,10 +19,15 @@ hostnet_ready() {
     iptables -w -C FORWARD -j KUBEPOLARIS-FORWARD 2>/dev/null
 }
 hostnet_start() {
-  # Chains that exist now: the ones made later by kubelet, kube-proxy or CNI are removed on stop.
+  # ipsets and chains that exist now: the ones made later (kube-router's sets; kubelet's,
+  # kube-proxy's, kube-router's chains) are removed on stop, the chains first (they use the sets).
+  ipset list -n > "$STATE/ipsets.before"
+  record ipsets-since "$STATE/ipsets.before"
   chain_list > "$STATE/chains.before"
   record chains-since "$STATE/chains.before"
-  ip link add "$NODE_LINK" type dummy && record link "$NODE_LINK"
+  # A bridge with no ports: this kernel has no dummy driver (and no modprobe). Its address is local;
+  # what is routed into it goes nowhere.
+  ip link add "$NODE_LINK" type bridge && record link "$NODE_LINK"
   ip addr add "$NODE_IP/32" dev "$NODE_LINK"
   ip link set "$NODE_LINK" up
   ip route add unreachable "$POD_CIDR" && record route unreachable "$POD_CIDR"
