@@ -36,7 +36,8 @@ hash_of() { # <recipe> <inputs...>: the recipe's code, files (by content) and st
   {
     declare -f build_once "$1" "${1}_config"
     shift
-    for x in "$@"; do if [[ -f "$x" ]]; then sha256sum "$x"; else echo "$x"; fi; done
+    # Files by content only: the same inputs from another checkout give the same hash.
+    for x in "$@"; do if [[ -f "$x" ]]; then sha256sum < "$x"; else echo "$x"; fi; done
   } | sha256sum | cut -c1-12
 }
 
