@@ -1,31 +1,29 @@
-// Just enough Kubernetes quantity arithmetic to size quotas from the size tier table.
+// Quantity arithmetic to size quotas from the size tier table, on the one Kubernetes quantity
+// parser the policy pack also uses (policy/facts/quantity.ts): what the program sizes is what the
+// pack's quota checks compute.
+import { formatCpu, parseQuantity } from "../policy/facts";
 
-const CPU = /^(\d+(?:\.\d+)?)(m?)$/;
-const MEMORY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const MEMORY_FACTORS: Record<string, number> = {
-    "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12,
-};
+export { formatCpu };
 
+/** Millicores of a CPU quantity ("500m" → 500, "2" → 2000); throws on anything Kubernetes would not accept. */
 export function cpuMillis(quantity: string): number {
-    const m = CPU.exec(quantity);
-    if (!m) {
+    const cores = parseQuantity(quantity);
+    if (cores === undefined || cores < 0) {
         throw new Error(`not a CPU quantity: "${quantity}" (expected e.g. 500m or 2)`);
     }
-    return Math.round(Number(m[1]) * (m[2] === "m" ? 1 : 1000));
+    return Math.round(cores * 1000);
 }
 
+/** Bytes of a memory quantity ("512Mi", "4Gi", "1G"); throws on anything Kubernetes would not accept. */
 export function memoryBytes(quantity: string): number {
-    const m = MEMORY.exec(quantity);
-    if (!m) {
+    const bytes = parseQuantity(quantity);
+    if (bytes === undefined || bytes < 0) {
         throw new Error(`not a memory quantity: "${quantity}" (expected e.g. 512Mi or 4Gi)`);
     }
-    return Number(m[1]) * MEMORY_FACTORS[m[2] ?? ""];
+    return bytes;
 }
 
-export function formatCpu(millis: number): string {
-    return millis % 1000 === 0 ? String(millis / 1000) : `${millis}m`;
-}
-
+/** A byte count rounded up to whole Mi, as Gi when it is whole Gi. */
 export function formatMemory(bytes: number): string {
     const mi = Math.ceil(bytes / 1024 ** 2);
     return mi % 1024 === 0 ? `${mi / 1024}Gi` : `${mi}Mi`;

@@ -8,6 +8,7 @@
 // build/alerts/kubepolaris.rules.yaml (git-ignored).
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
 import * as yaml from "js-yaml";
 import { parseConfig, rawConfig } from "../config";
 import { alertRuleParams } from "../components/alerts/params";
@@ -50,28 +51,19 @@ export function writeRuleFile(stack: string, out = RULE_FILE, projectDir = PROJE
     return out;
 }
 
-function parseArgs(argv: string[]): { stack: string; out: string } {
-    const args = { stack: ALERT_TEST_STACK, out: RULE_FILE };
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        const value = argv[i + 1];
-        if ((flag === "--stack" || flag === "--out") && value !== undefined && !value.startsWith("--")) {
-            if (flag === "--stack") {
-                args.stack = value;
-            } else {
-                args.out = path.resolve(value);
-            }
-            i++;
-        } else {
-            throw new Error(`unknown or incomplete argument ${JSON.stringify(flag)}; usage: render-alert-rules [--stack <stack>] [--out <file>]`);
-        }
+function cliArgs(argv: string[]): { stack: string; out: string } {
+    const usage = "usage: render-alert-rules [--stack <stack>] [--out <file>]";
+    try {
+        const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { stack: { type: "string" }, out: { type: "string" } } });
+        return { stack: values.stack ?? ALERT_TEST_STACK, out: values.out ? path.resolve(values.out) : RULE_FILE };
+    } catch (e) {
+        throw new Error(`${(e as Error).message.split(". ")[0]}; ${usage}`);
     }
-    return args;
 }
 
 if (require.main === module) {
     try {
-        const { stack, out } = parseArgs(process.argv.slice(2));
+        const { stack, out } = cliArgs(process.argv.slice(2));
         const file = writeRuleFile(stack, out);
         const groups = yaml.load(fs.readFileSync(file, "utf8")) as { groups: RuleGroup[] };
         const alerts = groups.groups.reduce((n, g) => n + g.rules.length, 0);

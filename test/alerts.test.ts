@@ -9,6 +9,7 @@ import { ALERT_NAMES, AlertRuleParams, buildRuleGroups, RuleGroup } from "../com
 import { ALERT_TEST_STACK, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, writeRuleFile } from "../scripts/render-alert-rules";
 import { RecordedResource } from "../tools/mockRun";
 import { PROJECT_DIR, runStack, stackAppConfig, STACKS } from "./support/program";
+import { selects } from "../policy/rules/selectors";
 import { TYPES } from "./support/types";
 
 
@@ -17,8 +18,6 @@ const TEST_FILES = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith(".yaml")).s
 
 const rulesOf = (groups: RuleGroup[]) => groups.flatMap((g) => g.rules);
 const ruleNamed = (groups: RuleGroup[], alert: string) => rulesOf(groups).find((r) => r.alert === alert)!;
-const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
-    Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
@@ -56,7 +55,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     test("the PrometheusRule lives in the app namespace and carries the operator's selector labels", async () => {
         const resource = await prometheusRule();
         expect(resource.inputs.metadata.namespace).toBe(config.namespace);
-        expect(selects(config.monitoring.selectorLabels, resource.inputs.metadata.labels)).toBe(true);
+        expect(selects({ matchLabels: config.monitoring.selectorLabels }, resource.inputs.metadata.labels ?? {})).toBe(true);
     });
 
     test("no ServiceMonitor: the backend serves no /metrics, so its target would be down for ever", async () => {

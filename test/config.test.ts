@@ -1,6 +1,8 @@
 // Bad stack config fails before any resource is registered, with a message that names the key,
 // the value and what is allowed. Each case starts from a real stack file and changes one thing.
-import { parseConfig, TIER_PROFILES } from "../config";
+import { parseConfig, TIER_PROFILES, TIERS } from "../config";
+import { cpuMillis, memoryBytes } from "../components/quantity";
+import { HA_MIN_REPLICAS, REPLICA_FLOORS } from "../policy/facts";
 import { ProgramError } from "../tools/mockRun";
 import { configProblems, runStack, STACKS, stackValues } from "./support/program";
 
@@ -25,10 +27,33 @@ test("stacks use the tier the design names for them", () => {
     expect(STACKS.map((s) => `${s}:${parseConfig(values(s)).tier}`)).toEqual(["local:small", "dev:small", "staging:medium", "prod:large"]);
 });
 
-test("the tier table follows the HA guide's recommended sizes (推荐配置): backend/frontend 2/2, 3/3, 5/3; read replicas only on large", () => {
-    expect(Object.entries(TIER_PROFILES).map(([tier, p]) =>
-        `${tier}:${p.backend.minReplicas}/${p.frontend.minReplicas}:${p.database.readReplicas}`))
-        .toEqual(["small:2/2:0", "medium:3/3:0", "large:5/3:2"]);
+test("every tier survives losing a pod, each larger tier is no smaller, and the large tier has the read replica the pack demands of it", () => {
+    const components = ["backend", "frontend"] as const;
+    for (const profile of Object.values(TIER_PROFILES)) {
+        for (const c of components) {
+            // Two pods at the HPA minimum, so a drain or a crash leaves one serving; the HPA can scale out.
+            expect(profile[c].minReplicas).toBeGreaterThanOrEqual(HA_MIN_REPLICAS);
+            expect(profile[c].maxReplicas).toBeGreaterThan(profile[c].minReplicas);
+            for (const r of ["cpu", "memory"] as const) {
+                const q = r === "cpu" ? cpuMillis : memoryBytes;
+                expect(q(profile[c].resources.limits[r])).toBeGreaterThanOrEqual(q(profile[c].resources.requests[r]));
+            }
+        }
+    }
+    // The prod stack's tier meets prod's floor of three replicas.
+    const prod = TIER_PROFILES[parseConfig(values("prod")).tier];
+    components.forEach((c) => expect(prod[c].minReplicas).toBeGreaterThanOrEqual(REPLICA_FLOORS.prod));
+    const tiers = [...TIERS].map((t) => TIER_PROFILES[t]);
+    for (let i = 1; i < tiers.length; i++) {
+        for (const c of components) {
+            expect(tiers[i][c].minReplicas).toBeGreaterThanOrEqual(tiers[i - 1][c].minReplicas);
+            expect(tiers[i][c].maxReplicas).toBeGreaterThanOrEqual(tiers[i - 1][c].maxReplicas);
+            expect(cpuMillis(tiers[i][c].resources.requests.cpu)).toBeGreaterThanOrEqual(cpuMillis(tiers[i - 1][c].resources.requests.cpu));
+        }
+        expect(tiers[i].database.allocatedStorageGiB).toBeGreaterThanOrEqual(tiers[i - 1].database.allocatedStorageGiB);
+    }
+    // rds-large-tier-reader wants at least one reader on the large tier (its default minReaders).
+    expect(TIER_PROFILES.large.database.readReplicas).toBeGreaterThanOrEqual(1);
 });
 
 describe("rejected with key, value and what is allowed", () => {

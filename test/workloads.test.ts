@@ -5,15 +5,12 @@ import { memoryBytes } from "../components/quantity";
 import { podLabels } from "../components/labels";
 import { RecordedResource } from "../tools/mockRun";
 import { runStack, stackAppConfig, STACKS } from "./support/program";
+import { selects } from "../policy/rules/selectors";
 import { TYPES } from "./support/types";
 import { preStopWaitSeconds } from "../policy/rules/shutdown";
 
 
 
-/** Does a matchLabels selector select pods carrying `labels`? */
-function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
-    return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
 
 const components = ["backend", "frontend"] as const;
 
@@ -27,13 +24,13 @@ describe.each(STACKS)("stack %s", (stack) => {
     test.each(components)("%s: the Deployment selects its own pods, with the shared label helper", async (component) => {
         const d = await deployment(component);
         expect(d.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, component));
-        expect(selects(d.inputs.spec.selector.matchLabels, d.inputs.spec.template.metadata.labels)).toBe(true);
+        expect(selects(d.inputs.spec.selector, d.inputs.spec.template.metadata.labels)).toBe(true);
     });
 
     test.each(components)("%s: exactly one PDB, selecting exactly these pods, permitting an eviction at the HPA minimum", async (component) => {
         const program = await runStack(stack);
         const labels = await podTemplateLabels(component);
-        const pdbs = program.ofType(TYPES.pdb).filter((p) => selects(p.inputs.spec.selector.matchLabels, labels));
+        const pdbs = program.ofType(TYPES.pdb).filter((p) => selects(p.inputs.spec.selector, labels));
         expect(pdbs).toHaveLength(1);
         const pdb = pdbs[0];
         expect(pdb.inputs.spec.selector.matchLabels).toEqual(podLabels(config.release, component));
@@ -83,7 +80,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(terms).toHaveLength(1);
         expect(terms[0].topologyKey).toBe("kubernetes.io/hostname");
         expect(terms[0].labelSelector.matchLabels).toEqual(podLabels(config.release, component));
-        expect(selects(terms[0].labelSelector.matchLabels, labels)).toBe(true);
+        expect(selects(terms[0].labelSelector, labels)).toBe(true);
         const expectedMode = config.backend.antiAffinity === "required" ? "requiredDuringSchedulingIgnoredDuringExecution"
             : "preferredDuringSchedulingIgnoredDuringExecution";
         expect(Object.keys(anti)).toEqual([expectedMode]);
@@ -93,7 +90,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(spread.topologyKey).toBe("topology.kubernetes.io/zone");
         expect(spread.maxSkew).toBe(1);
         expect(spread.labelSelector.matchLabels).toEqual(podLabels(config.release, component));
-        expect(selects(spread.labelSelector.matchLabels, labels)).toBe(true);
+        expect(selects(spread.labelSelector, labels)).toBe(true);
     });
 
     test.each(components)("%s: rollouts never drop below the desired count and drain connections first", async (component) => {

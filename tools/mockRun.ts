@@ -1,7 +1,9 @@
 // Runs a Pulumi TypeScript program in-process under Pulumi mocks and records every resource
 // registration with the same facts the engine hands to a policy pack: URN, type, name, inputs,
 // parent, provider, dependencies and options. Used by the tests and by `npm run policy:check`.
+import * as fs from "fs";
 import * as path from "path";
+import { pathToFileURL } from "url";
 import * as pulumi from "@pulumi/pulumi";
 import { answerInvoke } from "./mockInvokes";
 import { observeRegistrations, RegistrationRequest, resetGlobalStore, runInStack, setProgramConfig, waitForRPCs, wireEncoding } from "./sdkInternals";
@@ -47,6 +49,14 @@ export interface MockRunOptions {
     configOverrides?: Record<string, string>;
     /** Extra state the mock provider reports for a resource (e.g. computed endpoints). */
     computedState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
+    /**
+     * Outputs the mock provider reports no value for (neither an input nor `computedState`) are
+     * unknown, as they would be to anyone without the cloud, instead of a known `undefined`
+     * (which is what a non-preview run makes of them, failing programs that read them).
+     */
+    unknownMissingOutputs?: boolean;
+    /** Working directory while the program runs (Pulumi runs a program from its project directory). Default: projectDir. */
+    workDir?: string;
 }
 
 /** The program threw; `registered` is what it had registered by then. */
@@ -69,6 +79,16 @@ export class UnsupportedProgramError extends Error {
         this.name = "UnsupportedProgramError";
     }
 }
+
+/**
+ * Resources that stand for objects the runner cannot see: their provider creates them (a Helm
+ * release installs its chart's objects inside the Kubernetes provider). Judging the one opaque
+ * resource would pass whatever it installs.
+ */
+const OPAQUE_RESOURCES: Record<string, string> = {
+    "kubernetes:helm.sh/v3:Release": "helm.v3.Release installs its chart's objects inside the Kubernetes provider (with Helm), "
+        + "which the offline runner does not run",
+};
 
 /** Marker the recorder puts where a value was unknown (only happens in preview). */
 export const UNKNOWN = "<computed>";
@@ -102,15 +122,30 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
     const invokeContext = { region: config["aws:region"] ?? process.env.AWS_REGION ?? "us-east-1" };
     let outputs: MockRunResult["outputs"] = {};
 
-    // A resource whose inputs fail (an apply that throws) is never registered; its rejection
-    // surfaces as an unhandled rejection once the program has returned. Collect those: the program
-    // failed, and what it registered is incomplete.
+    // A resource whose inputs fail (an apply that throws) is never registered, and a stack output
+    // whose apply throws fails the stack's outputs; each surfaces as an unhandled rejection once
+    // the program has returned. Collect those (until the run has settled, so none reaches the
+    // process): the program failed, and what it registered is incomplete.
     const rejections: unknown[] = [];
-    const onRejection = (reason: unknown) => rejections.push(reason);
+    let failed!: (reason: unknown) => void;
+    // Settles at the first rejection: a resource whose input failed never registers, and whatever
+    // waits on its outputs (a stack output, another resource) would wait forever.
+    const firstFailure = new Promise<{ failure: unknown }>((resolve) => {
+        failed = (failure) => resolve({ failure });
+    });
+    const onRejection = (reason: unknown) => {
+        rejections.push(reason);
+        failed(reason);
+    };
     process.on("unhandledRejection", onRejection);
+    // Pulumi runs a program from its project directory: files it reads by relative path are there.
+    const cwd = process.cwd();
+    process.chdir(options.workDir ?? options.projectDir);
     try {
         await runProgram();
     } finally {
+        process.chdir(cwd);
+        await settle();
         process.removeListener("unhandledRejection", onRejection);
     }
     runCount++;
@@ -135,31 +170,49 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
                 },
             };
             await runtime.setMocks(mocks, project, options.stack, options.preview ?? false);
-            recordRegistrations(runtime, recorded, note);
+            recordRegistrations(runtime, recorded, note, options.unknownMissingOutputs === true);
 
             const programPath = path.resolve(options.program);
             let programError: unknown;
             // The module's own exports: what runInPulumiStack returns is resolved plain data, which
             // no longer says which values were secret.
             let exported: Record<string, unknown> = {};
-            await runInStack(runtime, async () => {
+            /** `step`, unless the program has failed first (then the rest of it never completes). */
+            const unlessFailed = async (step: Promise<unknown>) => {
+                const outcome = await Promise.race([step.then(() => undefined), firstFailure.then(async (f) => {
+                    await settle();
+                    return f;
+                })]);
+                if (outcome !== undefined) {
+                    programError ??= outcome.failure;
+                }
+            };
+            await unlessFailed(runInStack(runtime, async () => {
                 try {
-                    // eslint-disable-next-line @typescript-eslint/no-require-imports
-                    exported = require(programPath);
+                    exported = await loadProgram(programPath);
                     return exported;
                 } catch (err) {
                     // Thrown inside the stack's constructor it would be an unhandled rejection.
                     programError = err;
                     return {};
                 }
-            });
-            await waitForRPCs(runtime).catch((err: unknown) => {
+            }).catch((err: unknown) => {
+                // The stack's outputs failed (an apply in an exported value threw).
                 programError ??= err;
-            });
-            for (let i = 0; i < 3; i++) {
-                await new Promise((resolve) => setImmediate(resolve)); // let pending rejections be reported
-            }
+            }));
+            await unlessFailed(waitForRPCs(runtime).catch((err: unknown) => {
+                programError ??= err;
+            }));
+            await settle();
             programError ??= rejections[0];
+            if (programError === undefined && unsupported.length === 0) {
+                await unlessFailed((async () => {
+                    outputs = await resolveOutputs(pulumiModule, exported);
+                    await waitForRPCs(runtime);
+                })().catch((err: unknown) => {
+                    programError ??= err;
+                }));
+            }
             // What the runner could not supply explains a failure better than the failure itself.
             if (unsupported.length > 0) {
                 throw new UnsupportedProgramError(unsupported, recorded.slice());
@@ -167,9 +220,77 @@ async function runOnce(options: MockRunOptions): Promise<MockRunResult> {
             if (programError !== undefined) {
                 throw new ProgramError(programError, recorded.slice());
             }
-            outputs = await resolveOutputs(pulumiModule, exported);
-            await waitForRPCs(runtime);
         }));
+    }
+}
+
+/** A few turns of the event loop: rejections still pending are reported by then. */
+async function settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+}
+
+/** A program is an ES module when it is a .mts/.mjs file or its nearest package.json says "type": "module" (as Node decides). */
+export function isEsmProgram(program: string): boolean {
+    if (/\.m[jt]s$/.test(program)) {
+        return true;
+    }
+    if (/\.c[jt]s$/.test(program)) {
+        return false;
+    }
+    for (let dir = path.dirname(program); ; dir = path.dirname(dir)) {
+        const file = path.join(dir, "package.json");
+        if (fs.existsSync(file)) {
+            try {
+                return JSON.parse(fs.readFileSync(file, "utf8")).type === "module";
+            } catch {
+                return false;
+            }
+        }
+        if (path.dirname(dir) === dir) {
+            return false;
+        }
+    }
+}
+
+/** The real dynamic import (TypeScript compiled to CommonJS would turn `import()` into `require`). */
+const dynamicImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<Record<string, unknown>>;
+
+/**
+ * Loads the program as the Node.js language host does: `require` for CommonJS, `import()` for an
+ * ES module (whose default export, if it is the only one, stands for the module); an exported
+ * function is called and its result awaited (its result are the stack outputs).
+ */
+async function loadProgram(programPath: string): Promise<Record<string, unknown>> {
+    let programExport: unknown;
+    if (isEsmProgram(programPath)) {
+        registerEsmHooks();
+        programExport = await dynamicImport(pathToFileURL(programPath).href);
+        const namespace = programExport as Record<string, unknown>;
+        if (Object.getOwnPropertyDescriptor(namespace, "default") !== undefined) {
+            if (Object.keys(namespace).length !== 1) {
+                throw new Error("expected entrypoint module to have either a default export or named exports but not both");
+            }
+            programExport = namespace.default;
+        }
+    } else {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        programExport = require(programPath);
+    }
+    const result = typeof programExport === "function" ? await (programExport as () => unknown)() : programExport;
+    return (result && typeof result === "object" ? result : {}) as Record<string, unknown>;
+}
+
+let esmHooksRegistered = false;
+
+/** TypeScript ES modules load through tools/esmHooks.mjs (transpiled; bare specifiers the program lacks resolve from this repository). */
+function registerEsmHooks(): void {
+    if (!esmHooksRegistered) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { register } = require("module") as { register(specifier: string, parentURL: string, options?: { data: unknown }): void };
+        register("./esmHooks.mjs", pathToFileURL(__filename).href, { data: { repoRoot: path.resolve(__dirname, "..") } });
+        esmHooksRegistered = true;
     }
 }
 
@@ -216,12 +337,16 @@ async function isolated(body: (p: typeof pulumi) => Promise<void>): Promise<void
     await body(require("@pulumi/pulumi"));
 }
 
-function recordRegistrations(runtime: typeof pulumi.runtime, recorded: RecordedResource[], unsupported: (problem: string) => void): void {
+function recordRegistrations(runtime: typeof pulumi.runtime, recorded: RecordedResource[], unsupported: (problem: string) => void,
+    unknownMissingOutputs: boolean): void {
     const engineUrns = new Map<string, string>();
     observeRegistrations(runtime, (req: RegistrationRequest) => {
         if (req.remote) {
             unsupported(`component ${req.type} "${req.name}" is built by its provider plugin (a multi-language component), `
                 + "which the offline runner does not run");
+        }
+        if (OPAQUE_RESOURCES[req.type]) {
+            unsupported(`${req.type} "${req.name}": ${OPAQUE_RESOURCES[req.type]}`);
         }
         const { remote: _remote, object, parent, provider, ...registration } = req;
         const secretInputs: string[] = [];
@@ -250,7 +375,7 @@ function recordRegistrations(runtime: typeof pulumi.runtime, recorded: RecordedR
                 entry.propertyDependencies[key] = entry.propertyDependencies[key].map((d) => engineUrns.get(d) ?? d);
             }
         };
-    });
+    }, { unknownMissingOutputs });
 }
 
 function engineUrn(mockUrn: string, type: string, name: string, parent: string | undefined): string {

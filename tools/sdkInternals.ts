@@ -183,17 +183,41 @@ function decodeRegistration(req: ProtoMessage): RegistrationRequest {
  * monitor assigned (undefined when registration failed) before the program sees the answer.
  */
 export function observeRegistrations(runtime: PulumiRuntime,
-    observe: (request: RegistrationRequest) => (urn: string | undefined) => void): void {
+    observe: (request: RegistrationRequest) => (urn: string | undefined) => void, options: ObserveOptions = {}): void {
     const monitor = runtimeMember<() => unknown>(runtime, "getMonitor")() as Record<string, unknown> | undefined;
     const register = member<(req: unknown, cb: (err: unknown, resp: unknown) => void) => void>(
         "@pulumi/pulumi", "runtime/mocks MockMonitor.registerResource", monitor, "registerResource", "function").bind(monitor);
+    const skip = options.unknownMissingOutputs ? registrationResultSkip() : undefined;
     monitor!.registerResource = (req: ProtoMessage, callback: (err: unknown, resp: ProtoMessage | undefined) => void) => {
         const registered = observe(decodeRegistration(req));
         return register(req, (err, resp) => {
             registered((resp as ProtoMessage | undefined)?.getUrn());
+            if (skip !== undefined && resp) {
+                (resp as ProtoMessage).setResult(skip);
+            }
             callback(err, resp as ProtoMessage | undefined);
         });
     };
+}
+
+export interface ObserveOptions {
+    /**
+     * Outputs the mock provider reports no value for resolve as unknown rather than as a known
+     * `undefined` (which is what a non-preview run does): the response carries a result other than
+     * SUCCESS, for which the SDK keeps unknowns (runtime/resource.js `keepUnknowns`).
+     */
+    unknownMissingOutputs?: boolean;
+}
+
+/** proto/resource_pb Result.SKIP: a RegisterResourceResponse result that is not SUCCESS. */
+function registrationResultSkip(): number {
+    const proto = load<Record<string, any>>("@pulumi/pulumi", "@pulumi/pulumi/proto/resource_pb");
+    const result = proto.Result as Record<string, unknown> | undefined;
+    if (typeof result?.SKIP !== "number" || result.SKIP === result.SUCCESS) {
+        throw new SdkInternalError("@pulumi/pulumi", "proto/resource_pb Result.SKIP", "is missing (expected a result other than SUCCESS)");
+    }
+    member("@pulumi/pulumi", "proto/resource_pb RegisterResourceResponse.setResult", proto.RegisterResourceResponse?.prototype, "setResult", "function");
+    return result.SKIP;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -355,11 +379,12 @@ export const SDK_INTERNALS: readonly SdkInternal[] = [
     },
     {
         sdk: "@pulumi/pulumi",
-        name: "proto/resource_pb RegisterResourceRequest and RegisterResourceResponse",
-        usedFor: "decoding what the program registered and the URN the monitor assigned",
+        name: "proto/resource_pb RegisterResourceRequest, RegisterResourceResponse and Result",
+        usedFor: "decoding what the program registered and the URN the monitor assigned; under `up`, unknown outputs the mocks do not model",
         verify: () => {
             const Request = classWith<new () => ProtoMessage>("@pulumi/pulumi", "proto/resource_pb", "RegisterResourceRequest", [...REQUEST_GETTERS]);
-            classWith("@pulumi/pulumi", "proto/resource_pb", "RegisterResourceResponse", ["getUrn"]);
+            classWith("@pulumi/pulumi", "proto/resource_pb", "RegisterResourceResponse", ["getUrn", "setResult"]);
+            registrationResultSkip();
             const req = new Request();
             req.setType("test:index:Thing");
             req.setName("thing");

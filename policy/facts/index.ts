@@ -4,5 +4,6 @@
 export { ALERT_NAMES, type AlertName } from "./alerts";
 export { type ImageReference, isMutableTag, MUTABLE_TAGS, parseImageReference } from "./images";
 export { LABEL_KEYS, TOPOLOGY_KEYS } from "./labels";
+export { formatCpu, formatQuantity, parseQuantity } from "./quantity";
 export { type Environment, ENVIRONMENTS, HA_MIN_REPLICAS, REPLICA_FLOORS } from "./replicas";
 export { type Tier, TIERS } from "./tiers";

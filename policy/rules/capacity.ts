@@ -7,7 +7,7 @@ import { tryRead, Props, stackPolicy, unknownMessage } from "./common";
 import { containersOf, HPA_TYPES, POD_WORKLOADS, scaleIntOrPercent, TYPES } from "./k8s";
 import { displayName, StackModel, WorkloadRef } from "./model";
 import { inNamespace } from "./namespace";
-import { formatQuantity, parseQuantity } from "./quantity";
+import { formatQuantity, parseQuantity } from "../facts";
 
 const RESOURCES = ["cpu", "memory"] as const;
 type Usage = Record<string, number>; // "pods", "requests.cpu", "limits.memory", ...

@@ -170,17 +170,19 @@ export const rdsLargeTierReader = stackPolicy({
     name: "rds-large-tier-reader",
     description: "On the large tier (policy config `tier`, set per environment file to the stack's kubepolaris:tier) "
         + "the stack runs at least `minReaders` RDS read replica(s) (an aws.rds.Instance with replicateSourceDb) for "
-        + "read/write splitting. Fix: add read replicas of the primary, or correct `tier` in policy/config/<env>.json.",
+        + "read/write splitting. Fix: add read replicas of the primary, or correct `tier` in policy/config/<env>.json. "
+        + "Applies where the stack has an RDS instance, or everywhere with `requireInstance`.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
         properties: {
             tier: { type: "string", enum: [...TIERS], description: "The stack's size tier." },
             minReaders: schema.integer("Read replicas the large tier needs.", 1, 1),
+            requireInstance: { type: "boolean", default: false, description: "On the large tier, demand an RDS instance from a stack that has none." },
         },
     },
     validate(resources, args, report) {
-        const { tier, minReaders } = args.getConfig<{ tier?: string; minReaders: number }>();
+        const { tier, minReaders, requireInstance } = args.getConfig<{ tier?: string; minReaders: number; requireInstance: boolean }>();
         if (tier === undefined) {
             args.notApplicable("no tier in the policy config");
         }
@@ -190,6 +192,9 @@ export const rdsLargeTierReader = stackPolicy({
         const instances = resources.filter((r) => r.type === RDS_INSTANCE);
         const primaries = instances.filter((r) => !isReadReplica(r.props));
         const readers = instances.filter((r) => isReadReplica(r.props));
+        if (primaries.length === 0 && !requireInstance) {
+            args.notApplicable("the stack has no RDS instance");
+        }
         if (primaries.length === 0) {
             report("the tier is large but the stack has no RDS instance: the large tier runs on RDS with read replicas.");
         } else if (readers.length < minReaders) {

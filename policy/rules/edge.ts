@@ -81,6 +81,14 @@ function parseAttributes(value: string): Map<string, string> {
     return result;
 }
 
+export const LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type";
+
+/** An NLB: the aws-load-balancer-type annotation ("nlb", or "external" for the AWS Load Balancer Controller) or its NLB class. */
+function isNlb(props: Props): boolean {
+    const type = props.metadata?.annotations?.[LB_TYPE];
+    return type === "nlb" || type === "external" || props.spec?.loadBalancerClass === "service.k8s.aws/nlb";
+}
+
 export const serviceNlbCrossZone = resourcePolicy({
     name: "service-nlb-cross-zone",
     description: "Every LoadBalancer Service (on EKS: an NLB, or a classic ELB from the in-tree controller) enables "
@@ -116,7 +124,7 @@ export const serviceNlbCrossZone = resourcePolicy({
         report(legacy !== undefined
             ? `${CROSS_ZONE_LEGACY} is "${legacy}"; cross-zone load balancing stays off.`
             : `cross-zone load balancing is not enabled (no ${CROSS_ZONE_KEY}=true in ${CROSS_ZONE_ATTRIBUTES}); `
-                + "NLBs leave it off by default.");
+                + `${isNlb(props) ? "NLBs leave" : "the Classic ELB AWS creates for a LoadBalancer Service without an NLB annotation or class leaves"} it off by default.`);
     },
 });
 

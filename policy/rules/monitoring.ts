@@ -4,24 +4,29 @@
 // ALERT_NAMES, the very list the program creates its alerts from.
 import { ALERT_NAMES } from "../facts";
 import { tryRead, Props, schema, stackPolicy, unknownMessage } from "./common";
-import { TYPES } from "./k8s";
+import { POD_WORKLOADS, TYPES } from "./k8s";
 import { displayName } from "./model";
 
 export const prometheusAlerts = stackPolicy({
     name: "prometheus-alerts",
     description: "The stack defines a PrometheusRule (monitoring.coreos.com/v1) whose groups contain every alert in "
         + "`requiredAlerts`, so an outage pages someone. Fix: add the missing alerting rules (alert: <name>) to the "
-        + "PrometheusRule, or adjust requiredAlerts in the environment's policy config.",
+        + "PrometheusRule, or adjust requiredAlerts in the environment's policy config. Applies where the stack runs "
+        + "Kubernetes workloads or defines a PrometheusRule, or everywhere with `requireEverywhere`.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
         properties: {
             requiredAlerts: { ...schema.stringList("Alert names that must exist.", [...ALERT_NAMES]), uniqueItems: true },
+            requireEverywhere: { type: "boolean", default: false, description: "Demand the alerts even from a stack without Kubernetes workloads." },
         },
     },
     validate(resources, args, report) {
-        const { requiredAlerts } = args.getConfig<{ requiredAlerts: string[] }>();
+        const { requiredAlerts, requireEverywhere } = args.getConfig<{ requiredAlerts: string[]; requireEverywhere: boolean }>();
         const rules = resources.filter((r) => r.type === TYPES.prometheusRule);
+        if (rules.length === 0 && !requireEverywhere && !resources.some((r) => POD_WORKLOADS.includes(r.type))) {
+            args.notApplicable("the stack runs no Kubernetes workload and defines no PrometheusRule: there is nothing to alert on");
+        }
         if (rules.length === 0) {
             report(`the stack has no PrometheusRule (${TYPES.prometheusRule}); required alerts: ${requiredAlerts.join(", ")}.`);
             return;

@@ -16,8 +16,9 @@ export const serviceRoutesToPods = stackPolicy({
     name: "service-routes-to-pods",
     description: "Every Service with a selector, in a namespace where this stack runs workloads, selects the pods of "
         + "some workload of the stack (every selector label present with the same value, same namespace), and each of "
-        + "its targetPorts (a number, or a name; unset means the port itself) is a port those pods' containers declare. "
-        + "Otherwise the Service has no endpoints, or sends traffic to a port nothing listens on. Fix: make "
+        + "its named targetPorts is a port name those pods' containers declare (a numeric targetPort, or none, which "
+        + "means the port itself, routes whether or not a container declares it). Otherwise the Service has no "
+        + "endpoints. Fix: make "
         + "spec.selector the workload's pod labels and spec.ports[].targetPort the container port's name (e.g. \"http\"). "
         + "Services in namespaces where the stack runs no workload (e.g. an ingress controller's load balancer) are "
         + "not checked.",
@@ -48,10 +49,7 @@ export const serviceRoutesToPods = stackPolicy({
                     if (!targetPortIn(p.targetPort, w)) {
                         report(`Service ${serviceName(s)} port ${p.name ?? p.port} targets ${formatPort(p.targetPort)}, which no container of `
                             + `${w.kind} ${w.name ?? w.resource.name} declares (spec.template.spec.containers[].ports): `
-                            + (typeof p.targetPort === "string" && !/^\d+$/.test(p.targetPort)
-                                ? "its pods get no endpoint for this port."
-                                : "traffic goes to a port the pods do not say they listen on.")
-                            + " Target the container port's name.", s.resource.urn);
+                            + "its pods get no endpoint for this port. Target a container port's name, or its number.", s.resource.urn);
                     }
                 }
             }

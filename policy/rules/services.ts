@@ -110,7 +110,12 @@ export function selectedWorkloads(service: ServiceRef, workloads: WorkloadRef[])
     return workloads.filter((w) => w.namespace === service.namespace && selects({ matchLabels: service.selector }, w.podLabels));
 }
 
-/** The container port a Service targetPort lands on in one workload's pods, if any container declares it. */
+/**
+ * The container port a Service targetPort lands on in one workload's pods: the declared port it
+ * names or numbers, else, for a number, that port as it is (Kubernetes routes a numeric target port
+ * whether or not a container declares it; only a name must match a declaration). undefined: a name
+ * no container declares.
+ */
 export function targetPortIn(targetPort: number | string, w: WorkloadRef): DeclaredPort | undefined {
     for (const { container } of containersOf(w.podSpec, { init: false })) {
         const found = resolveDeclaredPort(targetPort, container);
@@ -118,7 +123,7 @@ export function targetPortIn(targetPort: number | string, w: WorkloadRef): Decla
             return found;
         }
     }
-    return undefined;
+    return typeof targetPort === "number" ? { containerPort: targetPort, protocol: "TCP" } : undefined;
 }
 
 /** The Service an Ingress backend names (same namespace), and the Service port it names. */

@@ -137,8 +137,11 @@ export const workloadZoneSpread = podTemplatePolicy({
     },
 });
 
-/** A probe's check (what it asks), without its timing: two probes with equal checks ask the same question. */
-function probeCheck(probe: Props, container: Props): string | undefined {
+/**
+ * A probe's check (what it asks), without its timing: two probes with equal `key`s ask the same
+ * question; `text` says it in words ("httpGet /login on port 8080").
+ */
+function probeCheck(probe: Props, container: Props): { key: string; text: string } | undefined {
     const port = (p: unknown) => {
         if (typeof p === "string" && Array.isArray(container.ports)) {
             const named = container.ports.find((cp: Props) => cp?.name === p);
@@ -146,18 +149,25 @@ function probeCheck(probe: Props, container: Props): string | undefined {
         }
         return p;
     };
+    const on = (p: unknown, host: unknown) => `port ${port(p)}${host ? ` of host ${host}` : ""}`;
     if (probe.httpGet) {
         const h = probe.httpGet;
-        return JSON.stringify(["http", h.path ?? "/", port(h.port), h.host ?? "", String(h.scheme ?? "HTTP").toUpperCase(), h.httpHeaders ?? []]);
+        const scheme = String(h.scheme ?? "HTTP").toUpperCase();
+        const headers = Array.isArray(h.httpHeaders) && h.httpHeaders.length > 0 ? ` with headers ${h.httpHeaders.map((x: Props) => x?.name).join(", ")}` : "";
+        return {
+            key: JSON.stringify(["http", h.path ?? "/", port(h.port), h.host ?? "", scheme, h.httpHeaders ?? []]),
+            text: `${scheme === "HTTPS" ? "HTTPS " : ""}httpGet ${h.path ?? "/"} on ${on(h.port, h.host)}${headers}`,
+        };
     }
     if (probe.tcpSocket) {
-        return JSON.stringify(["tcp", port(probe.tcpSocket.port), probe.tcpSocket.host ?? ""]);
+        return { key: JSON.stringify(["tcp", port(probe.tcpSocket.port), probe.tcpSocket.host ?? ""]), text: `tcpSocket on ${on(probe.tcpSocket.port, probe.tcpSocket.host)}` };
     }
     if (probe.exec) {
-        return JSON.stringify(["exec", probe.exec.command ?? []]);
+        const command: unknown[] = Array.isArray(probe.exec.command) ? probe.exec.command : [];
+        return { key: JSON.stringify(["exec", command]), text: `exec "${command.join(" ")}"` };
     }
     if (probe.grpc) {
-        return JSON.stringify(["grpc", probe.grpc.port, probe.grpc.service ?? ""]);
+        return { key: JSON.stringify(["grpc", probe.grpc.port, probe.grpc.service ?? ""]), text: `grpc on port ${probe.grpc.port}${probe.grpc.service ? ` (service ${probe.grpc.service})` : ""}` };
     }
     return undefined;
 }
@@ -189,8 +199,8 @@ export const workloadProbes = podTemplatePolicy({
             const ready = probeCheck(readiness, container);
             if (live === undefined || ready === undefined) {
                 report(`${where} has a ${live === undefined ? "livenessProbe" : "readinessProbe"} without a check (httpGet, tcpSocket, exec or grpc).`);
-            } else if (live === ready) {
-                report(`${where} has identical liveness and readiness checks (${live}): readiness failing would also restart the container.`);
+            } else if (live.key === ready.key) {
+                report(`${where} has identical liveness and readiness checks (both ${live.text}): readiness failing would also restart the container.`);
             }
         }
     },

@@ -13,30 +13,40 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parseArgs } from "util";
 import { CONFIGURATION_NAMES, REPO } from "./configs";
 import { DRILLS, FULL_TIMINGS } from "./drills";
 import { markdownTable, writeReport } from "./report";
 import { RunOptions, RunResult, runDrills } from "./run";
 
-function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
-    const fast = argv.includes("--fast");
+export function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                fast: { type: "boolean" },
+                "keep-cluster": { type: "boolean" },
+                drills: { type: "string" },
+                configs: { type: "string" },
+                out: { type: "string" },
+                "chaos-seconds": { type: "string" },
+                render: { type: "string" },
+            },
+        }));
+    } catch (e) {
+        throw new Error((e as Error).message.split(". ")[0]);
+    }
+    const fast = values.fast === true;
     const value = (flag: string): string | undefined => {
-        const i = argv.indexOf(flag);
-        if (i >= 0 && (i + 1 >= argv.length || argv[i + 1].startsWith("--"))) {
+        const v = values[flag.replace(/^--/, "")] as string | undefined;
+        if (v !== undefined && (v === "" || v.startsWith("--"))) {
             throw new Error(`${flag} needs a value`);
         }
-        return i >= 0 ? argv[i + 1] : undefined;
+        return v;
     };
-    const valued = ["--drills", "--configs", "--out", "--chaos-seconds", "--render"];
-    const known = new Set(["--fast", "--keep-cluster", ...valued]);
-    argv.forEach((a, i) => {
-        if (a.startsWith("--") && !known.has(a)) {
-            throw new Error(`unknown option ${a}; allowed: ${[...known].join(", ")}`);
-        }
-        if (!a.startsWith("--") && !(i > 0 && valued.includes(argv[i - 1]))) {
-            throw new Error(`unexpected argument '${a}'`);
-        }
-    });
     const list = (flag: string, fallback: string[]) => value(flag)?.split(",").map((s) => s.trim()).filter(Boolean) ?? fallback;
     const chaos = value("--chaos-seconds");
     if (chaos !== undefined && !/^[1-9]\d*$/.test(chaos)) {
@@ -53,7 +63,7 @@ function parse(argv: string[]): { options: RunOptions; out: string; render?: str
             workDir: process.env.KUBEPOLARIS_DRILL_DIR ?? path.join(os.homedir(), ".cache", "kubepolaris-drill"),
             portBase,
             startDelay: process.env.KUBEPOLARIS_POD_START_DELAY ?? "10s",
-            keepCluster: argv.includes("--keep-cluster"),
+            keepCluster: values["keep-cluster"] === true,
             settleS: 120,
             log: (m) => console.error(`[drill ${new Date().toISOString().slice(11, 19)}] ${m}`),
         },
@@ -71,7 +81,9 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((e) => {
-    console.error(`drill: ${(e as Error).message}`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((e) => {
+        console.error(`drill: ${(e as Error).message}`);
+        process.exit(1);
+    });
+}

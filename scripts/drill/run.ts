@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
@@ -98,12 +99,13 @@ function upScript(env: NodeJS.ProcessEnv, logFile: string, log: (m: string) => v
 
 /** kwok's start-up delay as the running cluster has it (cluster.sh writes it into kwok's stage file). */
 function startDelayOf(clusterDir: string): number {
-    const stages = fs.readFileSync(path.join(clusterDir, "kwok-pod-stages.yaml"), "utf8");
-    const m = /name: kubepolaris-pod-ready[\s\S]*?durationMilliseconds: (\d+)/.exec(stages);
-    if (!m) {
-        throw new Error(`${clusterDir}/kwok-pod-stages.yaml: no kubepolaris-pod-ready delay found`);
+    const stages = yaml.loadAll(fs.readFileSync(path.join(clusterDir, "kwok-pod-stages.yaml"), "utf8")) as any[];
+    const ready = stages.find((s) => s?.kind === "Stage" && s.metadata?.name === "kubepolaris-pod-ready");
+    const delay = ready?.spec?.delay?.durationMilliseconds;
+    if (typeof delay !== "number") {
+        throw new Error(`${clusterDir}/kwok-pod-stages.yaml: no kubepolaris-pod-ready Stage with spec.delay.durationMilliseconds`);
     }
-    return Number(m[1]);
+    return delay;
 }
 
 interface Healthy {

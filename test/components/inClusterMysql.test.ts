@@ -2,7 +2,8 @@
 // passwords only in a Secret.
 import { InClusterMysql, InClusterMysqlArgs } from "../../components/database/inClusterMysql";
 import * as pulumi from "@pulumi/pulumi";
-import { recordRegistrations, secretInput, selects, TYPES, valueOf } from "../support/components";
+import { selects } from "../../policy/rules/selectors";
+import { recordRegistrations, secretInput, TYPES, valueOf } from "../support/components";
 
 const recorder = recordRegistrations();
 
@@ -88,8 +89,8 @@ test("the connection limit, TLS and port follow the args, and the readiness chec
 test("a headless Service selects the pod; the backend's connection names its host, port, schema and user", async () => {
     const { service, pod, mysql } = await build("service", { port: 3308 });
     expect(service.spec.clusterIP).toBe("None");
-    expect(selects(service.spec.selector, pod.metadata.labels)).toBe(true);
-    expect(selects(mysql.selector, pod.metadata.labels)).toBe(true);
+    expect(selects({ matchLabels: service.spec.selector }, pod.metadata.labels)).toBe(true);
+    expect(selects({ matchLabels: mysql.selector }, pod.metadata.labels)).toBe(true);
     expect(service.spec.ports[0]).toMatchObject({ port: 3308, targetPort: "mysql" });
     expect(await valueOf(mysql.connection.host)).toBe("rel-mysql.kp.svc");
     expect(mysql.connection).toMatchObject({ port: 3308, database: "kubepolaris", username: "kp", readerHosts: [] });

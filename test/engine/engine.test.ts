@@ -132,7 +132,9 @@ describeEngine(engineSuite, () => {
             }
         });
 
-        (commandExists("promtool") ? test : test.skip)("promtool check rules accepts every rendered PrometheusRule", () => {
+        // Without promtool the test skips, unless CI requires the engine suite: then it fails, naming what is missing.
+        (commandExists("promtool") || REQUIRED ? test : test.skip)("promtool check rules accepts every rendered PrometheusRule", () => {
+            expect({ promtool: commandExists("promtool") ? "on PATH" : "missing: run scripts/install-promtool.sh" }).toEqual({ promtool: "on PATH" });
             const rules = manifests.filter((m) => m.object.kind === "PrometheusRule");
             const mocked = mock.resources.filter((r) => r.custom && r.inputs?.kind === "PrometheusRule");
             expect(rules.length).toBe(mocked.length);
@@ -163,7 +165,13 @@ describeEngine(engineSuite, () => {
         const packConfig = path.join(packDir, "config", "prod.json");
         const testDoubles = toolchainTestDoublesDir();
         if (fixtures.length === 0 || !fs.existsSync(path.join(packDir, "PulumiPolicy.yaml")) || !testDoubles) {
-            test.skip("no fixture programs (test/fixtures/<name>/Pulumi.yaml), policy pack or aws/random test doubles yet", () => undefined);
+            // Skipped on a machine without them; under KUBEPOLARIS_REQUIRE_ENGINE a failure naming what is missing.
+            (REQUIRED ? test : test.skip)("fixture programs, the policy pack and the aws/random test doubles are there", () => {
+                const missing = [fixtures.length === 0 && "fixture programs (test/fixtures/<name>/Pulumi.yaml)",
+                    !fs.existsSync(path.join(packDir, "PulumiPolicy.yaml")) && "policy/PulumiPolicy.yaml",
+                    !testDoubles && "the aws/random test doubles (scripts/toolchain.sh --test-doubles)"].filter(Boolean);
+                expect(missing).toEqual([]);
+            });
             return;
         }
 

@@ -2,7 +2,7 @@
 // Baseline: api and web each max 6 + surge 1 = 7 pods of 250m/256Mi requests, 1 CPU/512Mi limits:
 // 14 pods, requests 3.5 CPU / 3.5Gi, limits 14 CPU / 7Gi, against hard 8 / 8Gi / 16 / 16Gi / 20 pods.
 import { quotaFitsScaleOut } from "../../policy/rules/capacity";
-import { parseQuantity } from "../../policy/rules/quantity";
+import { parseQuantity } from "../../policy/facts";
 import { defaultSpec, Spec } from "../fixtures/_lib/spec";
 import { FakeResource, policyCases, specResources, UNKNOWN, violationsOf } from "./support";
 

@@ -80,7 +80,7 @@ describe("npm run policy:check", () => {
         fs.writeFileSync(badConfig, JSON.stringify({ "rds-backup-retention": { minimumDays: 0 } }));
         const invalid = policyCheck(["--stack", "prod", "--policy-config", badConfig]);
         expect(invalid.status).toBe(2);
-        expect(invalid.stderr).toContain("rds-backup-retention: minimumDays: Must be greater than or equal to 1");
+        expect(invalid.stderr).toContain("rds-backup-retention: minimumDays: must be >= 1, given 0");
         const thrower = path.join(outside, "program", "throws.ts");
         fs.writeFileSync(thrower, 'throw new Error("program failed on purpose");\n');
         const failed = policyCheck(["--stack", "ci", "--program", thrower]);

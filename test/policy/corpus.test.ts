@@ -1,13 +1,19 @@
 // The offline runner on programs that were not written for this pack (test/corpus/): a
-// guestbook-style app, an AWS program built on data sources, and a Helm chart user. It judges what
-// it can (exit 0 or 1), answers the common data-source invokes plausibly, and stops with exit 2 and
-// a message naming what it cannot supply (an invoke, a provider-built component) or where the
-// program failed, never with a stack trace.
+// guestbook-style app, an AWS program built on data sources, a Helm chart and release user, a plain
+// Deployment + Service, a component-based ES module, ECS with RDS, S3 with CloudFront, and a program
+// using @pulumi/command. It judges what it can (exit 0 or 1), answers the common data-source
+// invokes plausibly, and stops with exit 2 and one line naming what it cannot supply (an invoke, a
+// provider-built component, a Helm release) or where the program failed, never with a stack trace.
+// (component-esm and build-and-upload are excluded from the root tsconfig: the first is an ES
+// module with its own tsconfig, the second imports @pulumi/command, which only its own
+// node_modules has, created here at run time.)
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runUnderMocks } from "../../tools/mockRun";
+import { computedAtUp } from "../../tools/computedState";
+import { runUnderMocks, UNKNOWN } from "../../tools/mockRun";
+import { CheckInputError, policyCheck, programEntry } from "../../tools/policyRunner/check";
 import { main } from "../../tools/policyRunner/cli";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -101,7 +107,12 @@ describe("what the runner cannot supply ends in exit 2, naming it", () => {
         fs.writeFileSync(path.join(scratch, "throws.ts"), [
             'import * as aws from "@pulumi/aws";',
             'import * as pulumi from "@pulumi/pulumi";',
-            'new aws.s3.Bucket("b", { bucket: pulumi.output("x").apply((): string => { throw new Error("no bucket name today"); }) });',
+            'const bucket = new aws.s3.Bucket("b", { bucket: pulumi.output("x").apply((): string => { throw new Error("no bucket name today"); }) });',
+            "export const name = bucket.bucket; // waits on a resource that is never registered",
+        ].join("\n"));
+        fs.writeFileSync(path.join(scratch, "never.ts"), [
+            'import * as pulumi from "@pulumi/pulumi";',
+            "export const ready = pulumi.output(new Promise<string>(() => undefined));",
         ].join("\n"));
     });
     afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -121,19 +132,173 @@ describe("what the runner cannot supply ends in exit 2, naming it", () => {
     });
 
     /** A real process, as CI runs it: a rejection inside the program reaches the process, not jest. */
-    const spawnCheck = (file: string) => spawnSync("npm", ["run", "-s", "policy:check", "--", "--stack", "ci", "--program", path.join(scratch, file)],
+    const spawnCheck = (file: string, ...extra: string[]) => spawnSync("npm", ["run", "-s", "policy:check", "--", "--stack", "ci", "--program", path.join(scratch, file), ...extra],
         { cwd: ROOT, encoding: "utf8", env: { ...process.env, INIT_CWD: ROOT } });
 
     test("a data source without a mock answer, even when the program then fails on the empty answer", () => {
         const result = spawnCheck("ssm.ts");
         expect(result.status).toBe(2);
-        expect(result.stderr).toBe("policy:check: the offline runner cannot judge this program: invoke aws:ssm/getParameter:getParameter has no offline answer\n");
+        expect(causeLines(result.stderr)).toEqual(["policy:check: the offline runner cannot judge this program: invoke aws:ssm/getParameter:getParameter has no offline answer"]);
     }, 60000);
 
-    test("a program whose apply throws: where it failed", () => {
-        const result = spawnCheck("throws.ts");
+    test.each([["preview", []], ["up", ["--up"]]])("a program whose resource input's apply throws, with an output waiting on that resource (%s): where it failed", (_mode, extra) => {
+        const result = spawnCheck("throws.ts", ...extra);
         expect(result.status).toBe(2);
         expect(result.stdout).toBe("");
-        expect(result.stderr).toMatch(/^policy:check: the program .*throws\.ts failed: error serializing property "bucket": no bucket name today \(at .*throws\.ts:3\)\n$/);
-    }, 60000);
+        expect(causeLines(result.stderr)).toEqual([expect.stringMatching(/^policy:check: the program .*throws\.ts failed: error serializing property "bucket": no bucket name today \(at .*throws\.ts:3\)$/)]);
+        expect(result.stderr).not.toMatch(STACK_TRACE);
+    }, 120000);
+
+    test("a program waiting on a promise nothing resolves: exit 2, not Pulumi's leaked-promises exit 1", () => {
+        const result = spawnCheck("never.ts");
+        expect(result.status).toBe(2);
+        expect(causeLines(result.stderr)).toEqual([expect.stringMatching(/^policy:check: the program .*never\.ts never finished: it waits on a value nothing will ever resolve/)]);
+    }, 120000);
+});
+
+/** `npm run policy:check` in a real process, as CI and a user run it, from `cwd` (default: the repository). */
+function spawnPolicyCheck(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync("npm", ["--prefix", ROOT, "run", "-s", "policy:check", "--", ...args], { cwd, encoding: "utf8", env: { ...process.env, INIT_CWD: cwd } });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const corpusDir = (name: string) => path.join(CORPUS, name);
+/** stderr lines that are not the runner's notes or the SDK's own warnings. */
+const causeLines = (stderr: string) => stderr.split("\n").filter((l) => l !== "" && !l.startsWith("note: ") && !l.startsWith("warning: "));
+
+describe("a stack output whose apply throws (static-site without its domain)", () => {
+    test.each([["preview", []], ["up", ["--up"]]])("%s: exit 2, the note about the missing stack file and one line naming the cause", (_mode, extra) => {
+        const { status, stdout, stderr } = spawnPolicyCheck(["--stack", "ci", "--program", corpusDir("static-site"), ...extra]);
+        expect(status).toBe(2);
+        expect(stdout).toBe("");
+        expect(stderr).toContain("note: " + path.join(corpusDir("static-site"), "Pulumi.ci.yaml") + " does not exist");
+        expect(causeLines(stderr)).toEqual([
+            "policy:check: the program test/corpus/static-site failed: static-site:domain is not set: the site has no public name (at test/corpus/static-site/index.ts:37)",
+        ]);
+        expect(stderr).not.toMatch(STACK_TRACE);
+    }, 120000);
+
+    test("with its domain it is judged: no Kubernetes and no database, so neither alerts nor read replicas are asked for unless the config says so", async () => {
+        const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "policy-corpus-cfg-")), "large.json");
+        fs.writeFileSync(config, JSON.stringify({ all: "mandatory", "rds-large-tier-reader": { tier: "large" } }));
+        const judged = await check("--stack", "dev", "--program", corpusDir("static-site"), "--policy-config", config, "--json");
+        expect(JSON.parse(judged.out)).toEqual({ violations: [] });
+        expect(judged.code).toBe(0);
+        fs.writeFileSync(config, JSON.stringify({ all: "mandatory", "rds-large-tier-reader": { tier: "large", requireInstance: true }, "prometheus-alerts": { requireEverywhere: true } }));
+        const asked = await check("--stack", "dev", "--program", corpusDir("static-site"), "--policy-config", config, "--json");
+        expect(JSON.parse(asked.out).violations.map((v: { policy: string }) => v.policy)).toEqual(["rds-large-tier-reader", "prometheus-alerts"]);
+        expect(asked.code).toBe(1);
+        fs.rmSync(path.dirname(config), { recursive: true, force: true });
+    });
+});
+
+describe("missing config: the note about the missing stack file stays", () => {
+    test("web-app on a stack without a stack file", async () => {
+        const { code, err } = await check("--stack", "ci", "--program", corpusDir("web-app"));
+        expect(code).toBe(2);
+        expect(err.split("\n")).toEqual([
+            `note: ${path.join(corpusDir("web-app"), "Pulumi.ci.yaml")} does not exist: running stack "ci" with no stack config`,
+            "policy:check: the program test/corpus/web-app failed: Missing required configuration variable 'web-app:replicas' please set a value using "
+                + "the command `pulumi config set web-app:replicas <value>` (at test/corpus/web-app/index.ts:11)",
+        ]);
+    });
+});
+
+describe("a plain Deployment and LoadBalancer Service (web-app)", () => {
+    test("runs from its project directory: the file it reads by a relative path is its own", async () => {
+        const result = await policyCheck({ stack: "dev", program: corpusDir("web-app") });
+        expect(result.resourceCount).toBe(4);
+        expect(process.cwd()).toBe(ROOT); // and the runner's own directory is back
+    });
+
+    test("--program <directory> and --json: valid JSON on stdout although the program prints, its line on stderr", () => {
+        const { status, stdout, stderr } = spawnPolicyCheck(["--stack", "dev", "--program", corpusDir("web-app"), "--json"]);
+        expect(status).toBe(0);
+        const violations: { policy: string; message: string }[] = JSON.parse(stdout).violations;
+        expect(stderr).toContain("web-app: deploying 3 nginx replicas");
+        // A numeric targetPort routes without a declaration; a plain LoadBalancer Service gets a Classic ELB, not an NLB.
+        expect(violations.filter((v) => v.policy === "service-routes-to-pods")).toEqual([]);
+        expect(violations.find((v) => v.policy === "service-nlb-cross-zone")!.message).toContain("the Classic ELB AWS creates");
+        expect(violations.find((v) => v.policy === "workload-probes")!.message)
+            .toBe("containers[0] (nginx) has identical liveness and readiness checks (both httpGet /healthz on port 8080): readiness failing would also restart the container.");
+    }, 120000);
+
+    test("a directory's entry: Pulumi.yaml's main, else package.json's main, else index.ts; a directory without Pulumi.yaml is refused", () => {
+        expect(programEntry(corpusDir("web-app"))).toBe(path.join(corpusDir("web-app"), "index.ts"));
+        expect(programEntry(corpusDir("ecs-rds"))).toBe(path.join(corpusDir("ecs-rds"), "index.ts"));
+        expect(programEntry(corpusDir("component-esm"))).toBe(path.join(corpusDir("component-esm"), "index.ts"));
+        expect(() => programEntry(CORPUS)).toThrow(CheckInputError);
+        expect(() => programEntry(CORPUS)).toThrow(`${CORPUS} is a directory without a Pulumi.yaml`);
+    });
+});
+
+describe("a component-based ES module (component-esm: \"type\": \"module\", top-level await, import.meta.url)", () => {
+    test("is run as an ES module and judged", () => {
+        const { status, stdout, stderr } = spawnPolicyCheck(["--stack", "dev", "--program", corpusDir("component-esm"), "--json"]);
+        expect(causeLines(stderr)).toEqual([]);
+        expect(status).toBe(0);
+        const urns: string[] = JSON.parse(stdout).violations.map((v: { urn: string }) => v.urn);
+        expect(urns).toContain("urn:pulumi:dev::component-esm::corpus:web:WebService$kubernetes:apps/v1:Deployment::api");
+        // Both components' PDBs select their pods: nothing about PDBs.
+        expect(JSON.parse(stdout).violations.filter((v: { policy: string }) => v.policy.startsWith("pdb-"))).toEqual([]);
+    }, 120000);
+});
+
+describe("ECS with RDS, under --up", () => {
+    test("outputs no mock models (the ALB's DNS name) are unknown, not undefined: the program is not blamed", async () => {
+        const run = await runUnderMocks({ program: program("ecs-rds"), projectDir: corpusDir("ecs-rds"), stack: "dev", preview: false, unknownMissingOutputs: true, computedState: computedAtUp });
+        expect(run.outputs.url.value).toBe(UNKNOWN);
+        expect(run.outputs.dbEndpoint.value).toBe("db.abc123.eu-west-1.rds.amazonaws.com:3306"); // modelled: known
+    });
+
+    test("the CLI judges it: RDS findings, no alerts demanded from a stack without Kubernetes", () => {
+        const { status, stdout, stderr } = spawnPolicyCheck(["--stack", "dev", "--program", corpusDir("ecs-rds"), "--up", "--json"]);
+        expect(causeLines(stderr)).toEqual([]);
+        expect(status).toBe(0);
+        expect(JSON.parse(stdout).violations.map((v: { policy: string }) => v.policy).sort())
+            .toEqual(["rds-enhanced-monitoring", "rds-multi-az", "rds-performance-insights"]);
+    }, 120000);
+});
+
+test("helm.v3.Release: exit 2 like helm.v3.Chart, naming the release", async () => {
+    const { code, out, err } = await check("--stack", "release", "--program", program("helm-chart"));
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toBe('policy:check: the offline runner cannot judge this program: kubernetes:helm.sh/v3:Release "redis": helm.v3.Release installs its '
+        + "chart's objects inside the Kubernetes provider (with Helm), which the offline runner does not run");
+});
+
+describe("a program outside this repository with packages of its own (build-and-upload with @pulumi/command)", () => {
+    let outside: string;
+    beforeAll(() => {
+        outside = fs.mkdtempSync(path.join(os.tmpdir(), "policy-corpus-pkg-"));
+        fs.cpSync(corpusDir("build-and-upload"), outside, { recursive: true });
+        // Its own @pulumi/command (a small stand-in with the real type token), and an older @pulumi/pulumi of its own.
+        const command = path.join(outside, "node_modules", "@pulumi", "command");
+        fs.mkdirSync(command, { recursive: true });
+        fs.writeFileSync(path.join(command, "package.json"), JSON.stringify({ name: "@pulumi/command", version: "1.0.1", main: "index.js" }));
+        fs.writeFileSync(path.join(command, "index.js"), [
+            'const pulumi = require("@pulumi/pulumi");',
+            "class Command extends pulumi.CustomResource {",
+            "    constructor(name, args, opts) {",
+            '        super("command:local:Command", name, { ...args, stdout: undefined, stderr: undefined }, opts);',
+            "    }",
+            "}",
+            "exports.local = { Command };",
+        ].join("\n"));
+        const sdk = path.join(outside, "node_modules", "@pulumi", "pulumi");
+        fs.mkdirSync(sdk, { recursive: true });
+        fs.writeFileSync(path.join(sdk, "package.json"), JSON.stringify({ name: "@pulumi/pulumi", version: "3.100.0", main: "index.js" }));
+        fs.writeFileSync(path.join(sdk, "index.js"), 'throw new Error("the runner must not load the program\'s own @pulumi/pulumi");\n');
+    });
+    afterAll(() => fs.rmSync(outside, { recursive: true, force: true }));
+
+    test("its own packages first, the runner's for what it lacks, and notes saying which versions judged it", () => {
+        const { status, stdout, stderr } = spawnPolicyCheck(["--stack", "ci", "--program", outside, "--json"], outside);
+        expect(causeLines(stderr)).toEqual([]);
+        expect(status).toBe(0);
+        expect(JSON.parse(stdout)).toEqual({ violations: [] });
+        expect(stderr).toContain("note: @pulumi/aws is not installed in the program's directory: judged with this runner's @pulumi/aws 7.48.0\n");
+        expect(stderr).toContain("note: the program's @pulumi/pulumi 3.100.0 is replaced by this runner's 3.248.0 (the mocks run on it)\n");
+    }, 120000);
 });

@@ -95,9 +95,11 @@ describe("rds-large-tier-reader", () => {
         expect(await violationsOf(rdsLargeTierReader, specResources(defaultSpec()), { properties: { tier: "large", minReaders: 2 } }))
             .toEqual([expect.stringContaining("has 1 RDS read replica(s); at least 2")]);
     });
-    test("the large tier without any RDS instance fails on the stack", async () => {
+    test("a stack without any RDS instance is not judged (no database to read from), unless requireInstance says it must have one", async () => {
         const resources = specResources(defaultSpec()).filter((r) => r.type !== "aws:rds/instance:Instance");
-        expect(await violationsOf(rdsLargeTierReader, resources, large)).toEqual([expect.stringContaining("stack: the tier is large but the stack has no RDS instance")]);
+        expect(await violationsOf(rdsLargeTierReader, resources, large)).toEqual([]);
+        expect(await violationsOf(rdsLargeTierReader, resources, { properties: { tier: "large", requireInstance: true } }))
+            .toEqual([expect.stringContaining("stack: the tier is large but the stack has no RDS instance")]);
     });
     test.each([["medium"], [undefined]])("tier %p needs no reader", async (tier) => {
         const spec = defaultSpec();

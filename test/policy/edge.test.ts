@@ -36,7 +36,12 @@ test.each([
 });
 
 policyCases(serviceNlbCrossZone, [
-    { title: "no cross-zone attribute", mutate: (s) => { delete s.loadBalancer.metadata.annotations[ATTRIBUTES]; }, expected: ["nlb: cross-zone load balancing is not enabled (no load_balancing.cross_zone.enabled=true in service.beta.kubernetes.io/aws-load-balancer-attributes)"] },
+    { title: "no cross-zone attribute", mutate: (s) => { delete s.loadBalancer.metadata.annotations[ATTRIBUTES]; }, expected: ["nlb: cross-zone load balancing is not enabled (no load_balancing.cross_zone.enabled=true in service.beta.kubernetes.io/aws-load-balancer-attributes); NLBs leave it off by default."] },
+    {
+        title: "a plain LoadBalancer Service (no NLB annotation) is not called an NLB",
+        mutate: (s) => { s.loadBalancer.metadata.annotations = {}; },
+        expected: ["nlb: cross-zone load balancing is not enabled (no load_balancing.cross_zone.enabled=true in service.beta.kubernetes.io/aws-load-balancer-attributes); the Classic ELB AWS creates for a LoadBalancer Service without an NLB annotation or class leaves it off by default."],
+    },
     { title: "cross-zone explicitly false", mutate: (s) => { s.loadBalancer.metadata.annotations[ATTRIBUTES] = "load_balancing.cross_zone.enabled=false"; }, expected: ["nlb: service.beta.kubernetes.io/aws-load-balancer-attributes sets load_balancing.cross_zone.enabled=false; it must be true."] },
     {
         title: "among other attributes, with spaces",

@@ -4,7 +4,8 @@ import { prometheusAlerts } from "../../policy/rules/monitoring";
 import { stackRuleGroups } from "../../scripts/render-alert-rules";
 import { loadPolicyConfigFile, reconcilePolicyConfig } from "../../tools/policyRunner/config";
 import { PROJECT_DIR, STACKS } from "../support/program";
-import { policyCases, TYPES, UNKNOWN, violationsOf } from "./support";
+import { defaultSpec } from "../fixtures/_lib/spec";
+import { policyCases, specResources, TYPES, UNKNOWN, violationsOf } from "./support";
 
 describe.each(STACKS)("stack %s: the pack requires exactly the alerts the program defines", (stack) => {
     // The program's side: the rule groups its PrometheusRule holds for this stack (stack file →
@@ -56,3 +57,18 @@ policyCases(prometheusAlerts, [
     { title: "a custom list of required alerts", mutate: () => undefined, config: { properties: { requiredAlerts: ["KubePolarisBackendUnavailable", "KubePolarisBackupFailed"] } }, expected: ["lacks the alert KubePolarisBackupFailed."] },
     { title: "groups unknown during preview: unknown, not missing", mutate: (s) => { s.alerts.spec.groups = UNKNOWN; }, expected: ["alerts: PrometheusRule alerts: spec.groups is unknown during preview; cannot verify"] },
 ]);
+
+describe("prometheus-alerts applies where there is something to alert on", () => {
+    const AWS_ONLY = [{ type: "aws:s3/bucket:Bucket", name: "site", inputs: { bucket: "site" } }];
+    test("a stack without Kubernetes workloads or PrometheusRules is not asked for the alerts", async () => {
+        expect(await violationsOf(prometheusAlerts, AWS_ONLY)).toEqual([]);
+    });
+    test("requireEverywhere asks it all the same", async () => {
+        expect(await violationsOf(prometheusAlerts, AWS_ONLY, { properties: { requireEverywhere: true } }))
+            .toEqual([expect.stringContaining("stack: the stack has no PrometheusRule")]);
+    });
+    test("a bare Deployment is enough to be asked", async () => {
+        const deployment = specResources(defaultSpec()).filter((r) => r.type === TYPES.deployment).slice(0, 1);
+        expect(await violationsOf(prometheusAlerts, [...AWS_ONLY, ...deployment])).toEqual([expect.stringContaining("stack: the stack has no PrometheusRule")]);
+    });
+});

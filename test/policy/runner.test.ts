@@ -50,23 +50,28 @@ describe("policy config (as `--policy-pack-config`)", () => {
         try {
             reconcilePolicyConfig(policies, "advisory", given);
         } catch (e) {
-            expect((e as Error).message).toContain("a: min: Must be greater than or equal to 1");
-            expect((e as Error).message).toContain("a: names.1: Invalid type. Expected: string, given: number");
-            expect((e as Error).message).toContain('b: tier: must be one of "small", "large"');
+            expect((e as Error).message).toContain("a: min: must be >= 1, given 0");
+            expect((e as Error).message).toContain("a: names.1: must be string, given 3");
+            expect((e as Error).message).toContain('b: tier: must be equal to one of the allowed values: "small", "large", given "huge"');
         }
     });
 
     test("the pack's own schemas validate: a wrong type for a real policy is rejected", () => {
         expect(() => reconcilePolicyConfig(packArgs.policies, "mandatory", { "hpa-bounds": { properties: { minReplicas: "3" } } }))
-            .toThrow("hpa-bounds: minReplicas: Invalid type. Expected: integer, given: string");
+            .toThrow('hpa-bounds: minReplicas: must be integer, given "3"');
     });
 
     test("names that are no policy are reported (the CLI ignores them)", () => {
         expect(unknownPolicyKeys(policies, { all: {}, a: {}, typo: {} })).toEqual(["typo"]);
     });
 
-    test("a schema keyword the validator does not know is an error, not ignored", () => {
-        expect(() => validateAgainst({ type: "string", format: "email" }, "x", "")).toThrow('keyword "format"');
+    test("a schema keyword or format the validator does not know is an error, not ignored", () => {
+        expect(() => validateAgainst({ type: "string", format: "email" }, "x", "")).toThrow('unknown format "email"');
+        expect(() => validateAgainst({ type: "string", minLenght: 3 }, "x", "")).toThrow("unknown keyword");
+    });
+
+    test("every schema of the pack compiles under Ajv's strict mode, and the defaults pass it", () => {
+        expect(reconcilePolicyConfig(packArgs.policies, "mandatory").size).toBe(packArgs.policies.length);
     });
 });
 

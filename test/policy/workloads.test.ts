@@ -129,12 +129,17 @@ policyCases(workloadProbes, [
     {
         title: "the same endpoint with different timings",
         mutate: (s) => { container(s).readinessProbe = { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2, failureThreshold: 1 }; },
-        expected: ["api-deployment: containers[0] (api) has identical liveness and readiness checks"],
+        expected: ["api-deployment: containers[0] (api) has identical liveness and readiness checks (both httpGet /healthz on port 8080): readiness failing would also restart the container."],
     },
     {
         title: "the same endpoint once by port name, once by number",
         mutate: (s) => { container(s).readinessProbe = { httpGet: { path: "/healthz", port: 8080 } }; },
         expected: ["identical liveness and readiness checks"],
+    },
+    {
+        title: "the same exec command, said in words",
+        mutate: (s) => { container(s).livenessProbe = { exec: { command: ["cat", "/tmp/ready"] } }; container(s).readinessProbe = { exec: { command: ["cat", "/tmp/ready"] }, periodSeconds: 3 }; },
+        expected: ["api-deployment: containers[0] (api) has identical liveness and readiness checks (both exec \"cat /tmp/ready\"): readiness failing would also restart the container."],
     },
     { title: "tcpSocket liveness with httpGet readiness passes", mutate: (s) => { container(s).livenessProbe = { tcpSocket: { port: 8080 } }; }, expected: [] },
     { title: "a probe without a check", mutate: (s) => { container(s).livenessProbe = { periodSeconds: 10 }; }, expected: ["has a livenessProbe without a check"] },

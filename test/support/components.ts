@@ -77,11 +77,6 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     }));
 }
 
-/** Does a matchLabels selector select pods carrying `labels`? */
-export function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
-    return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
-}
-
 export { TYPES };
 
 /**

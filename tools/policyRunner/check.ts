@@ -6,15 +6,19 @@
 // Which project and stack config: the program's directory, or the nearest parent holding a
 // Pulumi.yaml (the CLI searches upwards the same way); config from Pulumi.<stack>.yaml next to
 // it. Without that stack file the program runs with no stack config (as a freshly `pulumi stack
-// init`-ed stack would) and a note says so.
+// init`-ed stack would) and a note says so. A directory as the program is a project directory:
+// its entry is Pulumi.yaml's `main`, else package.json's `main`, else index.ts/index.js. The
+// program runs from its project directory, as Pulumi runs it.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PACK_NAME, packArgs } from "../../policy/pack";
+import * as yaml from "js-yaml";
 import { computedAtUp } from "../computedState";
 import { runUnderMocks } from "../mockRun";
 import { loadPolicyConfigFile, PolicyConfigEntry, reconcilePolicyConfig, unknownPolicyKeys } from "./config";
 import { evaluatePolicies, NotApplicable, packVersion, Violation } from "./engine";
+import { resolveForProgram } from "./resolution";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const PACK_DIR = path.join(REPO_ROOT, "policy");
@@ -22,7 +26,7 @@ export const DEFAULT_PROGRAM = path.join(REPO_ROOT, "index.ts");
 
 export interface PolicyCheckOptions {
     stack: string;
-    /** Entry file of a Pulumi TypeScript program (default: this project's index.ts). */
+    /** Entry file of a Pulumi TypeScript program, or its project directory (default: this project's index.ts). */
     program?: string;
     /**
      * A `--policy-pack-config` JSON file. Without one, policy/config/<stack>.json when it exists,
@@ -63,6 +67,52 @@ export class CheckInputError extends Error {
         super(message);
         this.name = "CheckInputError";
     }
+}
+
+/** The check could not run (`cause`); `notes` are what the operator should know all the same (a missing stack file explains missing config). */
+export class PolicyCheckFailure extends Error {
+    constructor(readonly cause: unknown, readonly notes: string[]) {
+        super(cause instanceof Error ? cause.message : String(cause));
+        this.name = "PolicyCheckFailure";
+    }
+}
+
+/**
+ * The entry file of a program given as a file or as a project directory: Pulumi.yaml's `main`
+ * (a file, or a directory holding index.*), else package.json's `main` when it exists, else
+ * index.ts, index.mts or index.js.
+ */
+export function programEntry(program: string): string {
+    const given = path.resolve(program);
+    if (!fs.existsSync(given)) {
+        throw new CheckInputError(`program ${given} does not exist`);
+    }
+    if (!fs.statSync(given).isDirectory()) {
+        return given;
+    }
+    if (!fs.existsSync(path.join(given, "Pulumi.yaml"))) {
+        throw new CheckInputError(`${given} is a directory without a Pulumi.yaml: give a Pulumi project directory or the program's entry file`);
+    }
+    const index = (dir: string) => ["index.ts", "index.mts", "index.js", "index.mjs"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    const project = yaml.load(fs.readFileSync(path.join(given, "Pulumi.yaml"), "utf8")) as { main?: unknown } | undefined;
+    if (typeof project?.main === "string") {
+        const main = path.resolve(given, project.main);
+        const entry = fs.existsSync(main) && fs.statSync(main).isDirectory() ? index(main) : main;
+        if (!entry || !fs.existsSync(entry)) {
+            throw new CheckInputError(`${path.join(given, "Pulumi.yaml")}: main "${project.main}" names no program file`);
+        }
+        return entry;
+    }
+    const manifest = path.join(given, "package.json");
+    const packageMain = fs.existsSync(manifest) ? (JSON.parse(fs.readFileSync(manifest, "utf8")) as { main?: unknown }).main : undefined;
+    if (typeof packageMain === "string" && fs.existsSync(path.resolve(given, packageMain)) && fs.statSync(path.resolve(given, packageMain)).isFile()) {
+        return path.resolve(given, packageMain);
+    }
+    const entry = index(given);
+    if (!entry) {
+        throw new CheckInputError(`no program in ${given}: Pulumi.yaml names no main and there is no index.ts or index.js`);
+    }
+    return entry;
 }
 
 export function findProjectDir(program: string): string {
@@ -107,12 +157,19 @@ export function resolveProject(program: string, stack: string): ResolvedProject 
 }
 
 export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCheckResult> {
-    const program = path.resolve(options.program ?? DEFAULT_PROGRAM);
-    if (!fs.existsSync(program)) {
-        throw new CheckInputError(`program ${program} does not exist`);
-    }
+    const program = programEntry(options.program ?? DEFAULT_PROGRAM);
     const project = resolveProject(program, options.stack);
     const notes = [...project.notes];
+    try {
+        return await checkProject(options, program, project, notes);
+    } catch (e) {
+        throw new PolicyCheckFailure(e, notes);
+    } finally {
+        project.cleanup();
+    }
+}
+
+async function checkProject(options: PolicyCheckOptions, program: string, project: ResolvedProject, notes: string[]): Promise<PolicyCheckResult> {
 
     let given: Record<string, PolicyConfigEntry> = {};
     const policyConfig = options.policyConfig ?? stackPolicyConfig(options.stack);
@@ -124,15 +181,20 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
     }
     const config = reconcilePolicyConfig(packArgs.policies, packArgs.enforcementLevel ?? "advisory", given);
 
+    const resolution = resolveForProgram(path.dirname(program), REPO_ROOT);
+    const up = options.preview === false;
     try {
         const run = await runUnderMocks({
             program,
             projectDir: project.projectDir,
+            workDir: project.realProjectDir,
             stack: options.stack,
-            preview: options.preview ?? true,
+            preview: !up,
             configOverrides: options.configOverrides,
-            // Under `up` the mock provider answers for what a real one computes; in preview those stay unknown.
-            computedState: options.preview === false ? computedAtUp : undefined,
+            // Under `up` the mock provider answers for what a real one computes, and what it does
+            // not model stays unknown (as in preview), rather than undefined.
+            computedState: up ? computedAtUp : undefined,
+            unknownMissingOutputs: up,
         });
         const root = run.resources.find((r) => r.type === "pulumi:pulumi:Stack");
         const stackUrn = root?.urn ?? `urn:pulumi:${options.stack}::unknown::pulumi:pulumi:Stack::stack`;
@@ -157,6 +219,7 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
             policyConfig,
         };
     } finally {
-        project.cleanup();
+        notes.push(...resolution.notes());
+        resolution.restore();
     }
 }

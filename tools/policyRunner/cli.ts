@@ -1,4 +1,4 @@
-// npm run policy:check -- --stack <name> [--program <entry.ts>] [--json] [--policy-config <file>] [--up]
+// npm run policy:check -- --stack <name> [--program <entry file or project directory>] [--json] [--policy-config <file>] [--up]
 //
 // Runs the program for the stack under Pulumi mocks and evaluates the policy pack (policy/) on
 // what it registers, the way `pulumi preview --policy-pack policy --policy-pack-config <file>`
@@ -10,11 +10,11 @@
 // not run (bad arguments, invalid policy config, the program failed, or it needs an invoke or a
 // component the runner cannot supply offline); the message names the cause, without a stack trace.
 import * as path from "path";
-import Module from "module";
+import { parseArgs as parseArgv } from "util";
 import { ProgramError } from "../mockRun";
-import { policyCheck, PolicyCheckResult, REPO_ROOT } from "./check";
+import { PolicyCheckFailure, policyCheck, PolicyCheckResult, REPO_ROOT } from "./check";
 
-const USAGE = "usage: npm run policy:check -- --stack <name> [--program <path to a Pulumi TypeScript entry file>] "
+const USAGE = "usage: npm run policy:check -- --stack <name> [--program <Pulumi TypeScript entry file or project directory>] "
     + "[--json] [--policy-config <policy pack config .json>] [--up]";
 
 export interface CliArgs {
@@ -25,40 +25,52 @@ export interface CliArgs {
     preview: boolean;
 }
 
+export class UsageError extends Error {}
+
 export function parseArgs(argv: string[], cwd: string): CliArgs {
-    let stack: string | undefined;
-    let program: string | undefined;
-    let policyConfig: string | undefined;
-    let json = false;
-    let preview = true;
-    const value = (i: number, flag: string) => {
-        const v = argv[i + 1];
-        if (v === undefined || v.startsWith("--")) {
-            throw new UsageError(`${flag} needs a value`);
-        }
-        return v;
-    };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-        const take = () => inline ?? value(i++, flag);
-        switch (flag) {
-            case "--stack": case "-s": stack = take(); break;
-            case "--program": program = path.resolve(cwd, take()); break;
-            case "--policy-config": case "--policy-pack-config": policyConfig = path.resolve(cwd, take()); break;
-            case "--json": json = true; break;
-            case "--up": preview = false; break;
-            case "--help": case "-h": throw new UsageError("");
-            default: throw new UsageError(`unknown argument ${arg}`);
-        }
+    let values: Record<string, string | boolean | undefined>;
+    try {
+        ({ values } = parseArgv({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                stack: { type: "string", short: "s" },
+                program: { type: "string" },
+                "policy-config": { type: "string" },
+                "policy-pack-config": { type: "string" },
+                json: { type: "boolean" },
+                up: { type: "boolean" },
+                help: { type: "boolean", short: "h" },
+            },
+        }));
+    } catch (e) {
+        throw new UsageError((e as Error).message.split("\n")[0]);
     }
+    if (values.help) {
+        throw new UsageError("");
+    }
+    const text = (key: string) => {
+        const value = values[key] as string | undefined;
+        if (value !== undefined && (value === "" || value.startsWith("-"))) {
+            throw new UsageError(`--${key} needs a value`);
+        }
+        return value;
+    };
+    const stack = text("stack");
     if (!stack) {
         throw new UsageError("--stack is required");
     }
-    return { stack, program, policyConfig, json, preview };
+    const program = text("program");
+    const policyConfig = text("policy-config") ?? text("policy-pack-config");
+    return {
+        stack,
+        program: program === undefined ? undefined : path.resolve(cwd, program),
+        policyConfig: policyConfig === undefined ? undefined : path.resolve(cwd, policyConfig),
+        json: values.json === true,
+        preview: values.up !== true,
+    };
 }
-
-export class UsageError extends Error {}
 
 /** Tab-free fixed columns: policy, level, urn, message (multi-line messages indented). */
 export function formatRows(result: PolicyCheckResult): string {
@@ -69,49 +81,54 @@ export function formatRows(result: PolicyCheckResult): string {
 }
 
 /**
- * A program outside this repository resolves `@pulumi/*` from this repository's node_modules
- * (one copy of @pulumi/pulumi: the one the mocks are installed on), and any other package it
- * cannot find from its own location.
- */
-export function resolveFromRepo(): void {
-    const M = Module as unknown as {
-        _resolveFilename(request: string, parent: any, isMain: boolean, options?: unknown): string;
-        _nodeModulePaths(dir: string): string[];
-    };
-    const original = M._resolveFilename;
-    const repoParent = { id: path.join(REPO_ROOT, "index.js"), filename: path.join(REPO_ROOT, "index.js"), paths: M._nodeModulePaths(REPO_ROOT) };
-    const bare = (request: string) => !request.startsWith(".") && !path.isAbsolute(request);
-    M._resolveFilename = function (request, parent, isMain, options) {
-        const outside = typeof parent?.filename === "string" && path.relative(REPO_ROOT, parent.filename).startsWith("..");
-        if (outside && request.startsWith("@pulumi/")) {
-            return original.call(this, request, repoParent, isMain, options);
-        }
-        try {
-            return original.call(this, request, parent, isMain, options);
-        } catch (e) {
-            if (outside && bare(request) && (e as { code?: string }).code === "MODULE_NOT_FOUND") {
-                return original.call(this, request, repoParent, isMain, options);
-            }
-            throw e;
-        }
-    };
-}
-
-/**
  * One line for why the check could not run: the error's message and, for a program that threw,
  * where in the program (its first stack frame in a file outside node_modules and this runner).
  */
 export function failureMessage(e: unknown, program: string): string {
     const error = e instanceof ProgramError ? e.cause : e;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = oneLine(error instanceof Error ? error.message : String(error));
     if (!(e instanceof ProgramError)) {
         return message;
     }
     const stack = error instanceof Error ? error.stack ?? "" : "";
-    const frame = stack.split("\n").map((l) => /\(?([^()\s]+\.[jt]s):(\d+):\d+\)?$/.exec(l.trim()))
-        .find((m) => m && !m[1].includes("node_modules") && !m[1].startsWith(path.join(REPO_ROOT, "tools")));
-    const at = frame ? ` (at ${path.relative(process.cwd(), frame[1]) || frame[1]}:${frame[2]})` : "";
-    return `the program ${path.relative(process.cwd(), program) || program} failed: ${message}${at}`;
+    const frame = stack.split("\n").map((l) => /\(?(?:file:\/\/)?([^()\s]+\.[cm]?[jt]s):(\d+):\d+\)?$/.exec(l.trim()))
+        .find((m) => m && !m[1].includes("node_modules") && !m[1].startsWith(path.join(REPO_ROOT, "tools")) && !m[1].startsWith("node:"));
+    const at = frame ? ` (at ${shown(frame[1])}:${frame[2]})` : "";
+    return `the program ${shown(program)} failed: ${message}${at}`;
+}
+
+/** A path as the user gave it: relative to the directory they ran npm in. */
+function shown(file: string): string {
+    return path.relative(process.env.INIT_CWD ?? process.cwd(), file) || file;
+}
+
+/**
+ * An error message on one line: Node's "Require stack:" list dropped, the rest of the lines
+ * (Pulumi's "please set a value using …" hint) joined.
+ */
+export function oneLine(message: string): string {
+    const lines = message.split("\n");
+    const cut = lines.findIndex((l) => /^Require stack:/.test(l.trim()));
+    return (cut >= 0 ? lines.slice(0, cut) : lines).map((l) => l.trim()).filter((l) => l !== "").join(" ");
+}
+
+/**
+ * Runs `body` with what the program writes to stdout sent to stderr: stdout carries only the
+ * runner's rows or JSON, so `--json` stays valid whatever the program prints.
+ */
+async function programOutputToStderr<T>(body: () => Promise<T>): Promise<T> {
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: any, encoding?: any, callback?: any) => process.stderr.write(chunk, encoding, callback)) as typeof process.stdout.write;
+    const log = console.log;
+    const info = console.info;
+    console.log = console.info = (...args: unknown[]) => console.error(...args);
+    try {
+        return await body();
+    } finally {
+        process.stdout.write = write;
+        console.log = log;
+        console.info = info;
+    }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -129,13 +146,36 @@ export async function main(argv: string[]): Promise<number> {
         }
         throw e;
     }
-    resolveFromRepo();
     let result: PolicyCheckResult;
     const started = Date.now();
+    // A rejection the program leaves behind after the run (an apply nobody awaits) must not reach
+    // Node's default handler (a stack trace and exit 1, the code for a mandatory violation).
+    const late: unknown[] = [];
+    const onLate = (reason: unknown) => late.push(reason);
+    process.on("unhandledRejection", onLate);
+    // Node runs out of work while the run still waits: the program waits on something that can
+    // never happen (an output of a resource that was never registered, a promise nothing resolves).
+    const onStall = () => {
+        console.error(`policy:check: the program ${shown(args.program ?? path.join(REPO_ROOT, "index.ts"))} never finished: it waits on a value `
+            + "nothing will ever resolve (a promise or an output that never settles)");
+        process.exitCode = 2;
+    };
+    process.once("beforeExit", onStall);
     try {
-        result = await policyCheck({ stack: args.stack, program: args.program, policyConfig: args.policyConfig, preview: args.preview });
+        result = await programOutputToStderr(() => policyCheck({ stack: args.stack, program: args.program, policyConfig: args.policyConfig, preview: args.preview }));
     } catch (e) {
-        console.error(`policy:check: ${failureMessage(e, args.program ?? path.join(REPO_ROOT, "index.ts"))}`);
+        const failure = e instanceof PolicyCheckFailure ? e : new PolicyCheckFailure(e, []);
+        for (const note of failure.notes) {
+            console.error(`note: ${note}`);
+        }
+        console.error(`policy:check: ${failureMessage(failure.cause, args.program ?? path.join(REPO_ROOT, "index.ts"))}`);
+        return 2;
+    } finally {
+        process.removeListener("unhandledRejection", onLate);
+        process.removeListener("beforeExit", onStall);
+    }
+    if (late.length > 0) {
+        console.error(`policy:check: ${failureMessage(new ProgramError(late[0], []), result.program)}`);
         return 2;
     }
     for (const note of result.notes) {
@@ -149,8 +189,8 @@ export async function main(argv: string[]): Promise<number> {
             console.log(formatRows(result));
         }
         console.log(`${result.violations.length} violation(s): ${result.mandatory} mandatory, ${result.advisory} advisory `
-            + `(stack ${args.stack}, ${result.resourceCount} resources, ${path.relative(process.cwd(), result.program) || result.program}, `
-            + `policy config ${result.policyConfig ? path.relative(process.cwd(), result.policyConfig) : "none: policy defaults"}, `
+            + `(stack ${args.stack}, ${result.resourceCount} resources, ${shown(result.program)}, `
+            + `policy config ${result.policyConfig ? shown(result.policyConfig) : "none: policy defaults"}, `
             + `${args.preview ? "preview" : "up"}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
     }
     return result.mandatory > 0 ? 1 : 0;
@@ -160,7 +200,7 @@ if (require.main === module) {
     main(process.argv.slice(2)).then((code) => {
         process.exitCode = code;
     }, (e) => {
-        console.error(`policy:check: ${e instanceof Error ? e.message : String(e)}`);
+        console.error(`policy:check: ${oneLine(e instanceof Error ? e.message : String(e))}`);
         process.exitCode = 2;
     });
 }

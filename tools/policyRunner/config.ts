@@ -3,11 +3,12 @@
 //      object with an optional enforcementLevel and the policy's properties;
 //   2. reconcile: start from every policy's level (its own, else the pack's) and its configSchema
 //      defaults, apply "all" (level only), then each policy's entry;
-//   3. validate every policy's properties against its configSchema (JSON schema);
+//   3. validate every policy's properties against its configSchema (JSON schema, with Ajv);
 //   4. hand the result to the pack (Configure), where args.getConfig() returns the properties.
 // (pulumi/pkg/resource/analyzer/config.go: parsePolicyPackConfig, ReconcilePolicyPackConfig.)
 import * as fs from "fs";
 import type { EnforcementLevel, Policy, PolicyConfigSchema } from "@pulumi/policy";
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 
 export const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
 
@@ -133,130 +134,36 @@ function policySchema(schema: PolicyConfigSchema): JsonSchema {
     return { type: "object", properties: schema.properties, ...(schema.required ? { required: schema.required } : {}) };
 }
 
-// --------------------------------------------------------------------------------------------
-// A JSON-schema validator for the keywords config schemas use. A keyword it does not know is an
-// error rather than silently ignored, so a schema cannot claim a constraint that is not enforced.
-
 type JsonSchema = Record<string, any> | boolean;
 
-const ANNOTATIONS = new Set(["description", "default", "title", "examples", "$comment"]);
-const KEYWORDS = new Set(["type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-    "minLength", "maxLength", "pattern", "items", "minItems", "maxItems", "uniqueItems", "properties", "required",
-    "additionalProperties", "minProperties", "maxProperties"]);
+// Ajv in strict mode: a keyword, format or type combination it does not know is an error rather
+// than silently ignored, so a schema cannot claim a constraint that is not enforced.
+const ajv = new Ajv({ allErrors: true, strict: true });
 
-function typeOf(value: unknown): string {
-    if (value === null) {
-        return "null";
-    }
-    if (Array.isArray(value)) {
-        return "array";
-    }
-    return typeof value;
+/** "a.b.0", or "(root)", from a JSON pointer ("/a/b/0"). */
+function dotted(pointer: string): string {
+    return pointer === "" ? "" : pointer.slice(1).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")).join(".");
 }
 
-function hasType(value: unknown, type: string): boolean {
-    switch (type) {
-        case "integer": return typeof value === "number" && Number.isInteger(value);
-        case "number": return typeof value === "number";
-        default: return typeOf(value) === type;
-    }
-}
-
-/** Problems of `value` against `schema`, each prefixed with its path. */
+/** Problems of `value` against `schema` (JSON Schema draft-07, validated by Ajv), each prefixed with its path under `at`. */
 export function validateAgainst(schema: JsonSchema, value: unknown, at: string): string[] {
-    if (schema === true) {
+    let validate: ValidateFunction;
+    try {
+        validate = ajv.compile(schema);
+    } catch (e) {
+        throw new PolicyConfigError(`config schema${at ? ` at ${at}` : ""} is not valid: ${(e as Error).message}`);
+    }
+    if (validate(value)) {
         return [];
     }
-    if (schema === false) {
-        return [`${at || "(root)"}: no value is allowed here`];
-    }
-    const where = at || "(root)";
-    const problems: string[] = [];
-    for (const key of Object.keys(schema)) {
-        if (!KEYWORDS.has(key) && !ANNOTATIONS.has(key)) {
-            throw new PolicyConfigError(`config schema keyword "${key}" at ${where} is not supported by the offline runner`);
-        }
-    }
-    if (schema.type !== undefined) {
-        const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
-        if (!types.some((t) => hasType(value, t))) {
-            return [`${where}: Invalid type. Expected: ${types.join(" or ")}, given: ${typeOf(value)}`];
-        }
-    }
-    if (schema.enum !== undefined && !schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(value))) {
-        problems.push(`${where}: must be one of ${schema.enum.map((e: unknown) => JSON.stringify(e)).join(", ")}`);
-    }
-    if (schema.const !== undefined && JSON.stringify(schema.const) !== JSON.stringify(value)) {
-        problems.push(`${where}: must be ${JSON.stringify(schema.const)}`);
-    }
-    if (typeof value === "number") {
-        if (schema.minimum !== undefined && value < schema.minimum) {
-            problems.push(`${where}: Must be greater than or equal to ${schema.minimum}`);
-        }
-        if (schema.maximum !== undefined && value > schema.maximum) {
-            problems.push(`${where}: Must be less than or equal to ${schema.maximum}`);
-        }
-        if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) {
-            problems.push(`${where}: Must be greater than ${schema.exclusiveMinimum}`);
-        }
-        if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) {
-            problems.push(`${where}: Must be less than ${schema.exclusiveMaximum}`);
-        }
-        if (schema.multipleOf !== undefined && !Number.isInteger(value / schema.multipleOf)) {
-            problems.push(`${where}: Must be a multiple of ${schema.multipleOf}`);
-        }
-    }
-    if (typeof value === "string") {
-        if (schema.minLength !== undefined && value.length < schema.minLength) {
-            problems.push(`${where}: String length must be greater than or equal to ${schema.minLength}`);
-        }
-        if (schema.maxLength !== undefined && value.length > schema.maxLength) {
-            problems.push(`${where}: String length must be less than or equal to ${schema.maxLength}`);
-        }
-        if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) {
-            problems.push(`${where}: Does not match pattern '${schema.pattern}'`);
-        }
-    }
-    if (Array.isArray(value)) {
-        if (schema.minItems !== undefined && value.length < schema.minItems) {
-            problems.push(`${where}: Array must have at least ${schema.minItems} items`);
-        }
-        if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-            problems.push(`${where}: Array must have at most ${schema.maxItems} items`);
-        }
-        if (schema.uniqueItems === true && new Set(value.map((v) => JSON.stringify(v))).size !== value.length) {
-            problems.push(`${where}: array items must be unique`);
-        }
-        if (schema.items !== undefined) {
-            if (Array.isArray(schema.items)) {
-                throw new PolicyConfigError(`tuple "items" at ${where} is not supported by the offline runner`);
-            }
-            value.forEach((item, i) => problems.push(...validateAgainst(schema.items, item, `${at}.${i}`.replace(/^\./, ""))));
-        }
-    }
-    if (typeOf(value) === "object") {
-        const obj = value as Record<string, unknown>;
-        for (const name of schema.required ?? []) {
-            if (!(name in obj)) {
-                problems.push(`${name}: ${name} is required`);
-            }
-        }
-        const known = schema.properties ?? {};
-        for (const [key, child] of Object.entries(obj)) {
-            const path = at ? `${at}.${key}` : key;
-            if (key in known) {
-                problems.push(...validateAgainst(known[key], child, path));
-            } else if (schema.additionalProperties !== undefined) {
-                problems.push(...validateAgainst(schema.additionalProperties, child, path));
-            }
-        }
-        const count = Object.keys(obj).length;
-        if (schema.minProperties !== undefined && count < schema.minProperties) {
-            problems.push(`${where}: must have at least ${schema.minProperties} properties`);
-        }
-        if (schema.maxProperties !== undefined && count > schema.maxProperties) {
-            problems.push(`${where}: must have at most ${schema.maxProperties} properties`);
-        }
-    }
-    return problems;
+    return (validate.errors ?? []).map((error: ErrorObject) => {
+        const where = [at, dotted(error.instancePath)].filter((p) => p !== "").join(".") || "(root)";
+        const allowed = Array.isArray(error.params.allowedValues) ? `: ${error.params.allowedValues.map((v: unknown) => JSON.stringify(v)).join(", ")}` : "";
+        const given = error.keyword === "required" || error.keyword === "additionalProperties" ? "" : `, given ${JSON.stringify(valueAt(value, error.instancePath))}`;
+        return `${where}: ${error.message}${allowed}${given}`;
+    });
+}
+
+function valueAt(value: unknown, pointer: string): unknown {
+    return dotted(pointer).split(".").filter((p) => p !== "").reduce<any>((v, key) => (v === null || v === undefined ? undefined : v[key]), value);
 }

@@ -1,5 +1,6 @@
 // Kubernetes resource quantities (resource.Quantity): "500m", "1.5", "2Gi", "128M", "1e3". CPU in
-// cores, memory in bytes; the number a quota compares.
+// cores, memory in bytes; the number a quota compares. One parser for the pack (quota arithmetic)
+// and the program (sizing quotas from the tier table, components/quantity.ts).
 
 const SUFFIXES: Record<string, number> = {
     n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
@@ -32,8 +33,12 @@ export function formatQuantity(resource: string, value: number): string {
         return Number.isInteger(mi) ? `${mi}Mi` : `${Math.round(value)}`;
     }
     if (resource.endsWith("cpu")) {
-        const millis = Math.round(value * 1000);
-        return millis % 1000 === 0 ? String(millis / 1000) : `${millis}m`;
+        return formatCpu(Math.round(value * 1000));
     }
     return String(Math.round(value * 1000) / 1000);
+}
+
+/** Millicores as Kubernetes writes them: "2" for 2000, "500m" for 500. */
+export function formatCpu(millis: number): string {
+    return millis % 1000 === 0 ? String(millis / 1000) : `${millis}m`;
 }
