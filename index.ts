@@ -124,6 +124,7 @@ const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
     namespace,
     labels,
     image: inClusterConfig.image,
+    imagePullPolicy: config.imagePullPolicy,
     storageSize: inClusterConfig.storageSize,
     storageClassName: inClusterConfig.storageClassName,
     resources: inClusterConfig.resources,
@@ -143,6 +144,7 @@ const database = (rdsDatabase || inClusterDatabase)!.connection;
 /** A component's image, replica bounds, size and scheduling from the stack, as HaWorkload takes them. */
 const workloadSettings = (settings: WorkloadConfig) => ({
     image: settings.image,
+    imagePullPolicy: config.imagePullPolicy,
     minReplicas: settings.minReplicas,
     maxReplicas: settings.maxReplicas,
     resources: settings.resources,
@@ -231,6 +233,7 @@ const admin = new AdminPassword("admin", {
     seeded: BACKEND.seededAdmin,
     api: BACKEND.api,
     image: config.backend.image,
+    imagePullPolicy: config.imagePullPolicy,
     runAs: { uid: BACKEND.uid, gid: BACKEND.gid },
     password: secretSetting(config, "adminPassword"),
     priorityClassName: baseline.priorityClassName,

@@ -8,11 +8,11 @@ import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "./checkerWaivers";
+import { WAIVERS, imageByTagWaivers, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
-import { ContainerResources, RunAs } from "./types";
+import { ContainerResources, ImagePullPolicy, RunAs } from "./types";
 
 export interface AdminPasswordArgs {
     /** The release: prefix of the object names and part of the Job's pod labels. Required. */
@@ -29,6 +29,8 @@ export interface AdminPasswordArgs {
     api: { login: string; changePassword: string };
     /** An image with /bin/sh and curl (the backend's own). Required. */
     image: string;
+    /** When a node fetches the image. Default: "Always". */
+    imagePullPolicy?: ImagePullPolicy;
     /** The image's own non-root user and group. Required. */
     runAs: RunAs;
     /** From stack config (a secret). Default: a random one, generated once and kept in state. */
@@ -150,7 +152,8 @@ function createJob(name: string, args: AdminPasswordArgs, metadata: JobMetadata,
     return new k8s.batch.v1.Job(`${name}-job`, {
         metadata: {
             ...metadata,
-            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp),
+            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp,
+                pullPolicyWaivers(args.imagePullPolicy)),
         },
         spec: {
             backoffLimit: 4,
@@ -167,7 +170,7 @@ function createJob(name: string, args: AdminPasswordArgs, metadata: JobMetadata,
                         name: "set-admin-password",
                         image: args.image,
                         // Version tags can be pushed again: resolve the tag on every start (see HaWorkload).
-                        imagePullPolicy: "Always",
+                        imagePullPolicy: args.imagePullPolicy ?? "Always",
                         command: ["/bin/sh", "-c", adminPasswordScript()],
                         env: [
                             { name: env.backendUrl, value: args.backendUrl },

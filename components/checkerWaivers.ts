@@ -13,6 +13,8 @@ export interface Waiver {
 
 const IMAGE_USER = "the image's own user owns the files it ships (app/kubepolaris.ts; mysql 999); a UID above 10000 could not use them";
 
+const LOCAL_IMAGES = "images.pullPolicy: the local stack's images are built on its nodes (scripts/cluster/images.sh); there is no registry to pull from";
+
 export const WAIVERS = {
     /** The backend (1000), frontend nginx (101), admin Job (1000) and MySQL (999) images' users. */
     imageUser: [
@@ -29,6 +31,11 @@ export const WAIVERS = {
         tool: "checkov", check: "CKV_K8S_43",
         reason: "images are pinned by version tag by design (config allows repo@sha256 digests too); imagePullPolicy Always resolves the tag on every start",
     }],
+    /** Images that exist only in the nodes' container runtime (images.pullPolicy not Always: the local stack). */
+    localImages: [
+        { tool: "kube-score", check: "container-image-pull-policy", reason: LOCAL_IMAGES },
+        { tool: "checkov", check: "CKV_K8S_15", reason: LOCAL_IMAGES },
+    ],
     /** The KubePolaris backend reads its credentials from the environment only. */
     backendSecretEnv: [{
         tool: "checkov", check: "CKV_K8S_35",
@@ -69,6 +76,11 @@ export function waiverAnnotations(...groups: Waiver[][]): Record<string, string>
         annotations[`checkov.io/skip${i + 1}`] = `${w.check}=${w.reason}`;
     });
     return annotations;
+}
+
+/** A pull policy other than Always: the images are local to the nodes. */
+export function pullPolicyWaivers(policy: string | undefined): Waiver[] {
+    return policy === undefined || policy === "Always" ? [] : WAIVERS.localImages;
 }
 
 /** An image pinned by version tag rather than digest. */

@@ -6,11 +6,11 @@
 // `pulumi up` never scales the Deployment back down to the minimum behind the autoscaler's back.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Waiver, WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "./checkerWaivers";
+import { Waiver, WAIVERS, imageByTagWaivers, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
-import { ContainerResources, RunAs } from "./types";
+import { ContainerResources, ImagePullPolicy, RunAs } from "./types";
 import { MAX_DISRUPTED_PERCENT, TOPOLOGY_KEYS } from "../policy/facts";
 
 type Probe = k8s.types.input.core.v1.Probe;
@@ -28,6 +28,8 @@ export interface HaWorkloadArgs {
     labels: Record<string, string>;
     /** The container image, pinned by version tag or digest. Required. */
     image: string;
+    /** When a node fetches the image. Default: "Always" (every start resolves the tag). */
+    imagePullPolicy?: ImagePullPolicy;
     /** The port the container listens on, named "http". Required. */
     containerPort: number;
     /** The port the ClusterIP Service serves (targets "http"). Required. */
@@ -180,7 +182,8 @@ function createDeployment(name: string, args: HaWorkloadArgs, metadata: Workload
     return new k8s.apps.v1.Deployment(`${name}-deployment`, {
         metadata: {
             ...metadata,
-            annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageByTagWaivers(args.image), imageUserWaivers(args.runAs), args.waivers ?? []),
+            annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageByTagWaivers(args.image), imageUserWaivers(args.runAs), args.waivers ?? [],
+                pullPolicyWaivers(args.imagePullPolicy)),
         },
         spec: {
             replicas: args.minReplicas,
@@ -234,7 +237,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
             // Version tags can be pushed again: every pod start resolves the tag, so no node keeps
             // starting a stale build it cached (mirror the images into a regional registry such
             // as ECR: a pod cannot start while it is unreachable).
-            imagePullPolicy: "Always",
+            imagePullPolicy: args.imagePullPolicy ?? "Always",
             command: args.command,
             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
             env: args.env,

@@ -7,6 +7,10 @@ export interface ContainerResources {
     limits: { cpu: string; memory: string };
 }
 
+/** When a node fetches a container's image: "Always" resolves the tag on every start; images that exist only in the nodes' container runtime (the local stack's, no registry) need "IfNotPresent" or "Never". */
+export const IMAGE_PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
+export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
+
 /** The image's own non-root user and group: the files it ships are owned by them. */
 export interface RunAs {
     uid: number;

@@ -3,6 +3,7 @@
 // it on a stack file; load.ts feeds it the running stack's config.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { APP_NAME } from "../components/labels";
+import { IMAGE_PULL_POLICIES, type ImagePullPolicy } from "../components/types";
 import { LABEL_KEYS } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
@@ -51,7 +52,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const namespace = dnsLabel(p, "namespace", values.namespace ?? APP_NAME);
     const host = dnsName()(p, "host", values.host);
 
-    const { backend, frontend } = parseWorkloads(p, values, profile, decisions, onEnvironment);
+    const { backend, frontend, imagePullPolicy } = parseWorkloads(p, values, profile, decisions, onEnvironment);
     const probePaths = parseProbePaths(p, values.probes);
 
     const tlsRaw = object(p, "tls", values.tls, ["secretName", "clusterIssuer"], true);
@@ -98,6 +99,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
         backend,
         frontend,
         probePaths,
+        imagePullPolicy,
         tls,
         database,
         edge,
@@ -112,8 +114,8 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
 /** `images` and `scaling`: each component's image, replica bounds and placement. */
 function parseWorkloads(p: Problems, values: Record<string, string>, profile: TierProfile, decisions: EnvironmentDecisions,
-    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig } {
-    const images = object(p, "images", values.images, ["backend", "frontend"], true);
+    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig; imagePullPolicy: ImagePullPolicy } {
+    const images = object(p, "images", values.images, ["backend", "frontend", "pullPolicy"], true);
     const scaling = object(p, "scaling", values.scaling, ["backend", "frontend", "antiAffinity", "frontendPort"], false);
     const antiAffinity = orDefault(p, "scaling.antiAffinity", scaling.antiAffinity, "preferred", oneOf(["preferred", "required"] as const));
     const workload = (name: "backend" | "frontend"): WorkloadConfig => {
@@ -138,6 +140,7 @@ function parseWorkloads(p: Problems, values: Record<string, string>, profile: Ti
     return {
         backend: workload("backend"),
         frontend: { ...workload("frontend"), containerPort: orDefault(p, "scaling.frontendPort", scaling.frontendPort, FRONTEND.port, port) },
+        imagePullPolicy: orDefault(p, "images.pullPolicy", images.pullPolicy, "Always", oneOf(IMAGE_PULL_POLICIES)),
     };
 }
 

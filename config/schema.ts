@@ -1,7 +1,7 @@
 // The typed shape of a validated stack configuration (what parseConfig returns; index.ts maps it to
 // each component's own args), and the raw input parseConfig reads. Types and key lists only: the values
 // live in tiers.ts and environments.ts, the rules in the parsers.
-import type { ContainerResources } from "../components/types";
+import type { ContainerResources, ImagePullPolicy } from "../components/types";
 import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
 
 export { ENVIRONMENTS, type Environment, type Tier, TIERS };
@@ -221,6 +221,8 @@ export interface AppConfig {
     backend: WorkloadConfig;
     frontend: FrontendConfig;
     probePaths: ProbePaths;
+    /** `images.pullPolicy`: every container's imagePullPolicy (default "Always"). */
+    imagePullPolicy: ImagePullPolicy;
     tls: TlsConfig;
     database: DatabaseConfig;
     edge: EdgeConfig;

@@ -5,7 +5,8 @@
 #   - nginx from Debian, for the frontend contract test;
 #   - the KubePolaris backend and UI built from their release source (scripts/app/backend.sh, frontend.sh);
 #   - the real Pulumi engine (scripts/toolchain.sh) and the local control plane's binaries
-#     (scripts/cluster/ensure.sh), for the engine and cluster tests.
+#     (scripts/cluster/ensure.sh), for the engine and cluster tests;
+#   - as root, the real nodes' add-ons (scripts/cluster/ensure.sh --node), for the real-node test.
 # Cold, the Go builds take a long while (docs/engine.md); warm, this takes about a second.
 # KUBEPOLARIS_TEST_PREREQS=skip skips it all (the tests that need a missing piece then skip).
 set -euo pipefail
@@ -36,11 +37,25 @@ fi
 say "KubePolaris UI (cached after the first build; built in the background)"
 bash scripts/app/frontend.sh >/dev/null &
 ui_build=$!
+# Real nodes' add-ons (Debian's containerd, runc, CNI plugins, iptables, ipset, image tools; CoreDNS
+# and kube-router built with go install): in the background, beside the builds below.
+node_addons=""
+if [[ "$(id -u)" -eq 0 ]]; then
+  say "real nodes' add-ons, in the background (cached after the first build)"
+  bash scripts/cluster/ensure.sh --node >/dev/null &
+  node_addons=$!
+else
+  say "not root: the real-node cluster test will skip (it needs root)"
+fi
+
 say "KubePolaris backend (cached after the first build)"
 bash scripts/app/backend.sh >/dev/null
 say "Pulumi engine toolchain (cached after the first build)"
 bash scripts/toolchain.sh >/dev/null
 say "local control plane binaries (cached after the first build)"
 bash scripts/cluster/ensure.sh >/dev/null
+if [[ -n "$node_addons" ]]; then
+  wait "$node_addons" || { say "scripts/cluster/ensure.sh --node failed"; exit 1; }
+fi
 wait "$ui_build" || { say "the KubePolaris UI build failed (scripts/app/frontend.sh)"; exit 1; }
 say "ready"

@@ -41,7 +41,11 @@ esac
 
 # ------------------------------------------------------------------------------ setup
 if [[ $VERB == up ]]; then
+  # A new cluster for the stack is a kwok one unless KUBEPOLARIS_CLUSTER_KIND says real (a running
+  # cluster keeps its kind). On real nodes the app's images are built here and loaded first.
+  export KUBEPOLARIS_CLUSTER_KIND="${KUBEPOLARIS_CLUSTER_KIND:-kwok}"
   KUBECONFIG="$(bash "$CLUSTER" up | tail -1)" || { echo "up.sh: the local cluster did not start" >&2; exit 1; }
+  bash "$CLUSTER" load backend frontend database || { echo "up.sh: the local images could not be built or loaded" >&2; exit 1; }
 else
   KUBECONFIG="$(bash "$CLUSTER" kubeconfig | tail -1)" || {
     echo "up.sh: the local cluster is not running (npm run cluster:up, or npm run up)" >&2; exit 1; }

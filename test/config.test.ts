@@ -131,6 +131,14 @@ describe("rejected with key, value and what is allowed", () => {
         expect(config.frontend.image).toBe(digest);
     });
 
+    test("images.pullPolicy: Always unless set; an unknown policy is refused", () => {
+        expect(parseConfig(values("prod")).imagePullPolicy).toBe("Always");
+        expect(parseConfig(withObject("dev", "images", { pullPolicy: "IfNotPresent" })).imagePullPolicy).toBe("IfNotPresent");
+        expect(problems(withObject("dev", "images", { pullPolicy: "Sometimes" }))).toEqual([
+            'kubepolaris:images.pullPolicy: got "Sometimes"; allowed: one of "Always", "IfNotPresent", "Never"',
+        ]);
+    });
+
     test("an unknown key in a structured object", () => {
         expect(problems(withObject("dev", "edge", { shceme: "internal" }))).toEqual([
             'kubepolaris:edge.shceme: got "internal"; allowed: only the keys serviceType, scheme, sourceRanges, controllerNamespace, controllerLabels, awaitLoadBalancer under edge',

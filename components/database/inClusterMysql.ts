@@ -6,11 +6,11 @@
 // filesystem with writable volumes only where mysqld writes (data, socket/pid, tmp).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WAIVERS, imageByTagWaivers, imageUserWaivers, waiverAnnotations } from "../checkerWaivers";
+import { WAIVERS, imageByTagWaivers, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "../checkerWaivers";
 import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
-import { ContainerResources } from "../types";
+import { ContainerResources, ImagePullPolicy } from "../types";
 import { DatabaseConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
 
 /** The official image's mysql user and group. */
@@ -31,6 +31,8 @@ export interface InClusterMysqlArgs {
     labels: Record<string, string>;
     /** The MySQL image (the official image's entrypoint and user 999 are assumed). Required. */
     image: string;
+    /** When a node fetches the image. Default: "Always" (the tag is a moving minor line). */
+    imagePullPolicy?: ImagePullPolicy;
     /** Size of the data volume, a Kubernetes quantity ("10Gi"). Required. */
     storageSize: string;
     /** StorageClass of the data volume. Default: the cluster's default StorageClass. */
@@ -142,7 +144,8 @@ function createStatefulSet(name: string, args: InClusterMysqlArgs, metadata: Mys
     return new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
         metadata: {
             ...metadata,
-            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(MYSQL_USER), WAIVERS.secretEnvFollowUp),
+            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(MYSQL_USER), WAIVERS.secretEnvFollowUp,
+                pullPolicyWaivers(args.imagePullPolicy)),
         },
         spec: {
             serviceName: refs.serviceName,
@@ -190,7 +193,7 @@ function mysqlContainer(args: InClusterMysqlArgs, secretName: pulumi.Input<strin
         name: "mysql",
         image: args.image,
         // The tag is a moving minor line: every start resolves it (see HaWorkload).
-        imagePullPolicy: "Always",
+        imagePullPolicy: args.imagePullPolicy ?? "Always",
         // The image's entrypoint initialises the data directory on first start and passes these
         // flags on to mysqld.
         args: [

@@ -9,6 +9,10 @@
 #   scripts/cluster/ensure.sh --check    exit 0 if installed (never builds), print the bin dir
 #   scripts/cluster/ensure.sh --crds     install if needed; print the CRD dir instead
 #   scripts/cluster/ensure.sh --force    rebuild everything
+#   scripts/cluster/ensure.sh --node     the real nodes' add-ons: Debian packages (apt-get, when
+#                                        missing and root), CoreDNS and kube-router (go install)
+#                                        into .../node-<versions>/bin; prints that bin dir
+#   scripts/cluster/ensure.sh --node --check   exit 0 if those are installed (never builds)
 #   eval "$(scripts/cluster/ensure.sh --env)"   install if needed; export PATH with the bin dir
 #
 # Pins: the CLUSTER_* lines of scripts/toolchain.versions. Progress lines go to stderr; the build
@@ -32,13 +36,15 @@ source "$VERSIONS"
 
 MODE=bin
 FORCE=0
+NODE=0
 for arg in "$@"; do
   case "$arg" in
     --check) MODE=check ;;
     --crds) MODE=crds ;;
     --env) MODE=env ;;
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --node) NODE=1 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "ensure.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -52,9 +58,62 @@ BIN="$PREFIX/bin"
 CRDS="$PREFIX/crds"
 STAMP="$PREFIX/.cluster-stamp"
 LOG="$PREFIX/build.log"
-BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy kwok)
 
-expected_stamp() { grep -E '^CLUSTER_' "$VERSIONS" | sha256sum | cut -d' ' -f1; }
+# ------------------------------------------------------------- real nodes' add-ons
+# Their own key and stamp: a CoreDNS or kube-router bump does not rebuild Kubernetes.
+node_addons() {
+  local root="${KUBEPOLARIS_TOOLCHAIN_DIR:-$HOME/.cache/kubepolaris-toolchain}"
+  local key="node-coredns-v${CLUSTER_COREDNS_VERSION}_kube-router-v${CLUSTER_KUBE_ROUTER_VERSION}"
+  local prefix="$root/$key" want missing=() p
+  local bin="$prefix/bin" stamp="$prefix/.node-stamp" log="$prefix/build.log"
+  want="$(grep -E '^CLUSTER_(COREDNS|KUBE_ROUTER)_VERSION=' "$VERSIONS" | sha256sum | cut -d' ' -f1)"
+  for p in $CLUSTER_DEBIAN_PACKAGES; do
+    dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ready() { [[ -f "$stamp" && "$(head -1 "$stamp")" == "$want" && -x "$bin/coredns" && -x "$bin/kube-router" ]]; }
+  if [[ $MODE == check ]]; then
+    ready && ((${#missing[@]} == 0)) && { echo "$bin"; exit 0; }
+    echo "real node add-ons not installed (missing: ${missing[*]:-} $(ready || echo "coredns/kube-router")); run scripts/cluster/ensure.sh --node" >&2
+    exit 1
+  fi
+  if ((${#missing[@]} > 0)); then
+    [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null ||
+      { echo "ensure.sh: real nodes need the Debian packages ${missing[*]} (apt-get as root)" >&2; exit 1; }
+    echo "[node-addons] installing ${missing[*]} (Debian packages)" >&2
+    # Nothing is started as a service: the cluster starts its own containerd per node.
+    [[ -e /usr/sbin/policy-rc.d ]] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
+      { echo "ensure.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
+  fi
+  if [[ $FORCE == 0 ]] && ready; then echo "$bin"; exit 0; fi
+  mkdir -p "$bin"
+  exec 9>"$root/.$key.lock"
+  flock 9
+  if [[ $FORCE == 0 ]] && ready; then echo "$bin"; exit 0; fi
+  command -v go >/dev/null || { echo "ensure.sh: go is required (Go 1.25+)" >&2; exit 1; }
+  export GOMODCACHE="$root/gomod" GOCACHE="$root/gocache" GOFLAGS="-trimpath -buildvcs=false" GOTOOLCHAIN=local
+  local start=$SECONDS
+  : > "$log"
+  rm -f "$stamp"
+  # Both at once: two small builds share the two cores better than one after the other.
+  echo "[node-addons] go install CoreDNS v$CLUSTER_COREDNS_VERSION and kube-router v$CLUSTER_KUBE_ROUTER_VERSION (cold: ~3 min) into $bin" >&2
+  GOBIN="$bin" go install -ldflags "-s -w" "github.com/coredns/coredns@v$CLUSTER_COREDNS_VERSION" >>"$log" 2>&1 & local dns=$!
+  GOBIN="$bin" go install -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$CLUSTER_KUBE_ROUTER_VERSION" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v$CLUSTER_KUBE_ROUTER_VERSION" >>"$log" 2>&1 & local kr=$!
+  wait "$dns" && wait "$kr" || { tail -25 "$log" >&2; echo "ensure.sh: the add-on build failed (log: $log)" >&2; exit 1; }
+  { echo "$want"; echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(( SECONDS - start ))s"
+    echo "coredns=go:github.com/coredns/coredns@v$CLUSTER_COREDNS_VERSION"
+    echo "kube-router=go:github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v$CLUSTER_KUBE_ROUTER_VERSION"; } > "$stamp"
+  echo "[node-addons] done in $(( SECONDS - start ))s" >&2
+  echo "$bin"
+  exit 0
+}
+[[ $NODE == 1 ]] && node_addons
+
+# The pins this key depends on (the node add-ons' pins have a key of their own: node-ensure.sh).
+expected_stamp() { grep -E '^CLUSTER_(KUBERNETES|ETCD|KWOK|PROMETHEUS_OPERATOR)_VERSION=' "$VERSIONS" | sha256sum | cut -d' ' -f1; }
 
 emit() {
   case "$MODE" in
@@ -121,7 +180,7 @@ new_module() { # <dir> <module path>
 }
 
 # ------------------------------------------------------------------------- Kubernetes
-K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
 download_k8s() {
   local tmp b url sum

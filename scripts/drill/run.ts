@@ -60,6 +60,8 @@ export interface RunResult {
 export function clusterEnv(o: Pick<RunOptions, "workDir" | "portBase" | "startDelay">): NodeJS.ProcessEnv {
     return {
         ...process.env,
+        // The drills drain and partition more nodes than this host can run for real: kwok's fake ones.
+        KUBEPOLARIS_CLUSTER_KIND: "kwok",
         KUBEPOLARIS_CLUSTER_DIR: path.join(o.workDir, "cluster"),
         KUBEPOLARIS_CLUSTER_PORT_BASE: String(o.portBase),
         KUBEPOLARIS_POD_START_DELAY: o.startDelay,

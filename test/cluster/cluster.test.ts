@@ -49,6 +49,7 @@ describeCluster(suite, () => {
         kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
         env: {
             ...process.env,
+            KUBEPOLARIS_CLUSTER_KIND: "kwok",
             KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"),
             KUBEPOLARIS_CLUSTER_PORT_BASE: String(PORT_BASE),
             KUBEPOLARIS_POD_START_DELAY: `${START_DELAY_MS}ms`,

@@ -86,13 +86,17 @@ const EPHEMERAL_PORTS_START = (() => {
     }
 })();
 
+/** Ports from here up are left to the real-node cluster test (freeRealPortBase). */
+const REAL_PORTS_START = 28000;
+
 /**
- * A block of ports nothing listens on (base+3..base+8, as cluster.sh uses them), so parallel test
- * runs do not collide. Below Linux's ephemeral range: there, a port free when checked
- * can be taken by an outgoing connection (the apiserver's to etcd) before kwok binds it.
+ * A block of ports nothing listens on (base+3..base+8, as cluster.sh uses them for a kwok
+ * cluster), so parallel test runs do not collide. Below Linux's ephemeral range: there, a port
+ * free when checked can be taken by an outgoing connection (the apiserver's to etcd) before kwok
+ * binds it; and below the real-node test's block.
  */
 export function freePortBase(): number {
-    const blocks = Math.floor((EPHEMERAL_PORTS_START - 20000) / 10);
+    const blocks = Math.floor((Math.min(EPHEMERAL_PORTS_START, REAL_PORTS_START) - 20000) / 10);
     for (let i = 0; i < blocks; i++) {
         const base = 20000 + ((process.pid + i) % blocks) * 10;
         if (listening([3, 4, 5, 6, 7, 8].map((n) => base + n)).length === 0) {
@@ -100,6 +104,16 @@ export function freePortBase(): number {
         }
     }
     throw new Error(`no free block of ports between 20000 and ${EPHEMERAL_PORTS_START}`);
+}
+
+/** A base for a real-node cluster (base+3..base+33: control plane, kubelets, kube-proxy, CoreDNS), above every kwok block. */
+export function freeRealPortBase(): number {
+    for (let base = REAL_PORTS_START; base + 40 < EPHEMERAL_PORTS_START; base += 40) {
+        if (listening(Array.from({ length: 31 }, (_, i) => base + 3 + i)).length === 0) {
+            return base;
+        }
+    }
+    throw new Error(`no free block of 40 ports between ${REAL_PORTS_START} and ${EPHEMERAL_PORTS_START}`);
 }
 
 /** The ports among `ports` something listens on (TCP, any address). */

@@ -55,6 +55,7 @@ describeProgram(suite, () => {
         kubectl: path.join(CLUSTER_BIN ?? "/nonexistent", "kubectl"),
         env: {
             ...process.env,
+            KUBEPOLARIS_CLUSTER_KIND: "kwok",
             KUBEPOLARIS_CLUSTER_DIR: path.join(work, "cluster"),
             KUBEPOLARIS_CLUSTER_PORT_BASE: String(freePortBase()),
             KUBEPOLARIS_POD_START_DELAY: START_DELAY,

@@ -1,0 +1,304 @@
+// The local cluster with real nodes (scripts/cluster/cluster.sh, KUBEPOLARIS_CLUSTER_KIND=real, the
+// default) as an operator relies on it: three kubelets with their own containerd, one per zone,
+// run real containers; a Service answers from pods on other nodes through kube-proxy, from pods
+// and from the host; cluster DNS resolves Service names and nothing else; NetworkPolicies are
+// enforced; memory limits are enforced; `down` leaves no
+// process, mount, bridge, route, iptables rule, cgroup, network namespace or changed sysctl behind.
+// Needs root and the node binaries (scripts/cluster/ensure.sh, ensure.sh --node). Skipped, not
+// failed, when they are missing, unless KUBEPOLARIS_REQUIRE_CLUSTER=1. One real cluster runs per
+// host (bridges, the node link and kube-proxy's chains are host-wide): this test refuses to start
+// while another one runs.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { describeFailure, REPO, tempDir } from "../engine/engine";
+import {
+    Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, processesUsing, waitFor,
+} from "./cluster";
+
+const BIN = clusterBinDir();
+const ADDONS = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "ensure.sh"), "--node", "--check"], { encoding: "utf8" }).status === 0;
+const ROOT = process.getuid?.() === 0;
+const READY = Boolean(BIN && ADDONS && ROOT);
+const REQUIRED = process.env.KUBEPOLARIS_REQUIRE_CLUSTER === "1";
+const describeReal = READY || REQUIRED ? describe : describe.skip;
+const suite = READY
+    ? `local cluster with real nodes (${BIN})`
+    : "local cluster with real nodes (skipped: needs root, scripts/cluster/ensure.sh and ensure.sh --node)";
+
+const NS = "real-nodes-test";
+const ZONES = ["zone-a", "zone-b", "zone-c"];
+const PORT_BASE = freeRealPortBase();
+
+function sh(cmd: string, args: string[]): string {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    return r.status === 0 ? r.stdout : "";
+}
+
+function image(name: string): string {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "images.sh"), name], { encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(describeFailure(`images.sh ${name}`, r));
+    }
+    return r.stdout.trim().split("\n").pop()!;
+}
+
+/** What the cluster may touch on the host, each as a sorted list of lines that name it. */
+function hostTraces(stateDir: string): Record<string, string[]> {
+    const mine = /KUBE-|KUBEPOLARIS|CNI-|kp-br|kp-node|10\.244\.|10\.96\.|10\.99\./;
+    const cgroups: string[] = [];
+    for (const ctl of fs.readdirSync("/sys/fs/cgroup")) {
+        try {
+            for (const d of fs.readdirSync(`/sys/fs/cgroup/${ctl}`)) {
+                if (d.startsWith("kubepolaris-node")) {
+                    cgroups.push(`${ctl}/${d}`);
+                }
+            }
+        } catch {
+            // not a folder
+        }
+    }
+    const sysctls = ["net/ipv4/ip_forward", "net/ipv4/conf/all/route_localnet", "vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "vm/panic_on_oom"]
+        .map((k) => `${k}=${fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()}`);
+    const lines = (s: string) => s.split("\n").filter((l) => l && mine.test(l)).sort();
+    return {
+        processes: processesUsing(stateDir).map(String),
+        mounts: fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(stateDir) || l.includes("/run/netns/cni-")),
+        links: lines(sh("ip", ["-o", "link", "show"])).map((l) => l.split(":")[1].trim()),
+        routes: lines(sh("ip", ["route", "show", "table", "all"])),
+        iptables: ["filter", "nat", "mangle", "raw"].flatMap((t) => lines(sh("iptables-save", ["-t", t])).map((l) => `${t} ${l.replace(/\[\d+:\d+\]/, "")}`)),
+        nftables: lines(sh("nft", ["list", "tables"])),
+        ipsets: sh("ipset", ["list", "-n"]).split("\n").filter(Boolean).sort(),
+        netns: sh("ip", ["netns", "list"]).split("\n").filter((l) => l.startsWith("cni-")),
+        cgroups,
+        sysctls,
+    };
+}
+
+/**
+ * An HTTP GET from inside a pod with busybox nc (Debian's static busybox wget crashes): the body,
+ * or undefined when the request failed. One try, 3 s connect timeout.
+ */
+function httpFromPod(c: Cluster, ns: string, pod: string, host: string, port: number, path = "/"): string | undefined {
+    const r = kubectl(c, ["exec", "-n", ns, pod, "--", "sh", "-c",
+        `printf 'GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | nc -w 3 ${host} ${port}`]);
+    const reply = r.status === 0 ? r.stdout : "";
+    const [head, ...body] = reply.split("\r\n\r\n");
+    return /^HTTP\/1\.[01] 200 /.test(head) ? body.join("\r\n\r\n").trim() : undefined;
+}
+
+describeReal(suite, () => {
+    const work = tempDir("kubepolaris-real-test-");
+    const c: Cluster = {
+        stateDir: path.join(work, "state"),
+        kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
+        env: {
+            ...process.env,
+            KUBEPOLARIS_CLUSTER_KIND: "real",
+            KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"),
+            KUBEPOLARIS_CLUSTER_PORT_BASE: String(PORT_BASE),
+        },
+    };
+    let before: Record<string, string[]> = {};
+    let upSeconds = 0;
+    let busybox = "";
+
+    beforeAll(() => {
+        if (!READY) {
+            throw new Error("KUBEPOLARIS_REQUIRE_CLUSTER=1 but real nodes cannot run here: needs root, scripts/cluster/ensure.sh and scripts/cluster/ensure.sh --node");
+        }
+        before = hostTraces(c.stateDir);
+        busybox = image("busybox");
+        const t0 = Date.now();
+        const r = clusterScript(c, "up", 300_000);
+        upSeconds = (Date.now() - t0) / 1000;
+        if (r.status !== 0) {
+            clusterScript(c, "down");
+            throw new Error(describeFailure("cluster.sh up", r));
+        }
+        c.kubeconfig = r.stdout.trim().split("\n").pop();
+    }, 360_000);
+
+    afterAll(() => {
+        clusterScript(c, "down");
+        fs.rmSync(work, { recursive: true, force: true });
+    }, 180_000);
+
+    test("up refuses a user who is not root, saying why and what to use instead, before it makes anything", () => {
+        const dir = path.join(work, "not-root");
+        const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", path.join(REPO, "scripts", "cluster", "cluster.sh"), "up"], {
+            encoding: "utf8", timeout: 30_000,
+            env: { ...process.env, KUBEPOLARIS_CLUSTER_KIND: "real", KUBEPOLARIS_CLUSTER_DIR: dir, HOME: "/nonexistent" },
+        });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/real nodes need root .*KUBEPOLARIS_CLUSTER_KIND=kwok/);
+        expect(fs.existsSync(dir)).toBe(false);
+    });
+
+    test("up starts three real nodes, one per zone, each a kubelet 1.34 on its own bridge subnet", () => {
+        expect(upSeconds).toBeLessThan(120);
+        const nodes = kubectlJson(c, ["get", "nodes"]).items;
+        expect(nodes.map((n: any) => n.metadata.name).sort()).toEqual(["node1", "node2", "node3"]);
+        expect(nodes.map((n: any) => n.metadata.labels["topology.kubernetes.io/zone"]).sort()).toEqual(ZONES);
+        for (const n of nodes) {
+            expect(n.metadata.labels["kwok.x-k8s.io/node"]).toBeUndefined();
+            expect(n.status.nodeInfo.kubeletVersion).toBe("v1.34.3");
+            expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+            expect(n.status.conditions.find((x: any) => x.type === "Ready")?.status).toBe("True");
+            const i = Number(n.metadata.name.replace("node", ""));
+            expect(n.spec.podCIDR).toBe(`10.244.${i}.0/24`);
+        }
+    });
+
+    test("a Service answers from pods on other nodes through kube-proxy, to pods and to the host; DNS resolves it", async () => {
+        kubectlOk(c, ["create", "namespace", NS]);
+        const labels = { app: "web" };
+        const secure = {
+            allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534,
+            capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+        };
+        const web = {
+            apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: NS },
+            spec: {
+                replicas: 3, selector: { matchLabels: labels },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        topologySpreadConstraints: [{
+                            maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels },
+                        }],
+                        containers: [{
+                            name: "web", image: busybox, imagePullPolicy: "Never",
+                            command: ["sh", "-c", "echo \"$NODE\" > /www/index.html && exec httpd -f -p 8080 -h /www"],
+                            env: [{ name: "NODE", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+                            ports: [{ containerPort: 8080 }],
+                            readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+                            volumeMounts: [{ name: "www", mountPath: "/www" }],
+                            securityContext: secure,
+                            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+                        }],
+                        volumes: [{ name: "www", emptyDir: {} }],
+                    },
+                },
+            },
+        };
+        const svc = {
+            apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: NS },
+            spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+        };
+        const client = {
+            apiVersion: "v1", kind: "Pod", metadata: { name: "client", namespace: NS },
+            spec: {
+                nodeName: "node1",
+                containers: [{
+                    name: "client", image: busybox, imagePullPolicy: "Never", command: ["sleep", "3600"],
+                    securityContext: secure, resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+                }],
+                terminationGracePeriodSeconds: 1,
+            },
+        };
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [web, svc, client] }));
+        kubectlOk(c, ["rollout", "status", "deployment/web", "-n", NS, "--timeout=120s"]);
+        kubectlOk(c, ["wait", "--for=condition=Ready", "pod/client", "-n", NS, "--timeout=60s"]);
+        const pods = kubectlJson(c, ["get", "pods", "-n", NS, "-l", "app=web"]).items;
+        expect(new Set(pods.map((p: any) => p.spec.nodeName)).size).toBe(3);
+
+        // From a pod on node1, by name: DNS, then kube-proxy's rules to any of the three nodes.
+        const seen = new Set<string>();
+        await waitFor("answers from web pods on all three nodes", 60_000, () => {
+            const body = httpFromPod(c, NS, "client", `web.${NS}.svc.cluster.local`, 80);
+            if (body !== undefined) {
+                seen.add(body);
+            }
+            return seen.size === 3 ? true : undefined;
+        });
+        expect([...seen].sort()).toEqual(["node1", "node2", "node3"]);
+
+        const clusterIP = kubectlJson(c, ["get", "service", "web", "-n", NS]).spec.clusterIP;
+        const lookup = kubectl(c, ["exec", "-n", NS, "client", "--", "nslookup", `web.${NS}.svc.cluster.local`]);
+        expect(lookup.status).toBe(0);
+        expect(lookup.stdout).toContain(clusterIP);
+        // Nothing outside the cluster resolves: no query leaves this host.
+        const outside = kubectl(c, ["exec", "-n", NS, "client", "--", "nslookup", "example.com"]);
+        expect(`${outside.stdout}${outside.stderr}`).toMatch(/NXDOMAIN|can't find/);
+
+        // Pods reach the API server through the `kubernetes` Service (it listens on the node address).
+        const api = kubectl(c, ["exec", "-n", NS, "client", "--", "sh", "-c",
+            "printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -w 3 kubernetes.default.svc.cluster.local 443"]);
+        expect(api.stdout).toMatch(/Client sent an HTTP request to an HTTPS server/);
+
+        // From the host, through the same Service address.
+        const host = spawnSync("curl", ["-fsS", "--max-time", "3", `http://${clusterIP}/`], { encoding: "utf8" });
+        expect(host.status).toBe(0);
+        expect(["node1", "node2", "node3"]).toContain(host.stdout.trim());
+    }, 240_000);
+
+    test("NetworkPolicies are enforced (kube-router): a policy admitting one namespace's client blocks another namespace", async () => {
+        const other = `${NS}-other`;
+        kubectlOk(c, ["create", "namespace", other]);
+        const stranger = {
+            apiVersion: "v1", kind: "Pod", metadata: { name: "stranger", namespace: other },
+            spec: {
+                nodeName: "node2",
+                containers: [{
+                    name: "stranger", image: busybox, imagePullPolicy: "Never", command: ["sleep", "3600"],
+                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+                }],
+                terminationGracePeriodSeconds: 1,
+            },
+        };
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify(stranger));
+        kubectlOk(c, ["wait", "--for=condition=Ready", "pod/stranger", "-n", other, "--timeout=60s"]);
+        const get = (ns: string, pod: string) => httpFromPod(c, ns, pod, `web.${NS}.svc.cluster.local`, 80) !== undefined;
+        // Before any policy both reach the Service (so the refusal below is the policy's doing).
+        await waitFor("the stranger to reach web before the policy", 30_000, () => (get(other, "stranger") ? true : undefined));
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "web-from-own-namespace", namespace: NS },
+            spec: {
+                podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: {} }], ports: [{ port: 8080, protocol: "TCP" }] }],
+            },
+        }));
+        await waitFor("the policy to block the other namespace", 60_000, () => (get(other, "stranger") ? undefined : true));
+        // Three tries each, bounded: the stranger never gets through, the client always does.
+        for (let i = 0; i < 3; i++) {
+            expect(get(other, "stranger")).toBe(false);
+            expect(get(NS, "client")).toBe(true);
+        }
+        kubectlOk(c, ["delete", "namespace", other, "--wait=false"]);
+    }, 180_000);
+
+    test("a container over its memory limit is killed by the kernel (cgroup limits are enforced)", async () => {
+        const pod = {
+            apiVersion: "v1", kind: "Pod", metadata: { name: "hog", namespace: NS },
+            spec: {
+                restartPolicy: "Never",
+                containers: [{
+                    name: "hog", image: busybox, imagePullPolicy: "Never",
+                    // tail keeps the last 10 lines in memory: /dev/zero has no line ends, so all 64 MiB.
+                    command: ["sh", "-c", "head -c 67108864 /dev/zero | tail > /dev/null"],
+                    resources: { requests: { memory: "16Mi" }, limits: { memory: "16Mi" } },
+                }],
+            },
+        };
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify(pod));
+        const reason = await waitFor("the hog to be killed", 60_000, () => {
+            const s = kubectlJson(c, ["get", "pod", "hog", "-n", NS]).status?.containerStatuses?.[0]?.state?.terminated;
+            return s ? s.reason : undefined;
+        });
+        expect(reason).toBe("OOMKilled");
+    }, 90_000);
+
+    test("down leaves no process, mount, link, route, iptables rule, cgroup, network namespace or sysctl change behind", () => {
+        const during = hostTraces(c.stateDir);
+        // What the cluster made is visible while it runs (so the comparison below can fail).
+        expect(during.links).toEqual(expect.arrayContaining(["kp-node", "kp-br1", "kp-br2", "kp-br3"]));
+        expect(during.cgroups.length).toBeGreaterThan(0);
+        expect(during.iptables.length).toBeGreaterThan(0);
+        expect(during.processes.length).toBeGreaterThan(0);
+        const r = clusterScript(c, "down", 120_000);
+        expect(r.status).toBe(0);
+        expect(fs.existsSync(c.stateDir)).toBe(false);
+        expect(hostTraces(c.stateDir)).toEqual(before);
+    }, 150_000);
+});
