@@ -18,6 +18,7 @@ export const TYPES = {
     hpaV1: "kubernetes:autoscaling/v1:HorizontalPodAutoscaler",
     service: "kubernetes:core/v1:Service",
     ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+    ingressClass: "kubernetes:networking.k8s.io/v1:IngressClass",
     gateway: "kubernetes:gateway.networking.k8s.io/v1:Gateway",
     httpRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
     namespace: "kubernetes:core/v1:Namespace",
