@@ -11,8 +11,9 @@
 # LimitRanger), kube-controller-manager, kube-scheduler and kwok, which fakes the nodes: 6 nodes in
 # 3 zones (zone-a/b/c, 4 CPU / 16 Gi / 110 pods each) and makes scheduled pods Running at once and
 # Ready after KUBEPOLARIS_POD_START_DELAY. Then it applies what the program expects around it: the
-# Prometheus Operator CRDs, the `nginx` IngressClass, the `ingress-nginx` namespace, and a default
-# StorageClass with pre-made PersistentVolumes (there is no provisioner).
+# Prometheus Operator CRDs, the `nginx` IngressClass, the `ingress-nginx` namespace, a default
+# StorageClass with pre-made PersistentVolumes (there is no provisioner), and (gateway-api.sh) the
+# Gateway API CRDs with the `traefik` GatewayClass and namespace the local stack's edge uses.
 # The binaries come from scripts/cluster/ensure.sh (built once into the toolchain cache).
 #
 # Settings (environment):
@@ -427,6 +428,10 @@ cmd_up() {
   start_controllers
   say "controller-manager, scheduler and kwok healthy"
   bootstrap
+  local gateway_api
+  gateway_api="$(bash "$HERE/gateway-api.sh" "$BIN/kubectl" "$KUBECONFIG_FILE" 2>"$LOGS/gateway-api.log")" ||
+    fail_component gateway-api "could not apply the Gateway API CRDs and GatewayClass"
+  say "$gateway_api"
   recycle_released_volumes
   touch "$READY_MARK"
   say "up: $(kubectl_ get nodes --no-headers | wc -l) nodes Ready in ${#ZONES[@]} zones; kubectl --kubeconfig $KUBECONFIG_FILE get nodes -L topology.kubernetes.io/zone"
