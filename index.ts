@@ -214,6 +214,8 @@ const edge = new Edge("edge", {
     frontend: { serviceName: frontend.serviceName, port: 80 },
     backend: { serviceName: backend.serviceName, port: BACKEND.port },
     loadBalancer: config.edge,
+    // Rendering manifests to files has no cluster to read the GatewayClass/IngressClass from.
+    verifyClass: config.kubernetes.renderYamlToDirectory === undefined,
 }, { ...opts, dependsOn: [admin] });
 
 // Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the

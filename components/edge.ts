@@ -80,6 +80,11 @@ export interface EdgeArgs {
     loadBalancer: LoadBalancerArgs;
     /** The controller pods' ports. Default: TRAEFIK_PORTS. */
     controllerPorts?: ControllerPorts;
+    /**
+     * Read the GatewayClass/IngressClass from the cluster before creating routes for it. False only
+     * where there is no cluster to read (manifests rendered to files). Default: true.
+     */
+    verifyClass?: boolean;
 }
 
 /**
@@ -112,7 +117,7 @@ export class Edge extends pulumi.ComponentResource {
         super("kubepolaris:edge:Edge", name, {}, opts);
 
         const kind = args.kind ?? "gateway";
-        const controllerClass = readControllerClass(name, kind, args.className, this);
+        const controllerClass = args.verifyClass ?? true ? [readControllerClass(name, kind, args.className, this)] : [];
         const loadBalancer = createLoadBalancer(name, args, this);
         if (kind === "gateway") {
             const gateway = createGateway(name, args, controllerClass, this);
@@ -191,7 +196,7 @@ function ports(args: EdgeArgs): ControllerPorts {
  * The Gateway: on HTTPS stacks an HTTPS listener terminating TLS with the stack's certificate and an
  * HTTP listener that only carries the redirect route; on the local stack one plain HTTP listener.
  */
-function createGateway(name: string, args: EdgeArgs, controllerClass: pulumi.Resource, parent: pulumi.Resource): k8s.apiextensions.CustomResource {
+function createGateway(name: string, args: EdgeArgs, controllerClass: pulumi.Resource[], parent: pulumi.Resource): k8s.apiextensions.CustomResource {
     const p = ports(args);
     const http = { name: "http", protocol: "HTTP", port: p.http, hostname: args.host, allowedRoutes: { namespaces: { from: "Same" } } };
     const https = {
@@ -213,7 +218,7 @@ function createGateway(name: string, args: EdgeArgs, controllerClass: pulumi.Res
             },
         },
         spec: { gatewayClassName: args.className, listeners: args.https ?? true ? [http, https] : [http] },
-    }, { parent, dependsOn: [controllerClass] });
+    }, { parent, dependsOn: controllerClass });
 }
 
 /** The app's paths on the HTTPS listener (HTTP on the local stack), and the redirect on the HTTP one. */
@@ -255,7 +260,7 @@ function createHttpRoutes(name: string, args: EdgeArgs, gateway: k8s.apiextensio
 }
 
 /** The host's routes as an Ingress: the API and WebSockets to the backend, the rest to the frontend; TLS only. */
-function createIngress(name: string, args: EdgeArgs, controllerClass: pulumi.Resource, parent: pulumi.Resource): k8s.networking.v1.Ingress {
+function createIngress(name: string, args: EdgeArgs, controllerClass: pulumi.Resource[], parent: pulumi.Resource): k8s.networking.v1.Ingress {
     const https = args.https ?? true;
     return new k8s.networking.v1.Ingress(`${name}-ingress`, {
         metadata: {
@@ -291,7 +296,7 @@ function createIngress(name: string, args: EdgeArgs, controllerClass: pulumi.Res
                 },
             }],
         },
-    }, { parent, dependsOn: [controllerClass] });
+    }, { parent, dependsOn: controllerClass });
 }
 
 /** AWS Load Balancer Controller annotations for an NLB with pod (ip) targets across zones. */

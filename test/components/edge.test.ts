@@ -100,6 +100,8 @@ test("the controller is never assumed: the GatewayClass or IngressClass is read,
     await build("check-gw");
     await build("check-ing", { kind: "ingress", className: "haproxy" });
     expect(reads()).toEqual(expect.arrayContaining(["check-gw-gatewayclass", "check-ing-ingressclass"]));
+    await build("render", { verifyClass: false });
+    expect(reads().filter((n) => n.startsWith("render-"))).toEqual([]);
 });
 
 test("a NodePort edge carries no NLB settings, and nothing waits for an address no one will publish", async () => {
