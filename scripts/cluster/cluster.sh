@@ -425,13 +425,13 @@ cmd_up() {
   alive etcd || { start_etcd; say "etcd ready on 127.0.0.1:$PORT_ETCD"; }
   alive kube-apiserver || { start_apiserver; say "kube-apiserver ready on https://127.0.0.1:$PORT_APISERVER"; }
   apply_crds_in_background
+  bash "$HERE/gateway-api.sh" "$BIN/kubectl" "$KUBECONFIG_FILE" > "$LOGS/gateway-api.log" 2>&1 &
+  GATEWAY_API_JOB=$!
   start_controllers
   say "controller-manager, scheduler and kwok healthy"
   bootstrap
-  local gateway_api
-  gateway_api="$(bash "$HERE/gateway-api.sh" "$BIN/kubectl" "$KUBECONFIG_FILE" 2>"$LOGS/gateway-api.log")" ||
-    fail_component gateway-api "could not apply the Gateway API CRDs and GatewayClass"
-  say "$gateway_api"
+  wait "$GATEWAY_API_JOB" || fail_component gateway-api "could not apply the Gateway API CRDs and GatewayClass"
+  say "$(tail -1 "$LOGS/gateway-api.log")"
   recycle_released_volumes
   touch "$READY_MARK"
   say "up: $(kubectl_ get nodes --no-headers | wc -l) nodes Ready in ${#ZONES[@]} zones; kubectl --kubeconfig $KUBECONFIG_FILE get nodes -L topology.kubernetes.io/zone"

@@ -1,25 +1,27 @@
 // The Gateway API edge for real: the Traefik build of scripts/edge/traefik.sh runs as a process
 // against a local control plane of the test's own (which `up` gave the pinned Gateway API CRDs and
-// the `traefik` GatewayClass), and serves the very Gateway and HTTPRoute the program makes for the
-// local stack. Until the cluster has real pods, the backend and frontend "pods" are small servers on
-// 127.0.0.1 and 127.0.0.2 (two backend replicas: Traefik keeps one server per address), reached
-// through Services and EndpointSlices as kube-proxy-less Traefik reaches pods.
+// the `traefik` GatewayClass), and serves the very Gateway and HTTPRoutes the program makes for the
+// local stack. Until the cluster has real pods, Traefik and the "pods" (two backend replicas and a
+// frontend, test/cluster/edgeBackend.ts) run in a network namespace of the test's own, the pods on
+// pod-like addresses 10.244.77.1 and .2 (EndpointSlices refuse loopback addresses); UNIX-socket
+// relays (socat) connect the namespace's 127.0.0.1:<API port> to the API server and a host port on
+// 127.0.0.1 to Traefik's entry point. Nothing listens outside 127.0.0.1 or the namespace.
 // Proven: the login POST and the frontend reach their Services through the controller; a WebSocket
 // upgrade on /ws passes, carries messages both ways and stays open past the entry point's read
 // timeout; requests spread over both replicas (no affinity) and a token from one replica opens a
 // WebSocket on the other. Skipped when the cluster binaries or Traefik are not installed, unless
 // KUBEPOLARIS_REQUIRE_CLUSTER=1.
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import { createHash, createHmac } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
+import { frame, FRONTEND_PAGE, LOGIN, readFrames, sign } from "./edgeBackend";
 import { TRAEFIK_PORTS } from "../../components/edge";
 import { describeFailure, REPO, tempDir } from "../engine/engine";
 import { runStack } from "../support/program";
 import { TYPES } from "../support/types";
-import { Cluster, clusterBinDir, clusterScript, freePortBase, kubectlJson, kubectlOk, listening, waitFor } from "./cluster";
+import { Cluster, clusterBinDir, clusterScript, freePortBase, kubectlJson, kubectlOk, waitFor } from "./cluster";
 
 const BIN = clusterBinDir();
 const TRAEFIK = (() => {
@@ -29,82 +31,18 @@ const TRAEFIK = (() => {
 const REQUIRED = process.env.KUBEPOLARIS_REQUIRE_CLUSTER === "1";
 const describeEdge = (BIN && TRAEFIK) || REQUIRED ? describe : describe.skip;
 
-/** The two backend replicas' addresses (both loopback) and the shared secret their tokens are signed with. */
-const REPLICAS = ["127.0.0.1", "127.0.0.2"];
-const JWT_SECRET = "edge-test-shared-secret";
+/** The two backend replicas' addresses inside the test's network namespace (the frontend shares the first). */
+const REPLICAS = ["10.244.77.1", "10.244.77.2"];
 /** Traefik's entry point read timeout in this test: a WebSocket must outlive it. */
 const READ_TIMEOUT_S = 2;
+const TS_NODE = path.join(REPO, "node_modules", ".bin", "ts-node");
 
-const sign = (user: string) => `${user}.${createHmac("sha256", JWT_SECRET).update(user).digest("hex")}`;
-const verify = (token: string | null) => !!token && sign(token.split(".")[0]) === token;
-
-/** A backend replica: POST /api/v1/auth/login answers a token; /ws/* upgrades (token in the query) and echoes. */
-function backendReplica(replica: string): http.Server {
-    const server = http.createServer((req, res) => {
-        if (req.method === "POST" && req.url === "/api/v1/auth/login") {
-            let body = "";
-            req.on("data", (d) => { body += d; });
-            req.on("end", () => {
-                const { username, password } = JSON.parse(body || "{}");
-                const ok = username === "admin" && password === "s3cret-password";
-                res.writeHead(ok ? 200 : 401, { "content-type": "application/json", "x-replica": replica });
-                res.end(JSON.stringify(ok ? { code: 200, data: { token: sign(username) }, replica } : { code: 401 }));
-            });
-            return;
-        }
-        res.writeHead(404, { "x-replica": replica });
-        res.end();
-    });
-    server.on("upgrade", (req, socket: net.Socket) => {
-        const token = new URL(req.url ?? "/", "http://x").searchParams.get("token");
-        if (!req.url?.startsWith("/ws/") || !verify(token)) {
-            socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
-            return;
-        }
-        const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-        socket.write(frame(`hello from ${replica}`, false));
-        readFrames(socket, (text) => socket.write(frame(`${replica} echo: ${text}`, false)));
-    });
-    return server;
-}
-
-/** One unfragmented text frame (clients mask theirs, servers do not). */
-function frame(text: string, mask: boolean): Buffer {
-    const payload = Buffer.from(text);
-    const key = Buffer.from([1, 2, 3, 4]);
-    const head = payload.length < 126 ? Buffer.from([0x81, (mask ? 0x80 : 0) | payload.length]) : Buffer.from([0x81, (mask ? 0x80 : 0) | 126, payload.length >> 8, payload.length & 255]);
-    const body = mask ? Buffer.from(payload.map((b, i) => b ^ key[i % 4])) : payload;
-    return Buffer.concat([head, ...(mask ? [key] : []), body]);
-}
-
-/** Calls `onText` with each text frame read from `socket` (short frames only: this test's messages). */
-function readFrames(socket: net.Socket, onText: (text: string) => void, initial = Buffer.alloc(0)): void {
-    let buf = initial;
-    const drain = () => {
-        while (buf.length >= 2) {
-            const masked = (buf[1] & 0x80) !== 0;
-            let len = buf[1] & 0x7f;
-            let off = 2;
-            if (len === 126) {
-                len = buf.readUInt16BE(2);
-                off = 4;
-            }
-            const need = off + (masked ? 4 : 0) + len;
-            if (buf.length < need) {
-                return;
-            }
-            const key = masked ? buf.subarray(off, off + 4) : undefined;
-            const data = buf.subarray(off + (masked ? 4 : 0), need);
-            const text = Buffer.from(data.map((b, i) => (key ? b ^ key[i % 4] : b))).toString();
-            buf = buf.subarray(need);
-            if (text !== "") {
-                onText(text);
-            }
-        }
-    };
-    socket.on("data", (d) => { buf = Buffer.concat([buf, d]); drain(); });
-    drain();
+function run(cmd: string, args: string[]): string {
+    const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) {
+        throw new Error(describeFailure(`${cmd} ${args.join(" ")}`, r));
+    }
+    return r.stdout;
 }
 
 /** A WebSocket client through the edge: the 101 status, then received texts in order. */
@@ -152,9 +90,6 @@ function request(port: number, host: string, method: string, urlPath: string, bo
     });
 }
 
-const listen = (server: http.Server, host: string, port: number) =>
-    new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(port, host, () => resolve()); });
-
 describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scripts/edge/traefik.sh"})`, () => {
     const work = tempDir("kubepolaris-cluster-edge-test-");
     const portBase = freePortBase();
@@ -163,25 +98,57 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
         kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
         env: { ...process.env, KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"), KUBEPOLARIS_CLUSTER_PORT_BASE: String(portBase) },
     };
-    const servers: http.Server[] = [];
-    let traefik: ChildProcess | undefined;
+    const netns = `kpedge${process.pid}`;
+    const children: ChildProcess[] = [];
+    let traefikProcess: ChildProcess | undefined;
     let host = "";
     let gatewayRef = ["", ""];
-    const backendPort = portBase + 1;
-    const frontendPort = portBase + 2;
-    const entry = TRAEFIK_PORTS.http;
+    const backendPort = 8080;
+    const frontendPort = 8081;
+    /** The host port relayed to Traefik's entry point in the namespace. */
+    const entry = portBase + 1;
+
+    const start = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
+        const log = fs.openSync(path.join(work, `${name}.log`), "w");
+        const child = spawn(cmd, args, { env, stdio: ["ignore", log, log], detached: true });
+        fs.closeSync(log);
+        children.push(child);
+        return child;
+    };
+    const inNetns = (name: string, args: string[], env?: NodeJS.ProcessEnv) => start(name, "ip", ["netns", "exec", netns, ...args], env);
+    const logTail = (name: string) => {
+        const file = path.join(work, `${name}.log`);
+        return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").slice(-20).join("\n") : "";
+    };
 
     beforeAll(async () => {
         if (!BIN || !TRAEFIK) {
             throw new Error("KUBEPOLARIS_REQUIRE_CLUSTER=1 but the cluster binaries or Traefik are not installed: run scripts/cluster/ensure.sh and scripts/edge/traefik.sh");
         }
-        expect(listening([entry])).toEqual([]); // the program's listener port is Traefik's entry point
         const up = clusterScript(c, "up");
         if (up.status !== 0) {
             clusterScript(c, "down");
             throw new Error(describeFailure("cluster.sh up", up));
         }
         c.kubeconfig = up.stdout.trim().split("\n").pop();
+        const apiPort = Number(new URL(kubectlOk(c, ["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"])).port);
+
+        // The namespace: loopback up, the pods' addresses on it.
+        run("ip", ["netns", "add", netns]);
+        run("ip", ["netns", "exec", netns, "ip", "link", "set", "lo", "up"]);
+        for (const a of REPLICAS) {
+            run("ip", ["netns", "exec", netns, "ip", "addr", "add", `${a}/32`, "dev", "lo"]);
+        }
+        // The API server into the namespace, at the same address and port (its certificate names 127.0.0.1).
+        const apiSock = path.join(work, "api.sock");
+        const edgeSock = path.join(work, "edge.sock");
+        start("api-relay", "socat", [`UNIX-LISTEN:${apiSock},fork,mode=600`, `TCP:127.0.0.1:${apiPort}`]);
+        await waitFor("the API relay socket", 10_000, () => (fs.existsSync(apiSock) ? true : undefined));
+        inNetns("api-relay-ns", ["socat", `TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${apiSock}`]);
+        // Traefik's entry point out of the namespace, to 127.0.0.1:<entry> on the host.
+        inNetns("edge-relay-ns", ["socat", `UNIX-LISTEN:${edgeSock},fork,mode=600`, `TCP:127.0.0.1:${TRAEFIK_PORTS.http}`]);
+        await waitFor("the edge relay socket", 10_000, () => (fs.existsSync(edgeSock) ? true : undefined));
+        start("edge-relay", "socat", [`TCP-LISTEN:${entry},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${edgeSock}`]);
 
         // The program's own edge objects for the local stack.
         const program = await runStack("local");
@@ -190,53 +157,69 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
         host = gateway.spec.listeners[0].hostname;
         const ns = gateway.metadata.namespace;
         gatewayRef = [ns, gateway.metadata.name];
-        const strip = (o: any) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: o.kind, metadata: { name: o.metadata.name, namespace: ns }, spec: o.spec });
-        const backendService = routes[0].spec.rules.find((r: any) => r.matches[0].path.value === "/api").backendRefs[0];
-        const frontendService = routes[0].spec.rules.find((r: any) => r.matches[0].path.value === "/").backendRefs[0];
+        const backendRef = routes[0].spec.rules.find((r: any) => r.matches[0].path.value === "/api").backendRefs[0];
+        const frontendRef = routes[0].spec.rules.find((r: any) => r.matches[0].path.value === "/").backendRefs[0];
         const service = (name: string, port: number) => ({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns },
             spec: { ports: [{ name: "http", port, targetPort: "http" }] } });
-        const slice = (name: string, service: string, port: number, addresses: string[]) => ({
-            apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name, namespace: ns, labels: { "kubernetes.io/service-name": service } },
+        const slice = (name: string, port: number, addresses: string[]) => ({
+            apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: `${name}-pods`, namespace: ns, labels: { "kubernetes.io/service-name": name } },
             addressType: "IPv4", ports: [{ name: "http", port, protocol: "TCP" }],
             endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
         });
         const objects = [
             { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-            service(backendService.name, backendService.port), slice(`${backendService.name}-pods`, backendService.name, backendPort, REPLICAS),
-            service(frontendService.name, frontendService.port), slice(`${frontendService.name}-pods`, frontendService.name, frontendPort, [REPLICAS[0]]),
-            { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: gateway.metadata.name, namespace: ns }, spec: gateway.spec },
-            ...routes.map((r) => strip({ ...r, kind: "HTTPRoute" })),
+            service(backendRef.name, backendRef.port), slice(backendRef.name, backendPort, REPLICAS),
+            service(frontendRef.name, frontendRef.port), slice(frontendRef.name, frontendPort, [REPLICAS[0]]),
+            { apiVersion: gateway.apiVersion, kind: "Gateway", metadata: { name: gateway.metadata.name, namespace: ns }, spec: gateway.spec },
+            ...routes.map((r) => ({ apiVersion: r.apiVersion, kind: "HTTPRoute", metadata: { name: r.metadata.name, namespace: ns }, spec: r.spec })),
         ];
         kubectlOk(c, ["apply", "--server-side", "-f", "-"], objects.map((o) => JSON.stringify(o)).join("\n"));
 
-        for (const replica of REPLICAS) {
-            const s = backendReplica(replica);
-            servers.push(s);
-            await listen(s, replica, backendPort);
+        const backend = path.join(__dirname, "edgeBackend.ts");
+        for (const [i, a] of REPLICAS.entries()) {
+            inNetns(`backend-${i}`, [TS_NODE, "--transpile-only", "--project", path.join(REPO, "tsconfig.json"), backend, a, String(backendPort), "backend"]);
         }
-        const frontend = http.createServer((_req, res) => { res.writeHead(200, { "content-type": "text/html" }); res.end("<html>kubepolaris frontend</html>"); });
-        servers.push(frontend);
-        await listen(frontend, REPLICAS[0], frontendPort);
+        inNetns("frontend", [TS_NODE, "--transpile-only", "--project", path.join(REPO, "tsconfig.json"), backend, REPLICAS[0], String(frontendPort), "frontend"]);
 
-        const log = fs.openSync(path.join(work, "traefik.log"), "w");
-        traefik = spawn(TRAEFIK, [
+        const kubeconfig = path.join(work, "traefik.kubeconfig");
+        fs.copyFileSync(c.kubeconfig!, kubeconfig);
+        traefikProcess = inNetns("traefik", [TRAEFIK!,
             "--global.checknewversion=false", "--global.sendanonymoususage=false", "--log.level=INFO",
-            `--entryPoints.web.address=127.0.0.1:${entry}`,
+            `--entryPoints.web.address=127.0.0.1:${TRAEFIK_PORTS.http}`,
             `--entryPoints.web.transport.respondingTimeouts.readTimeout=${READ_TIMEOUT_S}s`,
-            `--entryPoints.traefik.address=127.0.0.1:${portBase + 9}`, "--ping=true",
+            `--entryPoints.traefik.address=127.0.0.1:${TRAEFIK_PORTS.healthCheck.port}`, "--ping=true",
             "--providers.kubernetesgateway=true",
-        ], { env: { ...process.env, KUBECONFIG: c.kubeconfig }, stdio: ["ignore", log, log] });
-        await waitFor("the HTTPRoute accepted by Traefik and its backends resolved", 60_000, () => {
+        ], { ...process.env, KUBECONFIG: kubeconfig });
+        await waitFor("the HTTPRoute accepted by Traefik and its backends resolved", 90_000, () => {
+            if (traefikProcess?.exitCode !== null) {
+                throw new Error(`Traefik exited ${traefikProcess?.exitCode}:\n${logTail("traefik")}`);
+            }
             const route = kubectlJson(c, ["-n", ns, "get", "httproute", routes[0].metadata.name]);
             const conditions = route.status?.parents?.[0]?.conditions ?? [];
             const ok = (type: string) => conditions.some((x: any) => x.type === type && x.status === "True");
             return ok("Accepted") && ok("ResolvedRefs") ? true : undefined;
         });
-    }, 300_000);
+        // The stand-in pods start through ts-node: wait until a login passes end to end.
+        const deadline = Date.now() + 60_000;
+        while ((await request(entry, host, "POST", "/api/v1/auth/login", LOGIN).catch(() => ({ status: 0 }))).status !== 200) {
+            if (Date.now() > deadline) {
+                throw new Error(`no login through the edge within 60 s\n--- traefik\n${logTail("traefik")}\n--- backend-0\n${logTail("backend-0")}`);
+            }
+            await new Promise((r) => setTimeout(r, 500));
+        }
+    }, 360_000);
 
     afterAll(async () => {
-        traefik?.kill("SIGTERM");
-        await Promise.all(servers.map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
+        for (const child of children.reverse()) {
+            if (child.exitCode === null && child.signalCode === null && child.pid) {
+                try {
+                    process.kill(-child.pid, "SIGKILL");
+                } catch {
+                    // already gone
+                }
+            }
+        }
+        spawnSync("sh", ["-c", `ip netns pids ${netns} | xargs -r kill -9; ip netns del ${netns}`]);
         clusterScript(c, "down");
         if (process.env.KUBEPOLARIS_KEEP_EDGE_TEST_LOGS !== "1") {
             fs.rmSync(work, { recursive: true, force: true });
@@ -250,22 +233,22 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
     });
 
     test("a login POST reaches a backend replica through the edge, and a wrong host does not", async () => {
-        const login = await request(entry, host, "POST", "/api/v1/auth/login", { username: "admin", password: "s3cret-password" });
+        const login = await request(entry, host, "POST", "/api/v1/auth/login", LOGIN);
         expect(login.status).toBe(200);
         expect(JSON.parse(login.body).data.token).toBe(sign("admin"));
-        const wrong = await request(entry, "elsewhere.test", "POST", "/api/v1/auth/login", { username: "admin", password: "s3cret-password" });
+        const wrong = await request(entry, "elsewhere.test", "POST", "/api/v1/auth/login", LOGIN);
         expect(wrong.status).toBe(404);
         const frontend = await request(entry, host, "GET", "/");
-        expect([frontend.status, frontend.body]).toEqual([200, "<html>kubepolaris frontend</html>"]);
+        expect([frontend.status, frontend.body]).toEqual([200, FRONTEND_PAGE]);
     });
 
     test("requests spread over both replicas, and a token from one opens a WebSocket on the other (no affinity needed)", async () => {
         const seen = new Set<string>();
         for (let i = 0; i < 12; i++) {
-            seen.add(String((await request(entry, host, "POST", "/api/v1/auth/login", { username: "admin", password: "s3cret-password" })).headers["x-replica"]));
+            seen.add(String((await request(entry, host, "POST", "/api/v1/auth/login", LOGIN)).headers["x-replica"]));
         }
         expect([...seen].sort()).toEqual(REPLICAS);
-        const login = await request(entry, host, "POST", "/api/v1/auth/login", { username: "admin", password: "s3cret-password" });
+        const login = await request(entry, host, "POST", "/api/v1/auth/login", LOGIN);
         const issuer = String(login.headers["x-replica"]);
         const token = JSON.parse(login.body).data.token;
         // Open sockets until one lands on the other replica (round robin: within a few).
@@ -283,7 +266,7 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
     });
 
     test("a WebSocket upgrade on /ws carries messages both ways and outlives the entry point's read timeout", async () => {
-        const token = JSON.parse((await request(entry, host, "POST", "/api/v1/auth/login", { username: "admin", password: "s3cret-password" })).body).data.token;
+        const token = JSON.parse((await request(entry, host, "POST", "/api/v1/auth/login", LOGIN)).body).data.token;
         const denied = await openWebSocket(entry, host, "/ws/clusters/1/terminal?token=forged");
         expect(denied.status).toBe(401);
         denied.socket.destroy();
