@@ -226,6 +226,15 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
         }
     }, 120_000);
 
+    test("cluster:up installed the Gateway API CRDs of the pinned bundle and the traefik GatewayClass", () => {
+        const pinned = fs.readFileSync(path.join(REPO, "scripts", "toolchain.versions"), "utf8").match(/^GATEWAY_API_VERSION=(.+)$/m)![1];
+        for (const crd of ["gatewayclasses", "gateways", "httproutes", "referencegrants"]) {
+            const o = kubectlJson(c, ["get", "crd", `${crd}.gateway.networking.k8s.io`]);
+            expect([crd, o.metadata.annotations["gateway.networking.k8s.io/bundle-version"]]).toEqual([crd, `v${pinned}`]);
+        }
+        expect(kubectlJson(c, ["get", "gatewayclass", "traefik"]).spec.controllerName).toBe("traefik.io/gateway-controller");
+    });
+
     test("the Gateway is programmed by the controller of its class", () => {
         const gw = kubectlJson(c, ["-n", gatewayRef[0], "get", "gateway", gatewayRef[1]]);
         const programmed = (gw.status?.conditions ?? []).find((x: any) => x.type === "Programmed");
