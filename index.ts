@@ -11,10 +11,12 @@ import { credentialsSecretName, databaseEnv, databasePeer } from "./components/d
 import { InClusterMysql } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
+import { FrontendNginxConfig, frontendNginxCommand, frontendPreStopCommand, NGINX_CONF_DIR } from "./components/frontendNginx";
 import { HaWorkload, maxPodsDuringRollout } from "./components/haWorkload";
 import { WAIVERS } from "./components/checkerWaivers";
 import { commonLabels, componentName, podLabels } from "./components/labels";
 import { NamespaceBaseline } from "./components/namespaceBaseline";
+import { WEBSOCKET_IDLE_TIMEOUT_SECONDS } from "./components/proxyTimeouts";
 import { backendProbes, frontendProbes } from "./components/probes";
 import { SharedSecret } from "./components/sharedSecret";
 
@@ -51,12 +53,17 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     ],
     backend: { labels: podLabels(release, "backend"), port: BACKEND.port },
     frontend: { labels: podLabels(release, "frontend"), port: config.frontend.containerPort },
-    backendClients: [{ name: "admin-password", labels: podLabels(release, "admin-password") }],
+    // The frontend's nginx proxies /api/ and /ws/ to the backend; the Job replaces the admin password.
+    backendClients: [
+        { name: "frontend", labels: podLabels(release, "frontend") },
+        { name: "admin-password", labels: podLabels(release, "admin-password") },
+    ],
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
     prometheusNamespace: config.monitoring.prometheusNamespace,
     database: databasePeer(release, { port: config.database.port, rdsSubnets: config.database.rds?.subnets }),
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
+    grafana: config.monitoring.grafana && { namespace: config.monitoring.grafana.namespace, port: config.monitoring.grafana.port },
 }, opts);
 const namespace = baseline.namespaceName;
 
@@ -171,6 +178,25 @@ const backend = new HaWorkload("backend", {
     waivers: WAIVERS.backendSecretEnv,
 }, opts);
 
+// The frontend runs nginx with the program's configuration, never the image's (which names Services
+// this program does not create and exits at start without them).
+const FRONTEND_RUN_DIR = "/tmp";
+const FRONTEND_CACHE_DIR = "/var/cache/nginx";
+const frontendNginx = new FrontendNginxConfig("frontend-nginx", {
+    name: `${componentName(release, "frontend")}-nginx`,
+    namespace,
+    labels,
+    settings: {
+        listenPort: config.frontend.containerPort,
+        healthPath: config.probePaths.frontend.readiness,
+        backend: `${componentName(release, "backend")}.${config.namespace}.svc:${BACKEND.port}`,
+        webSocketIdleSeconds: WEBSOCKET_IDLE_TIMEOUT_SECONDS,
+        runDir: FRONTEND_RUN_DIR,
+        cacheDir: FRONTEND_CACHE_DIR,
+        grafana: config.monitoring.grafana && { url: config.monitoring.grafana.url, resolver: config.monitoring.grafana.resolver },
+    },
+}, opts);
+
 const frontend = new HaWorkload("frontend", {
     release,
     component: "frontend",
@@ -182,9 +208,18 @@ const frontend = new HaWorkload("frontend", {
     ...frontendProbes(config.probePaths.frontend.readiness),
     runAs: { uid: FRONTEND.uid, gid: FRONTEND.gid },
     priorityClassName: baseline.priorityClassName,
-    // The image's nginx writes its pid and temp files under /tmp on a read-only root filesystem.
-    writablePaths: [...FRONTEND.writablePaths],
-}, opts);
+    command: frontendNginxCommand(),
+    configDirectory: { configMapName: frontendNginx.configMapName, mountPath: NGINX_CONF_DIR },
+    preStopCommand: (sleepSeconds) => frontendPreStopCommand(sleepSeconds, FRONTEND_RUN_DIR),
+    // The pid file, and request and proxy buffers nginx spills to disk, on a read-only root filesystem.
+    writablePaths: [FRONTEND_RUN_DIR, FRONTEND_CACHE_DIR],
+    // nginx resolved the backend Service once, at start: a new configuration or a new Service
+    // address (the Service replaced) rolls the pods.
+    podAnnotations: {
+        "kubepolaris.io/nginx-config-sha256": frontendNginx.checksum,
+        "kubepolaris.io/backend-cluster-ip": backend.serviceClusterIp.apply((ip) => ip ?? ""),
+    },
+}, { ...opts, dependsOn: [backend] });
 
 const admin = new AdminPassword("admin", {
     release,

@@ -59,21 +59,36 @@ export const BACKEND = {
     hasShellAndCurl: true,
 } as const;
 
-/** The frontend image (Dockerfile.frontend, nginx-frontend.conf): nginx:1.25-alpine as user nginx. */
+/**
+ * The frontend image (Dockerfile.frontend): the built UI under nginx:1.25-alpine, as user nginx.
+ * The image's own nginx.conf (deploy/docker/kubepolaris/nginx-frontend.conf) is NOT what runs: it
+ * proxies to fixed names (`kubepolaris-backend:8080` and `grafana:3000`) that nginx resolves at
+ * start, so the container exits whenever either name is missing. The program mounts its own
+ * configuration (components/frontendNginx.ts) and starts nginx with it; these are the facts of the
+ * image that configuration relies on.
+ */
 export const FRONTEND = {
-    /** `listen 80` in the image's nginx.conf (the upstream chart's 8080 needs its own config). */
+    /** The port the program's configuration listens on (the image EXPOSEs 80). */
     port: 80,
-    /** `location /health { return 200 }`. */
+    /** Answered by nginx itself (no upstream): the readiness probe's path. */
     healthPath: "/health",
-    /** The nginx user of the nginx alpine images. */
+    /** The nginx user of the nginx alpine images (and of the local image). */
     uid: 101,
     gid: 101,
-    /** The image's nginx.conf puts its pid and every temp path under /tmp. */
-    writablePaths: ["/tmp"],
-    /**
-     * `proxy_pass http://kubepolaris-backend:8080` in the image's nginx.conf: nginx resolves it at
-     * start and refuses to start when the name does not resolve, so the backend Service must be
-     * called this, in the frontend's namespace.
-     */
-    backendServiceName: "kubepolaris-backend",
+    /** The image's CMD: what runs when a Deployment gives no command. */
+    imageCommand: ["nginx", "-g", "daemon off;"],
+    /** Where the image bakes its nginx.conf, and that file in the release's source (read by the contract test). */
+    imageConfig: { path: "/etc/nginx/nginx.conf", source: "deploy/docker/kubepolaris/nginx-frontend.conf" },
+    /** `nginx` on the PATH; `-c` names the configuration, `-e` the log nginx opens before reading it. */
+    nginxBinary: "nginx",
+    /** The MIME table every nginx image ships. */
+    mimeTypesPath: "/etc/nginx/mime.types",
+    /** Where the image keeps the built UI (COPY --from=builder /app/dist /usr/share/nginx/html). */
+    siteRoot: "/usr/share/nginx/html",
+    /** The UI calls the API under this base (VITE_API_BASE_URL at build time). */
+    apiPrefix: "/api/",
+    /** The UI opens its WebSockets under this path on the page's own host (logs, terminals). */
+    webSocketPrefix: "/ws/",
+    /** The UI embeds Grafana panels from this path of its own host (GrafanaPanel.tsx: grafanaUrl = '/grafana'). */
+    grafanaPrefix: "/grafana/",
 } as const;

@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WAIVERS, waiverAnnotations } from "./checkerWaivers";
 import { ingressName } from "./labels";
+import { WEBSOCKET_IDLE_TIMEOUT_SECONDS } from "./proxyTimeouts";
 
 /** A Service the routes send to. */
 export interface RouteTarget {
@@ -94,8 +95,8 @@ export interface EdgeArgs {
  */
 export const ROUTE_TIMEOUTS = { ws: "0s", api: "300s", frontend: "60s" } as const;
 
-/** Seconds ingress-nginx-style controllers keep an idle proxied connection: WebSockets stay open for hours. */
-const PROXY_IDLE_TIMEOUT_SECONDS = "3600";
+/** Seconds ingress-nginx-style controllers keep an idle proxied connection: WebSockets under /ws stay open for an hour. */
+const PROXY_IDLE_TIMEOUT_SECONDS = String(WEBSOCKET_IDLE_TIMEOUT_SECONDS);
 /**
  * Seconds to open a connection to a pod. Not a WebSocket setting (the guide's 3600 s would be
  * capped by nginx at ~75 s anyway): short, so a request aimed at a dead pod's IP moves on to the

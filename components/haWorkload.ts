@@ -62,6 +62,16 @@ export interface HaWorkloadArgs {
     podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Time the endpoints controller and ingress-nginx need to stop sending new requests. Default: 10. */
     preStopSleepSeconds?: number;
+    /**
+     * A preStop command run instead of the plain sleep, for a server whose stop signal is not
+     * graceful: given the preStop wait, it returns a command that waits that long first. Default:
+     * none (the sleep action).
+     */
+    preStopCommand?: (sleepSeconds: number) => string[];
+    /** The container's command, replacing the image's entrypoint. Default: the image's. */
+    command?: string[];
+    /** A ConfigMap mounted read-only as a directory (no subPath, so it is never stale in a pod). Default: none. */
+    configDirectory?: { configMapName: pulumi.Input<string>; mountPath: string };
     /** Time after preStop for in-flight requests (and WebSockets) to finish. Default: 30. */
     shutdownSeconds?: number;
     /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). Default: none. */
@@ -90,6 +100,8 @@ export function pdbMinAvailable(minReplicas: number): number | undefined {
 export class HaWorkload extends pulumi.ComponentResource {
     public readonly deploymentName: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
+    /** The Service's cluster address (fixed for the Service's life; a client resolving it once must follow a replacement). */
+    public readonly serviceClusterIp: pulumi.Output<string>;
     /** Undefined below 2 replicas: a PDB there could only block every drain. */
     public readonly pdbName: pulumi.Output<string> | undefined;
     public readonly hpaName: pulumi.Output<string>;
@@ -112,12 +124,14 @@ export class HaWorkload extends pulumi.ComponentResource {
         this.selector = selector;
         this.deploymentName = deployment.metadata.name;
         this.serviceName = service.metadata.name;
+        this.serviceClusterIp = service.spec.clusterIP;
         this.pdbName = pdb?.metadata.name;
         this.hpaName = hpa.metadata.name;
         this.serviceAccountName = serviceAccount.metadata.name;
         this.registerOutputs({
             deploymentName: this.deploymentName,
             serviceName: this.serviceName,
+            serviceClusterIp: this.serviceClusterIp,
             pdbName: this.pdbName,
             hpaName: this.hpaName,
             serviceAccountName: this.serviceAccountName,
@@ -201,6 +215,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
             // starting a stale build it cached (mirror the images into a regional registry such
             // as ECR: a pod cannot start while it is unreachable).
             imagePullPolicy: "Always",
+            command: args.command,
             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
             env: args.env,
             resources: withEphemeralStorage(args.resources, writablePaths.map(() => WRITABLE_VOLUME_SIZE)),
@@ -209,11 +224,17 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
             startupProbe: args.startupProbe,
             // Keep serving while the pod is removed from Service endpoints and ingress-nginx
             // upstreams; only then does SIGTERM arrive.
-            lifecycle: { preStop: { sleep: { seconds: preStopSleep } } },
+            lifecycle: { preStop: args.preStopCommand ? { exec: { command: args.preStopCommand(preStopSleep) } } : { sleep: { seconds: preStopSleep } } },
             securityContext: restrictedContainerSecurity(),
-            volumeMounts: writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath })),
+            volumeMounts: [
+                ...writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath })),
+                ...(args.configDirectory ? [{ name: "config", mountPath: args.configDirectory.mountPath, readOnly: true }] : []),
+            ],
         }],
-        volumes: writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: WRITABLE_VOLUME_SIZE } })),
+        volumes: [
+            ...writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: WRITABLE_VOLUME_SIZE } })),
+            ...(args.configDirectory ? [{ name: "config", configMap: { name: args.configDirectory.configMapName } }] : []),
+        ],
     };
 }
 

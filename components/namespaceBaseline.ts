@@ -55,6 +55,8 @@ export interface NamespaceBaselineArgs {
     apiServerEgress: { cidrs: string[]; ports: number[] };
     /** A PriorityClass for the release's pods. Default: none. */
     priorityClass?: { name: string; value: number };
+    /** A Grafana the frontend proxies `/grafana/` to: its namespace and port. Default: none (no egress to it). */
+    grafana?: { namespace: string; port: number };
 }
 
 export class NamespaceBaseline extends pulumi.ComponentResource {
@@ -147,6 +149,13 @@ function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pu
         policyTypes: ["Ingress"],
         ingress: [{ from: [fromNamespace(args.prometheusNamespace)], ports: [tcp(args.backend.port)] }],
     });
+    if (args.grafana) {
+        policy("allow-frontend-to-grafana", {
+            podSelector: { matchLabels: args.frontend.labels },
+            policyTypes: ["Egress"],
+            egress: [{ to: [fromNamespace(args.grafana.namespace)], ports: [tcp(args.grafana.port)] }],
+        });
+    }
     const db = args.database;
     policy("allow-backend-to-database", {
         podSelector: { matchLabels: args.backend.labels },

@@ -2,18 +2,18 @@
 // from plain strings into a frozen AppConfig. Pure (no Pulumi runtime), so scripts and tests call
 // it on a stack file; load.ts feeds it the running stack's config.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
-import { APP_NAME, componentName } from "../components/labels";
+import { APP_NAME } from "../components/labels";
 import { LABEL_KEYS } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
-    type AppConfig, type EdgeConfig, ENVIRONMENTS, type FrontendConfig, type KubernetesProviderConfig, type MonitoringConfig,
+    type AppConfig, type EdgeConfig, ENVIRONMENTS, type FrontendConfig, type GrafanaConfig, type KubernetesProviderConfig, type MonitoringConfig,
     type NetworkConfig, type PriorityClassConfig, type ProbePaths, type RawConfig, SECRET_KEYS, type TierProfile, TIERS,
     type TlsConfig, type WorkloadConfig,
 } from "./schema";
 import { HPA_UTILIZATION_TARGETS, TIER_PROFILES } from "./tiers";
 import {
-    bool, cidrs, deepFreeze, dnsLabel, dnsName, httpPath, image, integer, labels, listOf, object, oneOf, optionalString, orDefault,
+    bool, cidrs, deepFreeze, dnsLabel, dnsName, httpPath, image, integer, labels, listOf, matching, object, oneOf, optionalString, orDefault,
     port, Problems, url,
 } from "./validators";
 
@@ -22,7 +22,7 @@ const TOP_LEVEL_KEYS = [
     "edge", "network", "monitoring", "priorityClass", "kubernetes", ...SECRET_KEYS,
 ] as const;
 
-/** The release name the frontend image expects (see parseConfig). */
+/** The default release name: the prefix of every object name. */
 const RELEASE = "kubepolaris";
 
 /** Parses and validates the stack's config; throws one ConfigError listing every problem. */
@@ -48,11 +48,6 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const onEnvironment = environment ? `environment ${environment}` : undefined;
 
     const release = dnsLabel(p, "release", values.release ?? RELEASE);
-    // The frontend image's nginx proxies to a fixed Service name and will not start without it.
-    if (release !== undefined && componentName(release, "backend") !== FRONTEND.backendServiceName) {
-        p.add("release", release, `"${RELEASE}": the frontend image's nginx resolves ${FRONTEND.backendServiceName} at start`
-            + ` and exits when it does not exist (the backend Service is named <release>-backend)`);
-    }
     const namespace = dnsLabel(p, "namespace", values.namespace ?? APP_NAME);
     const host = dnsName()(p, "host", values.host);
 
@@ -203,9 +198,37 @@ function parseNetwork(p: Problems, raw: unknown): NetworkConfig {
     };
 }
 
-function parseMonitoring(p: Problems, raw: unknown): MonitoringConfig {
-    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl"], false);
+/**
+ * The Grafana URL nginx can resolve per request: a Service's fully qualified name (the resolver
+ * applies no search list) and a port, no path (a path in a variable proxy_pass would replace every
+ * request's URI).
+ */
+const GRAFANA_URL = /^http:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc\.([a-z0-9]([-a-z0-9.]*[a-z0-9])?):(\d{1,5})$/;
+
+function parseGrafana(p: Problems, raw: unknown): GrafanaConfig | undefined {
+    if (raw === undefined) {
+        return undefined;
+    }
+    const grafanaRaw = object(p, "monitoring.grafana", raw, ["url", "resolver"], true);
+    const grafanaUrl = matching(GRAFANA_URL, "http://<service>.<namespace>.svc.<cluster domain>:<port>, e.g."
+        + " http://grafana.monitoring.svc.cluster.local:80 (a fully qualified Service name and a port, no path)")(p, "monitoring.grafana.url", grafanaRaw.url);
+    const m = grafanaUrl === undefined ? null : GRAFANA_URL.exec(grafanaUrl);
+    if (!m) {
+        return undefined;
+    }
+    const grafanaPort = port(p, "monitoring.grafana.url", Number(m[7]));
     return {
+        url: grafanaUrl!,
+        namespace: m[3],
+        port: grafanaPort ?? 0,
+        resolver: orDefault(p, "monitoring.grafana.resolver", grafanaRaw.resolver, `kube-dns.kube-system.svc.${m[5]}`, dnsName(1)),
+    };
+}
+
+function parseMonitoring(p: Problems, raw: unknown): MonitoringConfig {
+    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl", "grafana"], false);
+    return {
+        grafana: parseGrafana(p, monitoringRaw.grafana),
         prometheusNamespace: orDefault(p, "monitoring.prometheusNamespace", monitoringRaw.prometheusNamespace, "monitoring", dnsLabel),
         selectorLabels: orDefault(p, "monitoring.selectorLabels", monitoringRaw.selectorLabels, { release: "kube-prometheus-stack" }, labels),
         runbookBaseUrl: orDefault(p, "monitoring.runbookBaseUrl", monitoringRaw.runbookBaseUrl,

@@ -175,6 +175,19 @@ export interface MonitoringConfig {
     /** Labels the Prometheus Operator selects ServiceMonitors/PrometheusRules by. */
     selectorLabels: Record<string, string>;
     runbookBaseUrl: string;
+    /** A Grafana the UI embeds panels from, through the frontend's `/grafana/`; none: that path answers 404. */
+    grafana?: GrafanaConfig;
+}
+
+/** An in-cluster Grafana Service (the frontend proxies `/grafana/` to it, resolving it per request). */
+export interface GrafanaConfig {
+    /** `http://<service>.<namespace>.svc.<cluster domain>:<port>`, fully qualified. */
+    url: string;
+    /** Its namespace (from the URL): the frontend's egress NetworkPolicy opens it. */
+    namespace: string;
+    port: number;
+    /** The DNS server nginx asks per request; default: the cluster's DNS Service by name. */
+    resolver: string;
 }
 
 export interface PriorityClassConfig {

@@ -2,7 +2,8 @@
 # What `npm test` needs, installed or built once and cached (npm runs this as `pretest`):
 #   - promtool, for the alert rule unit tests (scripts/install-promtool.sh);
 #   - MariaDB and socat from Debian, for the app contract test (test/app; needs root);
-#   - the KubePolaris backend built from its release source (scripts/app/backend.sh);
+#   - nginx from Debian, for the frontend contract test;
+#   - the KubePolaris backend and UI built from their release source (scripts/app/backend.sh, frontend.sh);
 #   - the real Pulumi engine (scripts/toolchain.sh) and the local control plane's binaries
 #     (scripts/cluster/ensure.sh), for the engine and cluster tests;
 #   - Traefik and the Gateway API CRDs (scripts/edge/traefik.sh, niced, started first and in the
@@ -22,12 +23,12 @@ traefik_build=$!
 bash scripts/install-promtool.sh >&2
 
 missing=()
-for pair in mariadbd:mariadb-server mariadb:mariadb-client socat:socat ip:iproute2 setpriv:util-linux curl:curl; do
+for pair in mariadbd:mariadb-server mariadb:mariadb-client socat:socat ip:iproute2 setpriv:util-linux curl:curl nginx:nginx-light; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]} > 0)); then
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-    say "installing ${missing[*]} (Debian packages, for the app contract test)"
+    say "installing ${missing[*]} (Debian packages, for the app contract tests)"
     # The server is started by the test itself, never as a service.
     [[ -e /usr/sbin/policy-rc.d ]] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
@@ -37,12 +38,17 @@ if ((${#missing[@]} > 0)); then
   fi
 fi
 
+# The UI builds with npm while the Go builds below run: it finishes inside them on a cold machine.
+say "KubePolaris UI (cached after the first build; built in the background)"
+bash scripts/app/frontend.sh >/dev/null &
+ui_build=$!
 say "KubePolaris backend (cached after the first build)"
 bash scripts/app/backend.sh >/dev/null
 say "Pulumi engine toolchain (cached after the first build)"
 bash scripts/toolchain.sh >/dev/null
 say "local control plane binaries (cached after the first build)"
 bash scripts/cluster/ensure.sh >/dev/null
+wait "$ui_build" || { say "the KubePolaris UI build failed (scripts/app/frontend.sh)"; exit 1; }
 say "Traefik and the Gateway API CRDs (cached after the first build)"
 wait "$traefik_build" || { say "scripts/edge/traefik.sh failed"; exit 1; }
 say "ready"

@@ -8,6 +8,7 @@ import { DB_RESERVED_CONNECTIONS, parseConfig } from "../config";
 import { RecordedResource } from "../tools/mockRun";
 import { configProblems, isSecretInput, runStack, STACKS, stackValues } from "./support/program";
 import { TYPES } from "./support/types";
+import { findDirectives, hostsResolvedAtStart, parseNginxConf } from "./support/nginxConf";
 
 
 const component = (r: RecordedResource) => r.inputs.metadata?.labels?.["app.kubernetes.io/component"];
@@ -15,6 +16,50 @@ const podSpecOf = async (stack: string, type: string, name: string) =>
     (await runStack(stack)).ofType(type).find((r) => component(r) === name)!.inputs.spec.template.spec;
 
 const problems = configProblems;
+
+/** The frontend container, the nginx.conf the stack mounts into it, and where it is mounted. */
+async function frontendNginxConf(stack: string): Promise<{ container: any; text: string; mountPath: string }> {
+    const program = await runStack(stack);
+    const spec = program.ofType(TYPES.deployment).find((r) => component(r) === "frontend")!.inputs.spec.template.spec;
+    const container = spec.containers[0];
+    const configVolumes = spec.volumes.filter((v: any) => v.configMap);
+    expect(configVolumes).toHaveLength(1);
+    const mount = container.volumeMounts.find((m: any) => m.name === configVolumes[0].name);
+    const configMap = program.ofType(TYPES.configMap).find((r) => r.inputs.metadata.name === configVolumes[0].configMap.name);
+    if (!configMap) {
+        throw new Error(`the frontend mounts ConfigMap ${configVolumes[0].configMap.name}, which the stack does not create`);
+    }
+    return { container, text: configMap.inputs.data["nginx.conf"], mountPath: mount.mountPath };
+}
+
+describe("a stack that names its Grafana", () => {
+    const grafanaUrl = "http://grafana.monitoring.svc.cluster.local:80";
+    const run = () => runStack("dev", { "kubepolaris:monitoring": JSON.stringify({ grafana: { url: grafanaUrl } }) });
+
+    test("/grafana/ is proxied with the name resolved per request, so a missing Grafana never stops nginx", async () => {
+        const program = await run();
+        const configMap = program.ofType(TYPES.configMap).find((r) => r.inputs.data?.["nginx.conf"])!;
+        const conf = parseNginxConf(configMap.inputs.data["nginx.conf"]);
+        const location = findDirectives(conf, "location").find(({ directive }) => directive.args.includes(FRONTEND.grafanaPrefix))!.directive;
+        const directives = Object.fromEntries(location.children!.map((d) => [d.name, d.args]));
+        expect(directives.resolver[0]).toBe("kube-dns.kube-system.svc.cluster.local");
+        expect(directives.proxy_pass[0]).toMatch(/^\$/);
+        expect(directives.set).toEqual([directives.proxy_pass[0], grafanaUrl]);
+        // Not among the names nginx needs at start.
+        expect(hostsResolvedAtStart(conf).some((host) => host.startsWith("grafana"))).toBe(false);
+    });
+
+    test("the frontend's NetworkPolicy lets it reach Grafana's namespace on Grafana's port, and nothing else new", async () => {
+        const policies = (await run()).ofType(TYPES.networkPolicy);
+        const grafana = policies.find((p) => p.inputs.metadata.name === "allow-frontend-to-grafana")!;
+        expect(grafana.inputs.spec.podSelector.matchLabels["app.kubernetes.io/component"]).toBe("frontend");
+        expect(grafana.inputs.spec.egress).toEqual([{
+            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+            ports: [{ protocol: "TCP", port: 80 }],
+        }]);
+        expect((await runStack("dev")).ofType(TYPES.networkPolicy).some((p) => p.inputs.metadata.name === "allow-frontend-to-grafana")).toBe(false);
+    });
+});
 
 describe.each(STACKS)("stack %s", (stack) => {
     test(`images are the ${APP_RELEASE} release the contract test builds`, () => {
@@ -48,13 +93,26 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(value(BACKEND.env.jwtSecret).valueFrom.secretKeyRef).toBeDefined();
     });
 
-    test("backend and frontend run as their images' users, writable only where the images write", async () => {
-        for (const [name, app] of [["backend", BACKEND], ["frontend", FRONTEND]] as const) {
-            const spec = await podSpecOf(stack, TYPES.deployment, name);
+    test("backend and frontend run as their images' users, writable only where they write", async () => {
+        const backend = await podSpecOf(stack, TYPES.deployment, "backend");
+        const frontend = await podSpecOf(stack, TYPES.deployment, "frontend");
+        for (const [spec, app] of [[backend, BACKEND], [frontend, FRONTEND]] as const) {
             expect(spec.securityContext).toMatchObject({ runAsUser: app.uid, runAsGroup: app.gid, runAsNonRoot: true });
-            const c = spec.containers[0];
-            expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
-            expect(c.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual([...app.writablePaths]);
+            expect(spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+        }
+        const writable = (spec: any) => spec.containers[0].volumeMounts
+            .filter((m: any) => spec.volumes.find((v: any) => v.name === m.name)?.emptyDir !== undefined)
+            .map((m: { mountPath: string }) => m.mountPath);
+        expect(writable(backend)).toEqual([...BACKEND.writablePaths]);
+        // Every path the frontend's nginx writes (pid, temp files) is on one of its emptyDirs.
+        const conf = parseNginxConf((await frontendNginxConf(stack)).text);
+        const written = [
+            ...findDirectives(conf, "pid"),
+            ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].flatMap((kind) => findDirectives(conf, `${kind}_temp_path`)),
+        ].map(({ directive }) => directive.args[0]);
+        expect(written).toHaveLength(6);
+        for (const file of written) {
+            expect({ file, onEmptyDir: writable(frontend).some((dir: string) => file.startsWith(`${dir}/`)) }).toEqual({ file, onEmptyDir: true });
         }
     });
 
@@ -73,9 +131,40 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(spec.securityContext.sysctls).toEqual([{ name: "net.ipv4.ip_unprivileged_port_start", value: String(FRONTEND.port) }]);
     });
 
-    test("the backend Service has the name the frontend image proxies to", async () => {
-        const services = (await runStack(stack)).ofType("kubernetes:core/v1:Service").map((s) => s.inputs.metadata.name);
-        expect(services).toContain(FRONTEND.backendServiceName);
+    test("frontend: nginx runs the stack's own configuration, never the image's baked one", async () => {
+        const { container, text, mountPath } = await frontendNginxConf(stack);
+        // The image's CMD would read /etc/nginx/nginx.conf, which proxies to names no stack creates.
+        expect(container.command?.slice(0, 3)).toEqual([FRONTEND.nginxBinary, "-c", `${mountPath}/nginx.conf`]);
+        const conf = parseNginxConf(text);
+        expect(findDirectives(conf, "listen").map(({ directive }) => Number(directive.args[0]))).toEqual([FRONTEND.port]);
+        expect(findDirectives(conf, "root").map(({ directive }) => directive.args[0])).toEqual([FRONTEND.siteRoot]);
+    });
+
+    test("frontend: nginx resolves at start only Services the stack creates, so it cannot crash-loop on a missing one", async () => {
+        const program = await runStack(stack);
+        const namespace = parseConfig(stackValues(stack)).namespace;
+        const created = program.ofType(TYPES.service).flatMap((s) => {
+            const name = s.inputs.metadata.name;
+            return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
+        });
+        const hosts = hostsResolvedAtStart(parseNginxConf((await frontendNginxConf(stack)).text));
+        expect(hosts.length).toBeGreaterThan(0);
+        for (const host of hosts) {
+            expect({ host, createdByTheStack: created.includes(host) }).toEqual({ host, createdByTheStack: true });
+        }
+        // The one it proxies the API to is the backend's.
+        const backendService = program.ofType(TYPES.service).find((s) => s.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
+        expect(hosts).toEqual([`${backendService.inputs.metadata.name}.${namespace}.svc`]);
+    });
+
+    test("frontend: /grafana/ answers 404 when the stack names no Grafana (the UI stays up without one)", async () => {
+        const config = parseConfig(stackValues(stack));
+        const conf = parseNginxConf((await frontendNginxConf(stack)).text);
+        const grafana = findDirectives(conf, "location").find(({ directive }) => directive.args.includes(FRONTEND.grafanaPrefix))!.directive;
+        const directives = Object.fromEntries(grafana.children!.map((d) => [d.name, d.args]));
+        expect(config.monitoring.grafana).toBeUndefined();
+        expect(directives.return?.[0]).toBe("404");
+        expect(directives.proxy_pass).toBeUndefined();
     });
 
     test("max_connections is sized from the backend's real pool (100 per pod) at the HPA maximum plus surge", () => {
@@ -145,10 +234,12 @@ describe("settings the app cannot honour are refused, naming the key and why", (
         expect(config.probePaths.backend).toEqual({ liveness: "/livez", readiness: "/ready" });
     });
 
-    test("a release name the frontend image cannot find its backend under", () => {
-        expect(problems(stackValues("dev", { release: "polaris" }))).toEqual([
-            expect.stringMatching(/^kubepolaris:release: got "polaris"; allowed: "kubepolaris": the frontend image's nginx resolves kubepolaris-backend/),
-        ]);
+    test("a Grafana URL nginx could not resolve per request (not a fully qualified Service name, or with a path)", () => {
+        for (const url of ["http://grafana:3000", "http://grafana.monitoring.svc:3000", "http://grafana.monitoring.svc.cluster.local:3000/grafana", "grafana.monitoring.svc.cluster.local"]) {
+            expect(problems(stackValues("dev", { monitoring: { grafana: { url } } }))).toEqual([
+                expect.stringMatching(new RegExp(`^kubepolaris:monitoring\\.grafana\\.url: got "${url.replace(/[./]/g, "\\$&")}"; allowed: http://<service>\\.<namespace>\\.svc\\.<cluster domain>:<port>`)),
+            ]);
+        }
     });
 
     test("an in-cluster database stack without its own admin password (it has no random provider)", () => {

@@ -9,6 +9,7 @@ import { quotaFor } from "../components/namespaceBaseline";
 import { cpuMillis, memoryBytes } from "../components/quantity";
 import { isSecretInput, runStack, stackAppConfig, STACKS } from "./support/program";
 import { TYPES } from "./support/types";
+import { BACKEND } from "../app/kubepolaris";
 
 const NLB = "service.beta.kubernetes.io/aws-load-balancer";
 
@@ -191,25 +192,22 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(outputs.loadBalancerService.value).toBe("kubepolaris-ingress-nlb");
     });
 
-    test("the foundation's resource counts", async () => {
-        const program = await runStack(stack);
-        const ownedBy = (component: string) => program.resources.filter((r) => r.urn.includes(`::${component}$`)).length;
-        expect({
-            workloads: ownedBy("kubepolaris:workload:HaWorkload"),
-            namespace: ownedBy("kubepolaris:namespace:NamespaceBaseline"),
-            edge: ownedBy("kubepolaris:edge:Edge"),
-            jwt: ownedBy("kubepolaris:secrets:SharedSecret"),
-        }).toEqual({
-            // 2 × (ServiceAccount, Deployment, Service, PDB, HPA)
-            workloads: 10,
-            // Namespace, quota, limits, 7 NetworkPolicies (+1 ingress rule for an in-cluster DB), 2 for
-            // the admin-password Job's calls to the backend, PriorityClass
-            namespace: 3 + 7 + 2 + (config.database.mode === "in-cluster" ? 1 : 0) + (config.priorityClass ? 1 : 0),
-            // the NLB Service, the Gateway, the HTTPRoute (+ the redirect route with HTTPS); the
-            // GatewayClass is read, not registered
-            edge: 3 + (config.edge.https ? 1 : 0),
-            jwt: config.secretsSet.has("jwtSecret") ? 1 : 2,
-        });
+    test("under the default-deny, the frontend's proxy may reach the backend (both policies), on the backend's port only", async () => {
+        const policies = (await runStack(stack)).ofType(TYPES.networkPolicy).map((p) => p.inputs.spec);
+        const frontendPods = podLabels(config.release, "frontend");
+        const backendPods = podLabels(config.release, "backend");
+        const matches = (selector: any, labels: Record<string, string>) =>
+            Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+        const sameNamespacePeer = (peer: any, labels: Record<string, string>) => !peer.namespaceSelector && !peer.ipBlock && matches(peer.podSelector, labels);
+        const egressPorts = policies
+            .filter((p) => p.policyTypes.includes("Egress") && matches(p.podSelector, frontendPods))
+            .flatMap((p) => (p.egress ?? []).filter((rule: any) => rule.to.some((peer: any) => sameNamespacePeer(peer, backendPods))))
+            .flatMap((rule: any) => rule.ports.map((port: any) => port.port));
+        const ingressPorts = policies
+            .filter((p) => p.policyTypes.includes("Ingress") && matches(p.podSelector, backendPods))
+            .flatMap((p) => (p.ingress ?? []).filter((rule: any) => rule.from.some((peer: any) => sameNamespacePeer(peer, frontendPods))))
+            .flatMap((rule: any) => rule.ports.map((port: any) => port.port));
+        expect({ egressPorts, ingressPorts }).toEqual({ egressPorts: [BACKEND.port], ingressPorts: [BACKEND.port] });
     });
 });
 

@@ -6,6 +6,7 @@ import { podLabels } from "../components/labels";
 import { RecordedResource } from "../tools/mockRun";
 import { runStack, stackAppConfig, STACKS } from "./support/program";
 import { TYPES } from "./support/types";
+import { preStopWaitSeconds } from "../policy/rules/shutdown";
 
 
 
@@ -99,7 +100,8 @@ describe.each(STACKS)("stack %s", (stack) => {
         const d = await deployment(component);
         expect(d.inputs.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
         const pod = d.inputs.spec.template.spec;
-        const preStop = pod.containers[0].lifecycle.preStop.sleep.seconds;
+        // A sleep action (backend) or an exec hook that sleeps before it stops nginx gracefully (frontend).
+        const preStop = preStopWaitSeconds(pod.containers[0].lifecycle.preStop)!.seconds;
         expect(preStop).toBeGreaterThan(0);
         expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop);
     });

@@ -22,13 +22,12 @@ fi
 KEY="$(cd "$SRC" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
 OUT="$ROOT/app/kubepolaris-$KUBEPOLARIS_APP_VERSION-$KEY/kubepolaris"
 
-if [[ -x "$OUT" ]]; then echo "$OUT"; exit 0; fi
-[[ "${1:-}" == --check ]] && { echo "backend.sh: not built yet ($OUT)" >&2; exit 1; }
+# shellcheck source=cache.sh
+source "$HERE/cache.sh"
+app_cache_begin backend.sh "$OUT" x "${1:-}"
 command -v go >/dev/null || { echo "backend.sh: go is required" >&2; exit 1; }
-
 START=$(date +%s)
 echo "[app] building the KubePolaris $KUBEPOLARIS_APP_VERSION backend from $SRC (cold: ~2 min)" >&2
-mkdir -p "$(dirname "$OUT")"
 LOG="$(dirname "$OUT")/build.log"
 # As the release's Dockerfile builds it: static, stripped. -o keeps the source tree untouched.
 if ! (cd "$SRC" && CGO_ENABLED=0 GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gocache" GOFLAGS="-trimpath -modcacherw" GOTOOLCHAIN=local \

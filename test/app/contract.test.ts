@@ -8,17 +8,14 @@
 //
 // Needs root, Go (the build), MariaDB, iproute2, util-linux and socat: `npm test` installs them
 // (scripts/test-prereqs.sh). Skipped when they are missing, unless KUBEPOLARIS_REQUIRE_APP=1.
-import { ChildProcess, spawnSync } from "child_process";
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
 import { APP_RELEASE, BACKEND } from "../../app/kubepolaris";
 import { ADMIN_PASSWORD_ENV } from "../../components/adminPassword";
 import { RecordedResource } from "../../tools/mockRun";
-import { PROJECT_DIR, runStack } from "../support/program";
 import { httpRequest, missingTools, Pod, ProcessSpec, Sandbox, waitFor } from "./sandbox";
+import { buildApp, component, LocalStack, portNamed, STACK } from "./stack";
 import { TYPES } from "../support/types";
-
-const STACK = "local";
 
 const missing = process.getuid?.() === 0 ? missingTools() : ["root"];
 const required = process.env.KUBEPOLARIS_REQUIRE_APP === "1";
@@ -26,36 +23,15 @@ const describeApp = missing.length === 0 || required ? describe : describe.skip;
 
 describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack deploys it`, () => {
     let sandbox: Sandbox;
+    let stack: LocalStack;
     let resources: RecordedResource[];
-    const pods: Pod[] = [];
-    const backends: ChildProcess[] = [];
+    let pods: Pod[] = [];
+    let backends: ChildProcess[] = [];
     let backendSpec: ProcessSpec;
     let container: any;
     let deployment: RecordedResource;
 
-    const component = (r: RecordedResource) => r.inputs.metadata?.labels?.["app.kubernetes.io/component"];
-    /** A secretKeyRef resolved against the Secrets the stack creates (mock values for its secrets). */
-    const secretValue = (ref: { name: string; key: string }) => {
-        const secret = resources.find((r) => r.type === TYPES.secret && r.inputs.metadata.name === ref.name);
-        const value = secret?.inputs.stringData?.[ref.key];
-        if (typeof value !== "string") {
-            throw new Error(`secretKeyRef ${ref.name}/${ref.key}: the stack creates no such Secret key`);
-        }
-        return value;
-    };
-    const envOf = (c: any, overrides: Record<string, string>) => {
-        const env: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/" };
-        for (const e of c.env ?? []) {
-            env[e.name] = e.valueFrom ? secretValue(e.valueFrom.secretKeyRef) : e.value;
-        }
-        for (const [name, value] of Object.entries(overrides)) {
-            if (!(name in env)) {
-                throw new Error(`override of ${name}: the container sets no such variable`);
-            }
-            env[name] = value;
-        }
-        return env;
-    };
+    const envOf = (c: any, overrides: Record<string, string>) => stack.envOf(c, overrides);
     /** The admin password in force: the stack's once the Job's script ran, the published one before. */
     const adminToken = async (pod: Pod) => {
         const job = resources.find((r) => r.type === TYPES.job && component(r) === "admin-password")!;
@@ -69,64 +45,21 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
         }
         throw new Error(`${pod.name}: neither the stack's nor the published admin password logs in`);
     };
-    const portNamed = (c: any, port: string | number) =>
-        typeof port === "number" ? port : c.ports.find((p: { name: string }) => p.name === port)?.containerPort;
 
     beforeAll(async () => {
         if (missing.length > 0) {
             throw new Error(`KUBEPOLARIS_REQUIRE_APP=1 but missing: ${missing.join(", ")} (scripts/test-prereqs.sh installs them)`);
         }
-        const build = spawnSync("bash", [path.join(PROJECT_DIR, "scripts", "app", "backend.sh")], { encoding: "utf8", timeout: 900_000 });
-        if (build.status !== 0) {
-            throw new Error(`scripts/app/backend.sh failed:\n${build.stderr}`);
-        }
-        const binary = build.stdout.trim().split("\n").pop()!;
-
-        resources = (await runStack(STACK)).resources;
-        deployment = resources.find((r) => r.type === TYPES.deployment && component(r) === "backend")!;
-        const podSpec = deployment.inputs.spec.template.spec;
-        container = podSpec.containers[0];
-        const mysql = resources.find((r) => r.type === TYPES.statefulSet && component(r) === "mysql")!.inputs.spec.template.spec.containers[0];
-        const mysqlEnv = envOf(mysql, {});
+        const binary = buildApp("backend.sh");
+        stack = await LocalStack.load();
+        resources = stack.resources;
+        deployment = stack.ofComponent(TYPES.deployment, "backend");
+        container = deployment.inputs.spec.template.spec.containers[0];
 
         sandbox = new Sandbox();
-        // The server flags the program gives its MySQL (TLS, charset, connection limit), not its paths.
-        const serverFlags = (mysql.args as string[]).filter((a) => !/^--(datadir|port)=/.test(a));
-        await sandbox.startDatabase(serverFlags, { user: mysqlEnv.MYSQL_USER, password: mysqlEnv.MYSQL_PASSWORD, database: mysqlEnv.MYSQL_DATABASE });
-
-        // The image's WORKDIR: the binary and the release's configs/, owned by root (read-only to the app).
-        const workdir = path.join(sandbox.dir, "app");
-        fs.mkdirSync(workdir, { mode: 0o755 });
-        fs.copyFileSync(binary, path.join(workdir, "kubepolaris"));
-        fs.chmodSync(path.join(workdir, "kubepolaris"), 0o755);
-        const env = envOf(container, {
-            // The pod resolves the database Service's name; here the database is on the pod's loopback.
-            [BACKEND.env.dbHost]: "127.0.0.1",
-        });
-        const volumes = new Map<string, any>((podSpec.volumes ?? []).map((v: any) => [v.name, v]));
-        const writablePaths = (container.volumeMounts ?? [])
-            .filter((m: any) => volumes.get(m.name)?.emptyDir !== undefined && !m.readOnly)
-            .map((m: any) => m.mountPath as string);
-        backendSpec = {
-            workingDir: workdir,
-            command: ["./kubepolaris"],
-            env,
-            uid: podSpec.securityContext.runAsUser,
-            gid: podSpec.securityContext.runAsGroup,
-            writablePaths,
-        };
-        for (const name of ["backend-a", "backend-b"]) {
-            const pod = await sandbox.pod(name, Number(env[BACKEND.env.dbPort]));
-            pods.push(pod);
-            backends.push(pod.exec(backendSpec, "backend"));
-        }
-        const port = portNamed(container, "http");
-        // The first start migrates the schema: the startup probe's budget.
-        const startup = container.startupProbe;
-        const budgetMs = (startup.periodSeconds * startup.failureThreshold) * 1000;
-        for (const pod of pods) {
-            await pod.waitForHttp(port, startup.httpGet.path, Math.min(budgetMs, 180_000), "backend");
-        }
+        await stack.startDatabase(sandbox);
+        backendSpec = stack.backendSpec(sandbox, binary);
+        ({ pods, processes: backends } = await stack.startBackends(sandbox, backendSpec, ["backend-a", "backend-b"]));
     }, 900_000);
 
     afterAll(async () => {
@@ -138,7 +71,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
         expect(backendSpec.writablePaths).toEqual([...BACKEND.writablePaths]);
         expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
         // Nothing the backend wrote landed in its (read-only) working tree.
-        expect(fs.readdirSync(backendSpec.workingDir)).toEqual(["kubepolaris"]);
+        expect(fs.readdirSync(backendSpec.workingDir!)).toEqual(["kubepolaris"]);
     });
 
     test("the port the Service targets answers", async () => {
@@ -174,26 +107,14 @@ describeApp(`the KubePolaris ${APP_RELEASE} backend, run as the ${STACK} stack d
     });
 
     test("the admin-password Job's script replaces the published password, on every backend, idempotently", async () => {
-        const job = resources.find((r) => r.type === TYPES.job && component(r) === "admin-password")!;
-        const jobPod = job.inputs.spec.template.spec;
-        const jobContainer = jobPod.containers[0];
-        // The Service's DNS name inside the cluster; here the backend is on the pod's loopback.
-        const env = envOf(jobContainer, { [ADMIN_PASSWORD_ENV.backendUrl]: `http://127.0.0.1:${BACKEND.port}` });
+        const env = stack.adminJobEnv();
         const login = (pod: Pod, password: string) =>
             pod.request(BACKEND.port, "POST", BACKEND.api.login, { body: { username: env[ADMIN_PASSWORD_ENV.username], password } });
 
         expect(env[ADMIN_PASSWORD_ENV.seededPassword]).toBe(BACKEND.seededAdmin.password);
         expect((await login(pods[0], BACKEND.seededAdmin.password)).status).toBe(200);
 
-        const runJob = async (attempt: string) => {
-            const spec: ProcessSpec = {
-                workingDir: path.join(sandbox.dir, "app"), command: jobContainer.command, env,
-                uid: jobPod.securityContext.runAsUser, gid: jobPod.securityContext.runAsGroup, writablePaths: [],
-            };
-            const child = pods[0].exec(spec, `admin-job-${attempt}`);
-            const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-            return { code, log: sandbox.logOf(`backend-a-admin-job-${attempt}`) };
-        };
+        const runJob = (attempt: string) => stack.runAdminJob(sandbox, pods[0], attempt);
         const first = await runJob("1");
         expect(first).toEqual({ code: 0, log: expect.stringContaining("replaced the published admin password") });
         const second = await runJob("2");

@@ -45,6 +45,8 @@ export class Sandbox {
     private dbSocket = "";
     private dbPort = 0;
     private database?: ChildProcess;
+    /** Mount points a process needed that did not exist on the host: removed by `stop`. */
+    private readonly createdMountPoints: string[] = [];
 
     constructor() {
         // Not under /tmp: each backend gets a fresh tmpfs there. World-traversable so the
@@ -53,8 +55,15 @@ export class Sandbox {
         fs.chmodSync(this.dir, 0o755);
     }
 
-    private start(cmd: string, args: string[], logName: string): ChildProcess {
+    /**
+     * Starts a process with its output in `<logName>.log`; with `owner`, the log belongs to that user,
+     * as runc hands a container's stdio to its user (a process may reopen /dev/stdout).
+     */
+    private start(cmd: string, args: string[], logName: string, owner?: { uid: number; gid: number }): ChildProcess {
         const log = fs.openSync(path.join(this.dir, `${logName}.log`), "a");
+        if (owner) {
+            fs.fchownSync(log, owner.uid, owner.gid);
+        }
         const child = spawn(cmd, args, { stdio: ["ignore", log, log], detached: true });
         fs.closeSync(log);
         this.processes.push(child);
@@ -104,19 +113,33 @@ export class Sandbox {
         return run("mariadb", ["--no-defaults", `--socket=${this.dbSocket}`, "-uroot", "-N", "-e", statements.join(";\n")]);
     }
 
-    /** A network namespace with loopback up, where `dbPort` on 127.0.0.1 reaches the database. */
-    async pod(name: string, dbPort: number): Promise<Pod> {
+    /** A network namespace with loopback up; with `dbPort`, that port on 127.0.0.1 reaches the database. */
+    async pod(name: string, dbPort?: number): Promise<Pod> {
         const ns = `${this.id}-${name}`;
         run("ip", ["netns", "add", ns]);
         this.namespaces.push(ns);
         run("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
-        this.start("ip", ["netns", "exec", ns, "socat", `TCP-LISTEN:${dbPort},bind=127.0.0.1,fork,reuseaddr`,
-            `UNIX-CONNECT:${path.join(this.dir, "db-relay.sock")}`], `${name}-db-relay`);
+        if (dbPort !== undefined) {
+            this.start("ip", ["netns", "exec", ns, "socat", `TCP-LISTEN:${dbPort},bind=127.0.0.1,fork,reuseaddr`,
+                `UNIX-CONNECT:${path.join(this.dir, "db-relay.sock")}`], `${name}-db-relay`);
+        }
         return new Pod(this, ns, name);
     }
 
-    spawnIn(ns: string, args: string[], logName: string): ChildProcess {
-        return this.start("ip", ["netns", "exec", ns, ...args], logName);
+    /** Creates the directories of `target` that do not exist yet (a mount point), remembering them for `stop`. */
+    mountPoint(target: string): void {
+        const missing: string[] = [];
+        for (let dir = target; !fs.existsSync(dir); dir = path.dirname(dir)) {
+            missing.unshift(dir);
+        }
+        for (const dir of missing) {
+            fs.mkdirSync(dir);
+            this.createdMountPoints.unshift(dir);
+        }
+    }
+
+    spawnIn(ns: string, args: string[], logName: string, owner?: { uid: number; gid: number }): ChildProcess {
+        return this.start("ip", ["netns", "exec", ns, ...args], logName, owner);
     }
 
     /** Stops every process (whole process groups) and removes the namespaces and files. */
@@ -136,12 +159,19 @@ export class Sandbox {
             spawnSync("sh", ["-c", `ip netns pids ${ns} | xargs -r kill -9; ip netns del ${ns}`]);
         }
         fs.rmSync(this.dir, { recursive: true, force: true });
+        for (const dir of this.createdMountPoints) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     }
 }
 
 export interface ProcessSpec {
-    /** The working directory's contents: the image's WORKDIR. */
-    workingDir: string;
+    /** The working directory's contents: the image's WORKDIR, read-only. Default: / (with readOnlyRoot). */
+    workingDir?: string;
+    /** Host paths mounted read-only over paths of the container (the image's files, ConfigMaps). Default: none. */
+    readOnlyBinds?: { source: string; target: string }[];
+    /** The whole root filesystem read-only (readOnlyRootFilesystem), but for the writable paths. Default: only workingDir is. */
+    readOnlyRoot?: boolean;
     command: string[];
     env: Record<string, string>;
     uid: number;
@@ -162,15 +192,38 @@ export class Pod {
      */
     exec(spec: ProcessSpec, logName: string): ChildProcess {
         const envArgs = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+        for (const target of [...spec.writablePaths, ...(spec.readOnlyBinds ?? []).map((b) => b.target)]) {
+            this.sandbox.mountPoint(target);
+        }
+        const workingDir = spec.workingDir ?? "/";
         const mounts = [
-            ...spec.writablePaths.map((p) => `mkdir -p '${p}' && mount -t tmpfs -o size=256m,mode=1777 tmpfs '${p}'`),
-            `mount --bind '${spec.workingDir}' '${spec.workingDir}'`,
-            `mount -o remount,bind,ro '${spec.workingDir}'`,
-            `cd '${spec.workingDir}'`,
+            // Read-only first, so a writable path inside a bound one stays writable.
+            ...(spec.readOnlyBinds ?? []).map((b) => `mount --bind '${b.source}' '${b.target}' && mount -o remount,bind,ro '${b.target}'`),
+            ...(spec.readOnlyRoot ? ["mount -o remount,bind,ro /"] : []),
+            ...spec.writablePaths.map((p) => `mount -t tmpfs -o size=256m,mode=1777 tmpfs '${p}'`),
+            ...(spec.workingDir ? [`mount --bind '${workingDir}' '${workingDir}'`, `mount -o remount,bind,ro '${workingDir}'`] : []),
+            `cd '${workingDir}'`,
         ].join(" && ");
         const script = `${mounts} && exec setpriv --reuid=${spec.uid} --regid=${spec.gid} --clear-groups --no-new-privs env -i "$@"`;
         return this.sandbox.spawnIn(this.ns, ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
-            ...envArgs, ...spec.command], `${this.name}-${logName}`);
+            ...envArgs, ...spec.command], `${this.name}-${logName}`, { uid: spec.uid, gid: spec.gid });
+    }
+
+    /** Sets a namespaced sysctl of the pod (a pod's securityContext.sysctls). */
+    sysctl(name: string, value: string): void {
+        run("ip", ["netns", "exec", this.ns, "sysctl", "-q", "-w", `${name}=${value}`]);
+    }
+
+    /**
+     * A Service's cluster address as this pod sees it: `address` on the pod's loopback, its `port`
+     * relayed to a UNIX socket (another pod's `relay`), as kube-proxy would forward it.
+     */
+    async serviceAddress(address: string, port: number, target: string): Promise<void> {
+        run("ip", ["netns", "exec", this.ns, "ip", "addr", "add", `${address}/32`, "dev", "lo"]);
+        this.sandbox.spawnIn(this.ns, ["socat", `TCP-LISTEN:${port},bind=${address},fork,reuseaddr`, `UNIX-CONNECT:${target}`],
+            `${this.name}-service-${address}-${port}`);
+        await waitFor(`${address}:${port} in ${this.name}`, () =>
+            spawnSync("ip", ["netns", "exec", this.ns, "bash", "-c", `exec 3<>/dev/tcp/${address}/${port}`]).status === 0, 10_000);
     }
 
     /** A UNIX socket in the sandbox that reaches 127.0.0.1:port inside this pod. */

@@ -8,6 +8,7 @@ export const TYPES = {
     rds: RDS_INSTANCE,
     serviceAccount: "kubernetes:core/v1:ServiceAccount",
     secret: "kubernetes:core/v1:Secret",
+    configMap: "kubernetes:core/v1:ConfigMap",
     priorityClass: "kubernetes:scheduling.k8s.io/v1:PriorityClass",
     serviceMonitor: "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
     randomPassword: "random:index/randomPassword:RandomPassword",
