@@ -240,16 +240,23 @@ const admin = new AdminPassword("admin", {
     // The backend must be up (the provider waits for the Deployment to be available).
 }, { ...opts, dependsOn: [backend] });
 
+// The edge comes last: the NLB and the routes exist only once the Job has replaced the published
+// admin password (the provider waits for a Job to complete, and fails the update if it fails).
 const edge = new Edge("edge", {
     release,
     namespace,
     labels,
     host: config.host,
+    kind: config.edge.kind,
+    className: config.edge.className,
+    https: config.edge.https,
     tls: config.tls,
     frontend: { serviceName: frontend.serviceName, port: 80 },
     backend: { serviceName: backend.serviceName, port: BACKEND.port },
     loadBalancer: config.edge,
-}, opts);
+    // Rendering manifests to files has no cluster to read the GatewayClass/IngressClass from.
+    verifyClass: config.kubernetes.renderYamlToDirectory === undefined,
+}, { ...opts, dependsOn: [admin] });
 
 // Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the
 // backend serves no /metrics, so there is nothing of its own to scrape.
@@ -276,7 +283,10 @@ export const backendDeployment = backend.deploymentName;
 export const backendService = backend.serviceName;
 export const frontendDeployment = frontend.deploymentName;
 export const frontendService = frontend.serviceName;
-export const ingressName = edge.ingressName;
+export const edgeKind = config.edge.kind;
+/** The HTTPRoute (gateway) or Ingress (ingress) carrying the app's paths. */
+export const routeName = edge.routeName;
+export const gatewayName = edge.gatewayName;
 export const loadBalancerService = edge.loadBalancerServiceName;
 export const loadBalancerHostname = edge.loadBalancerHostname;
 export const jwtSecretName = jwt.secretName;

@@ -165,21 +165,30 @@ function parseProbePaths(p: Problems, raw: unknown): ProbePaths {
     return paths;
 }
 
+/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts: Traefik as its Helm chart installs it. */
+export const DEFAULT_EDGE_CONTROLLER = {
+    className: "traefik",
+    namespace: "traefik",
+    labels: { [LABEL_KEYS.name]: "traefik" },
+} as const;
+
 function parseEdge(p: Problems, raw: unknown, decisions: EnvironmentDecisions, environment: string | undefined): EdgeConfig {
     const edgeRaw = object(p, "edge", raw,
-        ["serviceType", "scheme", "sourceRanges", "controllerNamespace", "controllerLabels", "awaitLoadBalancer"], false);
+        ["kind", "className", "serviceType", "scheme", "sourceRanges", "controllerNamespace", "controllerLabels", "awaitLoadBalancer"], false);
     const serviceType = orDefault(p, "edge.serviceType", edgeRaw.serviceType, "LoadBalancer", oneOf(["LoadBalancer", "NodePort"] as const));
     if (environment && !decisions.edgeServiceTypes.includes(serviceType)) {
         p.add("edge.serviceType", serviceType, `${decisions.edgeServiceTypes.map((t) => `"${t}"`).join(", ")} on environment ${environment}`
             + ` ("${serviceType}" is for ${environmentsWhere((d) => d.edgeServiceTypes.includes(serviceType))} only)`);
     }
     return {
+        kind: orDefault(p, "edge.kind", edgeRaw.kind, "gateway", oneOf(["gateway", "ingress"] as const)),
+        className: orDefault(p, "edge.className", edgeRaw.className, DEFAULT_EDGE_CONTROLLER.className, dnsName(1)),
+        https: decisions.edgeHttps,
         serviceType,
         scheme: orDefault(p, "edge.scheme", edgeRaw.scheme, "internet-facing", oneOf(["internal", "internet-facing"] as const)),
         sourceRanges: orDefault(p, "edge.sourceRanges", edgeRaw.sourceRanges, ["0.0.0.0/0"], cidrs),
-        controllerNamespace: orDefault(p, "edge.controllerNamespace", edgeRaw.controllerNamespace, "ingress-nginx", dnsLabel),
-        controllerLabels: orDefault(p, "edge.controllerLabels", edgeRaw.controllerLabels,
-            { [LABEL_KEYS.name]: "ingress-nginx", [LABEL_KEYS.component]: "controller" }, labels),
+        controllerNamespace: orDefault(p, "edge.controllerNamespace", edgeRaw.controllerNamespace, DEFAULT_EDGE_CONTROLLER.namespace, dnsLabel),
+        controllerLabels: orDefault(p, "edge.controllerLabels", edgeRaw.controllerLabels, { ...DEFAULT_EDGE_CONTROLLER.labels }, labels),
         awaitLoadBalancer: orDefault(p, "edge.awaitLoadBalancer", edgeRaw.awaitLoadBalancer, decisions.awaitLoadBalancer, bool),
     };
 }

@@ -17,8 +17,10 @@ export interface EnvironmentDecisions {
     databaseModes: readonly ("rds" | "in-cluster")[];
     /** Edge Service types allowed: NodePort is for a cluster with no load balancer (local). */
     edgeServiceTypes: readonly ("LoadBalancer" | "NodePort")[];
-    /** Whether the Ingress waits for an address: nothing publishes one on the local cluster. */
+    /** Whether the Gateway/Ingress waits for an address: nothing publishes one on the local cluster. */
     awaitLoadBalancer: boolean;
+    /** Whether the edge serves HTTPS (and redirects HTTP): the local stack has no certificate. */
+    edgeHttps: boolean;
     /** Whether manifests may be rendered to files: they hold Secrets in plaintext. */
     mayRenderManifests: boolean;
     /**
@@ -46,25 +48,25 @@ export interface EnvironmentDecisions {
 export const ENVIRONMENT_DECISIONS: Readonly<Record<Environment, Readonly<EnvironmentDecisions>>> = deepFreeze({
     local: {
         minReplicas: REPLICA_FLOORS.local, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer", "NodePort"],
-        awaitLoadBalancer: false, mayRenderManifests: true,
+        awaitLoadBalancer: false, edgeHttps: false, mayRenderManifests: true,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
         serverMode: "debug", requireNetworkPolicyEnforcer: false,
     },
     dev: {
         minReplicas: REPLICA_FLOORS.dev, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer"],
-        awaitLoadBalancer: true, mayRenderManifests: false,
+        awaitLoadBalancer: true, edgeHttps: true, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: false, finalSnapshot: false, monitoringIntervalSeconds: 60, logRetentionDays: 30,
         serverMode: "debug", requireNetworkPolicyEnforcer: false,
     },
     staging: {
         minReplicas: REPLICA_FLOORS.staging, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
-        awaitLoadBalancer: true, mayRenderManifests: false,
+        awaitLoadBalancer: true, edgeHttps: true, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
         serverMode: "debug", requireNetworkPolicyEnforcer: true,
     },
     prod: {
         minReplicas: REPLICA_FLOORS.prod, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
-        awaitLoadBalancer: true, mayRenderManifests: false,
+        awaitLoadBalancer: true, edgeHttps: true, mayRenderManifests: false,
         minBackupRetentionDays: 14, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 15, logRetentionDays: 90,
         serverMode: "release", requireNetworkPolicyEnforcer: true,
     },

@@ -156,14 +156,27 @@ export interface InClusterMysqlConfig {
 }
 
 export interface EdgeConfig {
+    /**
+     * "gateway" (the default): a Gateway API Gateway and HTTPRoutes, served by a maintained Gateway API
+     * controller (docs/edge.md). "ingress": a networking.k8s.io Ingress, for clusters that already run a
+     * maintained Ingress controller.
+     */
+    kind: "gateway" | "ingress";
+    /** The GatewayClass (gateway) or IngressClass (ingress) the routes are for. Default: "traefik". */
+    className: string;
+    /**
+     * Whether the listener serves HTTPS with the stack's certificate (and redirects HTTP to it). From the
+     * environment: every stack but local, which has no certificate and serves plain HTTP.
+     */
+    https: boolean;
     /** LoadBalancer (an AWS NLB) everywhere but the local stack, which uses NodePort. */
     serviceType: "LoadBalancer" | "NodePort";
     scheme: "internal" | "internet-facing";
     sourceRanges: string[];
-    /** Where the ingress-nginx controller runs and how its pods are labelled. */
+    /** Where the controller runs and how its pods are labelled (the NLB Service selects them). */
     controllerNamespace: string;
     controllerLabels: Record<string, string>;
-    /** False: the Ingress is not awaited (no controller will publish an address, e.g. local). */
+    /** False: the Gateway/Ingress is not awaited (no controller will publish an address, e.g. local). */
     awaitLoadBalancer: boolean;
 }
 

@@ -63,14 +63,17 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect((await runStack(stack)).ofType(TYPES.serviceMonitor)).toEqual([]);
     });
 
-    test("the request alerts read ingress-nginx's metrics for the program's Ingress and backend Service", async () => {
+    // With the Gateway edge (the default) these series exist only behind ingress-nginx (edge.kind
+    // ingress on that controller): moving the request alerts to the Gateway controller's metrics is
+    // open work (docs/edge.md, "Not done yet").
+    test("the request alerts read ingress-nginx's metrics for the program's route and backend Service", async () => {
         const program = await runStack(stack);
         const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
         const backendService = (await inNamespace(TYPES.service)).find((s) => s.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
         expect(params.backendService).toBe(backendService.inputs.metadata.name);
-        expect(params.ingress).toBe(program.one(TYPES.ingress).inputs.metadata.name);
-        // The Ingress really routes to that Service.
-        const routed = program.one(TYPES.ingress).inputs.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service.name));
+        const route = program.one(TYPES.httpRoute, (r) => r.inputs.metadata.name === params.ingress);
+        // The route really sends to that Service.
+        const routed = route.inputs.spec.rules.flatMap((r: any) => r.backendRefs.map((b: any) => b.name));
         expect(routed).toContain(params.backendService);
         for (const alert of ["KubePolarisHighLatencyP99", "KubePolarisApiErrorRate"]) {
             const expr = ruleNamed(groups, alert).expr;
@@ -95,7 +98,9 @@ describe.each(STACKS)("stack %s", (stack) => {
             const target = params.workloads.find((w) => w.deployment === d.inputs.metadata.name)!;
             expect(d.inputs.spec.template.spec.containers.map((c: { name: string }) => c.name)).toContain(target.container);
         }
-        expect(program.one(TYPES.ingress).inputs.spec.tls.map((t: { secretName: string }) => t.secretName)).toEqual([params.certificate]);
+        // The certificate the alert watches is the one the Gateway's HTTPS listener serves (local: plain HTTP).
+        const certificates = program.one(TYPES.gateway).inputs.spec.listeners.flatMap((l: any) => l.tls?.certificateRefs ?? []).map((c: any) => c.name);
+        expect(certificates).toEqual(config.edge.https ? [params.certificate] : []);
 
         for (const rule of rulesOf(groups)) {
             expect(rule.expr).toContain(`namespace="${config.namespace}"`);

@@ -139,9 +139,16 @@ describe("rejected with key, value and what is allowed", () => {
         ]);
     });
 
+    test("an edge kind other than gateway or ingress, and a class name that is not a Kubernetes name", () => {
+        expect(problems(withObject("prod", "edge", { kind: "nginx", className: "Traefik_1" }))).toEqual([
+            'kubepolaris:edge.kind: got "nginx"; allowed: one of "gateway", "ingress"',
+            'kubepolaris:edge.className: got "Traefik_1"; allowed: a DNS-1123 name (lowercase letters, digits, \'-\' and \'.\')',
+        ]);
+    });
+
     test("an unknown key in a structured object", () => {
         expect(problems(withObject("dev", "edge", { shceme: "internal" }))).toEqual([
-            'kubepolaris:edge.shceme: got "internal"; allowed: only the keys serviceType, scheme, sourceRanges, controllerNamespace, controllerLabels, awaitLoadBalancer under edge',
+            'kubepolaris:edge.shceme: got "internal"; allowed: only the keys kind, className, serviceType, scheme, sourceRanges, controllerNamespace, controllerLabels, awaitLoadBalancer under edge',
         ]);
     });
 

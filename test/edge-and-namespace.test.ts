@@ -1,6 +1,10 @@
 // The way in (NLB + Ingress), the namespace guard rails and the shared JWT secret, per stack.
 import { TIER_PROFILES } from "../config";
+import { TRAEFIK_PORTS } from "../components/edge";
 import { podLabels } from "../components/labels";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
 import { quotaFor } from "../components/namespaceBaseline";
 import { cpuMillis, memoryBytes } from "../components/quantity";
 import { isSecretInput, runStack, stackAppConfig, STACKS } from "./support/program";
@@ -9,57 +13,72 @@ import { BACKEND } from "../app/kubepolaris";
 
 const NLB = "service.beta.kubernetes.io/aws-load-balancer";
 
+/** The stack file's own `edge` section. */
+function rawEdge(stack: string): Record<string, unknown> {
+    const doc = yaml.load(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, any> };
+    return doc.config["kubepolaris:edge"] ?? {};
+}
+
 
 describe.each(STACKS)("stack %s", (stack) => {
     const config = stackAppConfig(stack);
 
-    test("the Ingress routes / to the frontend, /api and /ws to the backend, for the TLS-covered host", async () => {
-        const ingress = (await runStack(stack)).one(TYPES.ingress);
-        const spec = ingress.inputs.spec;
-        expect(spec.ingressClassName).toBe("nginx");
-        expect(spec.rules).toHaveLength(1);
-        expect(spec.rules[0].host).toBe(config.host);
-        const routes = Object.fromEntries(spec.rules[0].http.paths.map((p: any) =>
-            [p.path, `${p.pathType} ${p.backend.service.name}:${p.backend.service.port.number}`]));
-        expect(routes).toEqual({
-            "/": "Prefix kubepolaris-frontend:80",
-            "/api": "Prefix kubepolaris-backend:8080",
-            "/ws": "Prefix kubepolaris-backend:8080",
-        });
-        expect(spec.tls).toEqual([{ hosts: [config.host], secretName: config.tls.secretName }]);
-    });
-
-    test("Ingress annotations: sticky cookie, long idle timeouts for WebSockets, a short connect timeout, 100m bodies, no made-up annotations", async () => {
-        const annotations = (await runStack(stack)).one(TYPES.ingress).inputs.metadata.annotations;
-        expect(annotations).toMatchObject({
-            "nginx.ingress.kubernetes.io/affinity": "cookie",
-            "nginx.ingress.kubernetes.io/session-cookie-name": "route",
-            "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
-            "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
-            // Opening a connection to a pod is not what WebSockets wait on: fail over fast.
-            "nginx.ingress.kubernetes.io/proxy-connect-timeout": "10",
-            "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
-        });
-        expect(Object.keys(annotations)).not.toContain("nginx.ingress.kubernetes.io/websocket-services");
-        if (config.tls.mode === "certManager") {
-            expect(annotations["cert-manager.io/cluster-issuer"]).toBe(config.tls.clusterIssuer);
+    test("the Gateway edge: the app's host on the listener with the stack's certificate (plain HTTP on local), paths to the right Services", async () => {
+        const program = await runStack(stack);
+        expect(program.ofType(TYPES.ingress)).toEqual([]);
+        const gateway = program.one(TYPES.gateway).inputs;
+        expect(gateway.spec.gatewayClassName).toBe(config.edge.className);
+        const routes = program.one(TYPES.httpRoute, (r) => r.inputs.metadata.name === "kubepolaris").inputs;
+        const listener = gateway.spec.listeners.find((l: any) => l.name === routes.spec.parentRefs[0].sectionName);
+        expect(listener.hostname).toBe(config.host);
+        if (stack === "local") {
+            expect(listener.protocol).toBe("HTTP");
         } else {
-            expect(annotations["cert-manager.io/cluster-issuer"]).toBeUndefined();
+            expect(listener).toMatchObject({ protocol: "HTTPS", tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: config.tls.secretName }] } });
+            const redirect = program.one(TYPES.httpRoute, (r) => r.inputs.metadata.name !== "kubepolaris").inputs;
+            expect(redirect.spec.rules[0].filters[0].requestRedirect.scheme).toBe("https");
+        }
+        expect(Object.fromEntries(routes.spec.rules.map((r: any) => [r.matches[0].path.value, `${r.backendRefs[0].name}:${r.backendRefs[0].port}`])))
+            .toEqual({ "/": "kubepolaris-frontend:80", "/api": "kubepolaris-backend:8080", "/ws": "kubepolaris-backend:8080" });
+        if (config.tls.mode === "certManager") {
+            expect(gateway.metadata.annotations["cert-manager.io/cluster-issuer"]).toBe(config.tls.clusterIssuer);
         }
     });
 
-    test("the load balancer Service fronts the ingress-nginx controller pods", async () => {
+    test("an Ingress edge on request (edge.kind ingress), for the configured IngressClass, with no sticky cookie", async () => {
+        const program = await runStack(stack, { "kubepolaris:edge": JSON.stringify({ ...rawEdge(stack), kind: "ingress", className: "haproxy" }) });
+        expect(program.ofType(TYPES.gateway)).toEqual([]);
+        const ingress = program.one(TYPES.ingress).inputs;
+        expect(ingress.spec.ingressClassName).toBe("haproxy");
+        expect(Object.keys(ingress.metadata.annotations).filter((k) => /affinity|session-cookie/.test(k))).toEqual([]);
+    });
+
+    test("the edge waits for the Job that replaces the published admin password", async () => {
+        const program = await runStack(stack);
+        const byUrn = new Map(program.resources.map((r) => [r.urn, r]));
+        const job = program.one(TYPES.job, (r) => r.inputs.metadata.name === "kubepolaris-admin-password");
+        // A resource waits for the Job when it, or a component above it, depends on the Job or its component.
+        const waitsForJob = (urn: string | undefined): boolean => {
+            const r = urn === undefined ? undefined : byUrn.get(urn);
+            return r !== undefined && (r.dependencies.some((d) => d === job.urn || d === job.parent) || waitsForJob(r.parent));
+        };
+        const edge = [...program.ofType(TYPES.gateway), ...program.ofType(TYPES.httpRoute),
+            program.one(TYPES.service, (s) => s.inputs.metadata.name === "kubepolaris-ingress-nlb")];
+        expect(edge.map((r) => [r.name, waitsForJob(r.urn)])).toEqual(edge.map((r) => [r.name, true]));
+    });
+
+    test("the load balancer Service fronts the edge controller's pods", async () => {
         const lb = (await runStack(stack)).one(TYPES.service, (s) => s.inputs.metadata.name === "kubepolaris-ingress-nlb");
         expect(lb.inputs.metadata.namespace).toBe(config.edge.controllerNamespace);
         expect(lb.inputs.spec.selector).toEqual(config.edge.controllerLabels);
-        expect(lb.inputs.spec.ports.map((p: any) => `${p.port}->${p.targetPort}`)).toEqual(["80->http", "443->https"]);
+        expect(lb.inputs.spec.ports.map((p: any) => `${p.port}->${p.targetPort}`)).toEqual([`80->${TRAEFIK_PORTS.http}`, `443->${TRAEFIK_PORTS.https}`]);
         const annotations = lb.inputs.metadata.annotations ?? {};
         if (stack === "local") {
             // Nothing may wait for a cloud load balancer that will never come.
             expect(lb.inputs.spec.type).toBe("NodePort");
             expect(Object.keys(annotations).filter((k) => k.startsWith(NLB))).toEqual([]);
             expect(annotations["pulumi.com/skipAwait"]).toBe("true");
-            expect((await runStack(stack)).one(TYPES.ingress).inputs.metadata.annotations["pulumi.com/skipAwait"]).toBe("true");
+            expect((await runStack(stack)).one(TYPES.gateway).inputs.metadata.annotations["pulumi.com/skipAwait"]).toBe("true");
         } else {
             expect(lb.inputs.spec.type).toBe("LoadBalancer");
             expect(annotations).toMatchObject({
@@ -173,7 +192,8 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("outputs tell the operator where to go next", async () => {
         const { outputs } = await runStack(stack);
-        expect(outputs.url.value).toBe(`https://${config.host}`);
+        expect(outputs.url.value).toBe(`${stack === "local" ? "http" : "https"}://${config.host}`);
+        expect(outputs.edgeKind.value).toBe("gateway");
         expect(outputs.namespaceName.value).toBe(config.namespace);
         expect(outputs.backendService.value).toBe("kubepolaris-backend");
         expect(outputs.frontendService.value).toBe("kubepolaris-frontend");

@@ -33,5 +33,7 @@ export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
         workloads: [workload("backend"), workload("frontend")],
         certificate: targets.tlsSecretName,
         runbookBaseUrl: targets.runbookBaseUrl,
+        // AdminPassword names its Job (and Secret) so.
+        adminPasswordJob: componentName(targets.release, "admin-password"),
     };
 }

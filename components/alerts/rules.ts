@@ -58,6 +58,8 @@ export interface AlertRuleParams {
     certificate: string;
     /** Alert `runbook_url` = runbookBaseUrl + "#" + lower-cased alert name. */
     runbookBaseUrl: string;
+    /** The Job that replaces the backend's published admin password (components/adminPassword.ts). */
+    adminPasswordJob: string;
 }
 
 export interface AlertingRule {
@@ -231,6 +233,18 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
             `Certificate ${p.namespace}/{{ $labels.name }} expires in {{ $value | humanizeDuration }}`
             + ` (threshold ${THRESHOLDS.certificateDays} days) and cert-manager has not renewed it for more than {{for}}.`,
             { namespace: p.namespace }),
+        rule("KubePolarisAdminPasswordJobFailed", "critical", "1m",
+            // kube-state-metrics' kube_job_failed{condition="true"} is the Job's Failed condition:
+            // backoffLimit failed pods, or activeDeadlineSeconds passed. A pod that fails and is
+            // retried (the backend still starting) is not: the Job may yet succeed. The edge waits
+            // for this Job, so while it has failed the app is not served from outside, and the
+            // backend's published admin password is still in force for anyone inside the cluster.
+            `max by (namespace, job_name) (kube_job_failed${sel(ns, eq("job_name", p.adminPasswordJob), eq("condition", "true"))}) > 0`,
+            "The Job replacing KubePolaris' published admin password failed",
+            "Job {{ $labels.namespace }}/{{ $labels.job_name }} has failed for more than {{for}}: the backend's published"
+            + " admin password may still be in force, and the edge, which waits for this Job, is not serving. Read the"
+            + " Job's pod logs, fix the cause, then run `pulumi up` again (it replaces the failed Job).",
+            { namespace: p.namespace }),
     ];
 
     return [
@@ -252,6 +266,7 @@ function validate(p: AlertRuleParams): void {
     check("certificate", p.certificate);
     check("ingress", p.ingress);
     check("backendService", p.backendService);
+    check("adminPasswordJob", p.adminPasswordJob);
     if (!p.workloads.some((w) => w.deployment === p.backendDeployment)) {
         problems.push(`backendDeployment: got ${JSON.stringify(p.backendDeployment)}; allowed: the deployment of one of the workloads`);
     }

@@ -5,7 +5,8 @@
  * The HA guide's 监控告警 (monitoring and alerts) list — replicas below desired, CPU, memory, P99
  * latency, database connection failures (seen as the API's 5xx rate), certificate expiry — plus
  * what keeps its availability and drain promises visible: the backend down, replicas below the PDB
- * floor, crash loops, an HPA at its maximum, a PDB that allows no disruption.
+ * floor, crash loops, an HPA at its maximum, a PDB that allows no disruption; and the Job that replaces the
+ * backend's published admin password failing (the edge waits for it, so a failure keeps the app offline).
  */
 export const ALERT_NAMES = [
     "KubePolarisBackendUnavailable",
@@ -19,5 +20,6 @@ export const ALERT_NAMES = [
     "KubePolarisPodCrashLooping",
     "KubePolarisHpaMaxedOut",
     "KubePolarisPdbNoDisruptionsAllowed",
+    "KubePolarisAdminPasswordJobFailed",
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];

@@ -2,8 +2,9 @@
 // host the Ingress serves is covered by a certificate, the AWS NLB spreads traffic across zones
 // (off by default on NLBs), and the guide's `websocket-services` annotation — which ingress-nginx
 // does not have — is flagged.
-import { Props, resourcePolicy } from "./common";
-import { TYPES } from "./k8s";
+import { Props, resourcePolicy, schema, stackPolicy } from "./common";
+import { namespaceOf, TYPES } from "./k8s";
+import { attachedListeners, durationSeconds, parentGateway, readGateways, readHttpRoute, readHttpRoutes } from "./gatewayApi";
 
 /** Does TLS host `pattern` (possibly "*.example.com") cover `host`? DNS names compare case-insensitively. */
 export function tlsHostCovers(pattern: string, host: string): boolean {
@@ -147,4 +148,126 @@ export const ingressNoWebsocketServicesAnnotation = resourcePolicy({
     },
 });
 
-export const edgePolicies = [ingressTls, serviceNlbCrossZone, ingressNoWebsocketServicesAnnotation];
+export const gatewayListenerTls = stackPolicy({
+    name: "gateway-listener-tls",
+    description: "Every Gateway of the stack terminates TLS: it has an HTTPS listener whose tls names a certificate "
+        + "(certificateRefs) for each hostname its routes serve, and no HTTPRoute sends traffic to a backend through a "
+        + "plain-HTTP listener (on HTTP a route may only redirect to https, a RequestRedirect filter with scheme https). "
+        + "Otherwise logins and the JWT cross the network in clear text. Fix: an HTTPS listener with "
+        + "tls: { mode: Terminate, certificateRefs: [{ kind: Secret, name: <secret> }] }, the app's routes attached to it "
+        + "by sectionName, and the HTTP listener carrying only a redirect route. Mandatory on staging and prod; the "
+        + "local stack serves plain HTTP and disables it.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validate(resources, _args, report) {
+        const gateways = readGateways(resources, report);
+        for (const g of gateways) {
+            const https = g.listeners.filter((l) => l.protocol === "HTTPS");
+            if (https.length === 0) {
+                report(`Gateway ${g.name ?? g.resource.name} has no HTTPS listener (listeners: `
+                    + `${g.listeners.map((l) => `${l.name}:${l.protocol}`).join(", ") || "none"}): everything it serves is plain HTTP.`, g.resource.urn);
+            }
+            for (const l of https) {
+                if (!l.tls || l.tls.mode !== "Terminate" || l.tls.certificates === 0) {
+                    report(`Gateway ${g.name ?? g.resource.name} listener "${l.name}" is HTTPS without a certificate to terminate TLS with `
+                        + "(tls.mode Terminate and tls.certificateRefs): it is not programmed, or serves a default certificate.", g.resource.urn);
+                }
+            }
+        }
+        for (const route of readHttpRoutes(resources, report)) {
+            for (const parent of route.parents) {
+                const gateway = parentGateway(parent, gateways);
+                const plain = gateway ? attachedListeners(parent, gateway).filter((l) => l.protocol === "HTTP") : [];
+                const served = route.rules.filter((r) => !r.redirectsToHttps);
+                if (plain.length > 0 && served.length > 0) {
+                    report(`HTTPRoute ${route.name ?? route.resource.name} sends ${served.map((r) => r.paths.join(", ")).join("; ")} to backends `
+                        + `through plain-HTTP listener ${plain.map((l) => `"${l.name}"`).join(", ")} of Gateway ${gateway!.name}: attach it to the `
+                        + "HTTPS listener (parentRefs[].sectionName) and leave HTTP to a redirect.", route.resource.urn);
+                }
+            }
+        }
+    },
+});
+
+export const httpRouteWebsocketTimeouts = resourcePolicy({
+    name: "httproute-websocket-timeouts",
+    description: "An HTTPRoute rule for the WebSocket paths (`websocketPaths`, default /ws) sets timeouts.request "
+        + "explicitly, to \"0s\" (no timeout) or at least `minSeconds` (default 3600): a WebSocket is one request that "
+        + "lasts the whole terminal or log session. Left unset, the implementation's default applies (Envoy-based "
+        + "controllers default to 15 s per request), and a short one cuts every session. timeouts.backendRequest "
+        + "likewise. Fix: timeouts: { request: \"0s\" } on the /ws rule.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: {
+        properties: {
+            websocketPaths: schema.stringList("Path prefixes that carry WebSockets.", ["/ws"]),
+            minSeconds: schema.integer("Shortest acceptable non-zero request timeout for a WebSocket rule, in seconds.", 3600, 1),
+        },
+    },
+    types: [TYPES.httpRoute],
+    validate(props, args, report) {
+        const { websocketPaths, minSeconds } = args.getConfig<{ websocketPaths: string[]; minSeconds: number }>();
+        const route = readHttpRoute(props, undefined, namespaceOf(props));
+        const isWs = (path: string) => websocketPaths.some((ws) => path === ws || path.startsWith(`${ws.replace(/\/$/, "")}/`));
+        for (const rule of route.rules) {
+            if (rule.backends.length === 0 || !rule.paths.some(isWs)) {
+                continue;
+            }
+            for (const key of ["request", "backendRequest"] as const) {
+                const value = rule.timeouts[key];
+                const seconds = value === undefined ? undefined : durationSeconds(value);
+                if (value === undefined && key === "request") {
+                    report(`${rule.where} (${rule.paths.join(", ")}) carries WebSockets with no timeouts.request: the controller's default applies `
+                        + `(Envoy-based ones cut requests at 15 s). Set it to "0s" or at least ${minSeconds}s.`);
+                } else if (value !== undefined && seconds !== 0 && (seconds === undefined || seconds < minSeconds)) {
+                    report(`${rule.where} (${rule.paths.join(", ")}) carries WebSockets with timeouts.${key} ${value}: every terminal and log `
+                        + `session is cut after it. Set it to "0s" or at least ${minSeconds}s.`);
+                }
+            }
+        }
+    },
+});
+
+/** Ingress controllers that no longer get fixes, with what to say about them. */
+export const RETIRED_INGRESS_CONTROLLERS: Record<string, string> = {
+    "k8s.io/ingress-nginx": "the community ingress-nginx controller was retired by Kubernetes SIG Network: best-effort "
+        + "maintenance ended in March 2026, with no releases, bug fixes or security patches since",
+};
+
+export const ingressRetiredController = resourcePolicy({
+    name: "ingress-retired-controller",
+    description: "An Ingress (or IngressClass) targets a retired controller: by default the class names "
+        + "`retiredClassNames` (\"nginx\", ingress-nginx's usual class) or an IngressClass whose spec.controller is "
+        + "k8s.io/ingress-nginx. Kubernetes SIG Network retired ingress-nginx: maintenance ended in March 2026 and "
+        + "there are no security patches since, so an internet-facing edge built on it starts unpatched. Fix: the "
+        + "Gateway API edge (edge.kind gateway, docs/edge.md) or a maintained Ingress controller's class. Advisory "
+        + "everywhere unless a stack's policy config makes it mandatory.",
+    enforcementLevel: "advisory",
+    severity: "medium",
+    configSchema: {
+        properties: {
+            retiredClassNames: schema.stringList("IngressClass names that mean a retired controller.", ["nginx"]),
+        },
+    },
+    types: [TYPES.ingress, TYPES.ingressClass],
+    validate(props, args, report) {
+        const { retiredClassNames } = args.getConfig<{ retiredClassNames: string[] }>();
+        const spec: Props = props.spec ?? {};
+        if (args.type === TYPES.ingressClass) {
+            const why = RETIRED_INGRESS_CONTROLLERS[spec.controller];
+            if (why !== undefined) {
+                report(`IngressClass for controller ${spec.controller}: ${why}.`);
+            }
+            return;
+        }
+        const annotations: Props = props.metadata?.annotations ?? {};
+        const className = spec.ingressClassName ?? annotations["kubernetes.io/ingress.class"];
+        if (typeof className === "string" && retiredClassNames.includes(className)) {
+            report(`targets IngressClass "${className}", the retired ingress-nginx controller's: `
+                + `${RETIRED_INGRESS_CONTROLLERS["k8s.io/ingress-nginx"]}. Move to the Gateway API edge or a maintained Ingress controller.`);
+        }
+    },
+});
+
+export const edgePolicies = [ingressTls, serviceNlbCrossZone, ingressNoWebsocketServicesAnnotation, gatewayListenerTls,
+    httpRouteWebsocketTimeouts, ingressRetiredController];

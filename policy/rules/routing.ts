@@ -7,6 +7,8 @@ import { stackPolicy } from "./common";
 import { StackModel } from "./model";
 import { formatLabels, formatSelector } from "./selectors";
 import { backendTarget, formatBackendPort, readIngresses, readServices, selectedWorkloads, ServiceRef, targetPortIn } from "./services";
+import { attachedListeners, GATEWAY_GROUP, parentGateway, readGateways, readHttpRoutes } from "./gatewayApi";
+import { schema } from "./common";
 
 function serviceName(s: ServiceRef): string {
     return s.name ?? s.resource.name;
@@ -90,4 +92,89 @@ export const ingressBackendsExist = stackPolicy({
     },
 });
 
-export const routingPolicies = [serviceRoutesToPods, ingressBackendsExist];
+export const httpRouteParentsExist = stackPolicy({
+    name: "httproute-parents-exist",
+    description: "Every parentRef of an HTTPRoute names a Gateway this stack defines (same namespace unless the ref "
+        + "names one) or one listed in `externalGateways` (\"namespace/name\", a Gateway the platform team runs), "
+        + "and its sectionName, when set, names a listener of that Gateway. A route attached to nothing is never "
+        + "served: every path answers 404 while each resource on its own looks fine. Fix: pass the Gateway's "
+        + "metadata.name output (and the listener's name) as the parentRef, or list the shared Gateway.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: {
+        properties: {
+            externalGateways: schema.stringList("Gateways outside the stack routes may attach to, as namespace/name.", []),
+        },
+    },
+    validate(resources, args, report) {
+        const { externalGateways } = args.getConfig<{ externalGateways: string[] }>();
+        const gateways = readGateways(resources, report);
+        // A Gateway we could not read (reported) may be the one a route names: claim nothing missing then.
+        const allRead = gateways.length === resources.filter((r) => r.type === TYPES.gateway).length;
+        for (const route of readHttpRoutes(resources, report)) {
+            const subject = `HTTPRoute ${route.name ?? route.resource.name}`;
+            if (route.parents.length === 0) {
+                report(`${subject} has no parentRefs: no Gateway serves it.`, route.resource.urn);
+            }
+            for (const parent of route.parents) {
+                if (parent.group !== GATEWAY_GROUP || parent.kind !== "Gateway") {
+                    continue; // a Service (GAMMA mesh) or another kind of parent: not an edge route
+                }
+                const gateway = parentGateway(parent, gateways);
+                if (!gateway) {
+                    if (externalGateways.includes(`${parent.namespace}/${parent.name}`) || !allRead) {
+                        continue;
+                    }
+                    const elsewhere = gateways.filter((g) => g.name === parent.name).map((g) => g.namespace);
+                    report(`${subject} ${parent.where} names Gateway ${parent.namespace}/${parent.name}, which this stack does not define`
+                        + (elsewhere.length > 0 ? ` (it defines one in namespace ${elsewhere.join(", ")})` : "")
+                        + " and `externalGateways` does not list: the route is served by nothing.", route.resource.urn);
+                } else if (attachedListeners(parent, gateway).length === 0) {
+                    report(`${subject} ${parent.where} names listener "${parent.sectionName}" of Gateway ${parent.name}, which has only `
+                        + `${gateway.listeners.map((l) => `"${l.name}"`).join(", ") || "no listeners"}: the route is not attached.`, route.resource.urn);
+                }
+            }
+        }
+    },
+});
+
+export const httpRouteBackendsExist = stackPolicy({
+    name: "httproute-backends-exist",
+    description: "Every Service backendRef of an HTTPRoute names a Service of this stack in the route's namespace "
+        + "(or the namespace the ref names) and one of that Service's port numbers; a Service backendRef must set "
+        + "its port. A backend naming a missing Service or port answers 500 for its whole rule (the Gateway API's "
+        + "answer for an invalid backend). Fix: pass the Service's metadata.name output and one of its spec.ports[].port.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validate(resources, _args, report) {
+        const services = readServices(resources, report);
+        const allRead = services.length === resources.filter((r) => r.type === TYPES.service).length;
+        for (const route of readHttpRoutes(resources, report)) {
+            for (const rule of route.rules) {
+                for (const b of rule.backends) {
+                    if (b.group !== "" || b.kind !== "Service") {
+                        continue;
+                    }
+                    const where = `HTTPRoute ${route.name ?? route.resource.name} ${b.where} (${rule.paths.join(", ")})`;
+                    const service = services.find((s) => s.namespace === b.namespace && s.name === b.name);
+                    if (!service) {
+                        if (!allRead) {
+                            continue;
+                        }
+                        const elsewhere = services.filter((s) => s.name === b.name).map((s) => s.namespace);
+                        report(`${where} names Service ${b.namespace}/${b.name}, which this stack does not define`
+                            + (elsewhere.length > 0 ? ` (it is in namespace ${elsewhere.join(", ")})` : "") + ": that rule answers 500.",
+                        route.resource.urn);
+                    } else if (b.port === undefined) {
+                        report(`${where} names Service ${b.name} without a port: the API requires one for a Service backend.`, route.resource.urn);
+                    } else if (!service.ports.some((p) => p.port === b.port)) {
+                        report(`${where} names port ${b.port} of Service ${b.name}, which serves only `
+                            + `${service.ports.map((p) => p.port).join(", ") || "no ports"}.`, route.resource.urn);
+                    }
+                }
+            }
+        }
+    },
+});
+
+export const routingPolicies = [serviceRoutesToPods, ingressBackendsExist, httpRouteParentsExist, httpRouteBackendsExist];

@@ -21,7 +21,9 @@
 #
 # The cluster is a list of parts (PARTS below, in start order); each has <part>_start and
 # <part>_ready in scripts/cluster/parts/*.sh, and records what it makes outside its own files in
-# the ledger (scripts/cluster/lib.sh), so `down` undoes exactly that, newest first.
+# the ledger (scripts/cluster/lib.sh), so `down` undoes exactly that, newest first. The objects
+# part also applies (gateway-api.sh) the Gateway API CRDs with the `traefik` GatewayClass and namespace
+# the local stack's edge uses.
 #
 # Settings (environment):
 #   KUBEPOLARIS_CLUSTER_KIND       real (default) or kwok

@@ -24,7 +24,7 @@ policyCases(prometheusRulesValid, [
         title: "a custom severity label",
         mutate: () => undefined,
         config: { properties: { severityLabel: "priority" } },
-        expected: Array(11).fill("has no priority label"),
+        expected: Array(12).fill("has no priority label"),
     },
     {
         title: "two groups with one name",

@@ -44,6 +44,10 @@ const cases: [fixture: string, expected: string[]][] = [
     ["namespace-without-baseline", ["namespace-default-deny", "namespace-pod-security", "namespace-resource-quota"]],
     ["service-selector-mismatch", ["service-routes-to-pods"]],
     ["ingress-backend-missing", ["ingress-backends-exist"]],
+    ["httproute-parent-missing", ["httproute-parents-exist"]],
+    ["httproute-backend-port-missing", ["httproute-backends-exist"]],
+    ["gateway-http-only", ["gateway-listener-tls"]],
+    ["httproute-websocket-timeout", ["httproute-websocket-timeouts"]],
     ["probe-undeclared-port", ["probe-endpoints"]],
     ["prestop-exceeds-grace", ["termination-grace-covers-prestop"]],
     ["pinned-to-one-zone", ["placement-not-pinned"]],
@@ -69,6 +73,13 @@ test.each(cases)("%s is rejected by %p", async (fixture, expected) => {
     for (const v of result.violations) {
         expect(v.urn).toMatch(new RegExp(`^urn:pulumi:ci::fixture-${fixture}::`));
     }
+});
+
+test("a stack on the retired ingress-nginx class gets a warning naming the retirement, not a refusal", async () => {
+    const result = await check("ingress-retired-nginx");
+    expect(result.violations.map((v) => [v.policy, v.level])).toEqual([["ingress-retired-controller", "advisory"]]);
+    expect(result.violations[0].message).toContain("March 2026");
+    expect(result.mandatory).toBe(0);
 });
 
 test("a fixture's stack config is read from its Pulumi.ci.yaml", async () => {

@@ -94,6 +94,11 @@ export function specResources(spec: Spec): FakeResource[] {
         out.push({ type: TYPES.service, name: `${name}-service`, inputs: t.service });
     }
     out.push({ type: TYPES.ingress, name: "ingress", inputs: spec.ingress });
+    if (spec.gateway) {
+        out.push({ type: TYPES.gateway, name: "gateway", inputs: { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", ...spec.gateway } });
+    }
+    spec.httpRoutes.forEach((route, i) =>
+        out.push({ type: TYPES.httpRoute, name: `httproute-${i}`, inputs: { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", ...route } }));
     out.push({ type: TYPES.service, name: "nlb", inputs: spec.loadBalancer });
     // As baseline.ts: the monitoring role's ARN where Enhanced Monitoring is on (unknown in a real
     // preview; presence is what the policy checks).

@@ -178,6 +178,8 @@ objects_start() {
   say "applying the Prometheus Operator CRDs (in the background)"
   kubectl_ apply --server-side --field-manager kubepolaris-cluster -f "$CRDS" > "$LOGS/crds.log" 2>&1 &
   local crds_job=$! n
+  bash "$HERE/gateway-api.sh" "$BIN/kubectl" "$KUBECONFIG_FILE" > "$LOGS/gateway-api.log" 2>&1 &
+  local gateway_api_job=$!
   say "applying the IngressClass, ingress-nginx namespace, StorageClass, volumes and ($KIND) the fake nodes or the DNS Service"
   {
     storage_yaml; edge_yaml
@@ -204,6 +206,8 @@ objects_start() {
   kubectl_ wait --for condition=established --timeout 60s crd --all >> "$LOGS/crds.log" 2>&1 ||
     fail_component crds "were not established within 60s"
   say "Prometheus Operator CRDs established"
+  wait "$gateway_api_job" || fail_component gateway-api "could not apply the Gateway API CRDs and GatewayClass"
+  say "$(tail -1 "$LOGS/gateway-api.log")"
   # Pods need their namespace's default ServiceAccount (the controller-manager makes it).
   wait_for kube-controller-manager 60 kubectl_ get serviceaccount default -n default
   touch "$STATE/objects-applied"
