@@ -120,7 +120,7 @@ describe("the stack files parse", () => {
         const config = parseConfig(rawConfig("local"));
         expect(config.database.mode).toBe("in-cluster");
         expect(config.database.rds).toBeUndefined();
-        expect(config.database.inCluster).toMatchObject({ storageSize: "5Gi", image: expect.stringMatching(/mysql:8\.0\.\d+$/) });
+        expect(config.database.inCluster).toMatchObject({ storageSize: "5Gi", image: expect.stringMatching(/^kubepolaris\.local\/mariadb:\d+\.\d+$/) });
         expect([...config.secretsSet].sort()).toEqual(["adminPassword", "databasePassword", "databaseRootPassword", "jwtSecret"]);
     });
 

@@ -96,7 +96,8 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
     const c: Cluster = {
         stateDir: path.join(work, "state"),
         kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
-        env: { ...process.env, KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"), KUBEPOLARIS_CLUSTER_PORT_BASE: String(portBase) },
+        // The control plane with kwok nodes: Traefik and its stand-in backends run as processes here.
+        env: { ...process.env, KUBEPOLARIS_CLUSTER_KIND: "kwok", KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"), KUBEPOLARIS_CLUSTER_PORT_BASE: String(portBase) },
     };
     const netns = `kpedge${process.pid}`;
     const children: ChildProcess[] = [];
