@@ -196,7 +196,8 @@ export function frontendNginxCommand(): string[] {
  */
 export function frontendPreStopCommand(sleepSeconds: number, runDir: string): string[] {
     return ["/bin/sh", "-c",
-        `sleep ${sleepSeconds}; ${frontendNginxCommand().join(" ")} -s quit; while [ -e ${runDir}/nginx.pid ]; do sleep 1; done`];
+        // Waits while the master lives (it removes its pid file on exit; a killed one leaves it behind).
+        `sleep ${sleepSeconds}; ${frontendNginxCommand().join(" ")} -s quit; while kill -0 "$(cat ${runDir}/nginx.pid 2>/dev/null)" 2>/dev/null; do sleep 1; done`];
 }
 
 export interface FrontendNginxConfigArgs {

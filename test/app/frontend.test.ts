@@ -236,6 +236,14 @@ describeApp(`the KubePolaris ${APP_RELEASE} frontend, run as the ${STACK} stack 
         expect(await request.answer).toMatch(/^failed: /);
     }, 60_000);
 
+    /** The preStop hook of the last test, killed with the sandbox if the test fails half-way. */
+    let hookProcess: ChildProcess | undefined;
+    afterAll(() => {
+        if (hookProcess && hookProcess.exitCode === null && hookProcess.signalCode === null) {
+            hookProcess.kill("SIGKILL");
+        }
+    });
+
     test("stopped as the kubelet stops it (preStop hook, then SIGTERM), nginx lets a request in flight finish, within the grace period", async () => {
         const grace = podSpec.terminationGracePeriodSeconds as number;
         const wait = preStopWaitSeconds(container.lifecycle.preStop)!.seconds;
@@ -243,7 +251,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} frontend, run as the ${STACK} stack 
 
         // The hook runs in the container: its namespaces, its user.
         const started = Date.now();
-        const hookProcess = spawn("nsenter", ["-t", String(frontend.nginx.pid), "-m", "-n", "--",
+        hookProcess = spawn("nsenter", ["-t", String(frontend.nginx.pid), "-m", "-n", "--",
             "setpriv", `--reuid=${podSpec.securityContext.runAsUser}`, `--regid=${podSpec.securityContext.runAsGroup}`, "--clear-groups",
             ...container.lifecycle.preStop.exec.command], { stdio: "ignore" });
         // While the hook waits, new requests are still served (the endpoints may still send some).
@@ -253,7 +261,7 @@ describeApp(`the KubePolaris ${APP_RELEASE} frontend, run as the ${STACK} stack 
         await new Promise((resolve) => setTimeout(resolve, (wait + 1) * 1000));
         request.finish();
         expect(await request.answer).toBe(200);
-        const hookCode = await new Promise<number | null>((resolve) => hookProcess.on("exit", resolve));
+        const hookCode = await new Promise<number | null>((resolve) => hookProcess!.on("exit", resolve));
         const hookSeconds = (Date.now() - started) / 1000;
         // Then the kubelet's SIGTERM finds nothing left to cut.
         try {
