@@ -17,7 +17,10 @@ pid_of() { [[ -f "$PIDS/$1.pid" ]] && cat "$PIDS/$1.pid"; }
 # Alive and still the process we started (its command line names this state dir).
 alive() {
   local pid; pid="$(pid_of "$1")" || return 1
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$STATE/"
+  [[ -n "$pid" ]] && runs_from_state "$pid"
+}
+runs_from_state() { # <pid>: its command line names this cluster's state (a reused pid does not)
+  [[ -r "/proc/$1/cmdline" ]] && { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null | grep -qF -- "$STATE/"
 }
 
 start() { # <name> <binary> <args...>: its own session and process group, log in $LOGS
@@ -25,8 +28,16 @@ start() { # <name> <binary> <args...>: its own session and process group, log in
   echo "==== $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$LOGS/$name.log"
   # 8>&-: the child must not inherit the state lock (see lock()).
   setsid "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null 8>&- 9>&- &
-  echo $! > "$PIDS/$name.pid"
+  local pid=$! i
+  echo "$pid" > "$PIDS/$name.pid"
   record process "$name"
+  # Until the child has exec'd, its command line is this shell's and alive() would call it gone
+  # (a busy host once failed CoreDNS "during start-up" that way): wait for the exec, up to 10 s.
+  for ((i = 0; i < 100; i++)); do
+    [[ -r "/proc/$pid/cmdline" ]] || break
+    runs_from_state "$pid" && break
+    sleep 0.1
+  done
 }
 
 stop() { # <name>: TERM its process group, KILL what is left after 10 s
