@@ -5,7 +5,7 @@ import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { EDGE_METRICS_SOURCES } from "../components/alerts/edgeMetrics";
 import { APP_NAME } from "../components/labels";
 import { IMAGE_PULL_POLICIES, type ImagePullPolicy } from "../components/types";
-import { LABEL_KEYS } from "../policy/facts";
+import { DEFAULT_EDGE_CONTROLLER } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
@@ -166,12 +166,8 @@ function parseProbePaths(p: Problems, raw: unknown): ProbePaths {
     return paths;
 }
 
-/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts: Traefik as its Helm chart installs it. */
-export const DEFAULT_EDGE_CONTROLLER = {
-    className: "traefik",
-    namespace: "traefik",
-    labels: { [LABEL_KEYS.name]: "traefik" },
-} as const;
+/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts (the pack's default, too): Traefik as its Helm chart installs it. */
+export { DEFAULT_EDGE_CONTROLLER };
 
 function parseEdge(p: Problems, raw: unknown, decisions: EnvironmentDecisions, environment: string | undefined): EdgeConfig {
     const edgeRaw = object(p, "edge", raw,
