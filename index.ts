@@ -282,7 +282,7 @@ const edge = new Edge("edge", {
     verifyClass: config.kubernetes.renderYamlToDirectory === undefined,
 }, { ...opts, dependsOn: edgeController ? [admin, edgeController] : [admin] });
 
-// Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the
+// Alerts on metrics that exist (kube-state-metrics, cAdvisor, the edge controller, cert-manager): the
 // backend serves no /metrics, so there is nothing of its own to scrape.
 const alerts = new AlertRules("alerts", {
     release,
@@ -294,6 +294,7 @@ const alerts = new AlertRules("alerts", {
         namespace: config.namespace,
         minReplicas: { backend: config.backend.minReplicas, frontend: config.frontend.minReplicas },
         tlsSecretName: config.tls.secretName,
+        edge: { kind: config.edge.kind, metrics: config.monitoring.edgeMetrics },
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
     }),
 }, opts);

@@ -2,9 +2,10 @@
 // from plain strings into a frozen AppConfig. Pure (no Pulumi runtime), so scripts and tests call
 // it on a stack file; load.ts feeds it the running stack's config.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
+import { EDGE_METRICS_SOURCES } from "../components/alerts/edgeMetrics";
 import { APP_NAME } from "../components/labels";
 import { IMAGE_PULL_POLICIES, type ImagePullPolicy } from "../components/types";
-import { LABEL_KEYS } from "../policy/facts";
+import { DEFAULT_EDGE_CONTROLLER } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
@@ -63,7 +64,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
     const edge = parseEdge(p, values.edge, decisions, environment);
     const network = parseNetwork(p, values.network, decisions, environment);
-    const monitoring = parseMonitoring(p, values.monitoring);
+    const monitoring = parseMonitoring(p, values.monitoring, edge);
     const priorityClass = parsePriorityClass(p, values.priorityClass);
 
     const k8sRaw = object(p, "kubernetes", values.kubernetes, ["renderYamlToDirectory", "context"], false);
@@ -165,12 +166,8 @@ function parseProbePaths(p: Problems, raw: unknown): ProbePaths {
     return paths;
 }
 
-/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts: Traefik as its Helm chart installs it. */
-export const DEFAULT_EDGE_CONTROLLER = {
-    className: "traefik",
-    namespace: "traefik",
-    labels: { [LABEL_KEYS.name]: "traefik" },
-} as const;
+/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts (the pack's default, too): Traefik as its Helm chart installs it. */
+export { DEFAULT_EDGE_CONTROLLER };
 
 /**
  * What `edge.controller` installs unless it says otherwise: Traefik at the release scripts/edge/traefik.sh
@@ -276,9 +273,15 @@ function parseGrafana(p: Problems, raw: unknown): GrafanaConfig | undefined {
     };
 }
 
-function parseMonitoring(p: Problems, raw: unknown): MonitoringConfig {
-    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl", "grafana"], false);
+function parseMonitoring(p: Problems, raw: unknown, edge: EdgeConfig): MonitoringConfig {
+    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl", "edgeMetrics", "grafana"], false);
+    const edgeMetrics = orDefault(p, "monitoring.edgeMetrics", monitoringRaw.edgeMetrics, "traefik", oneOf(EDGE_METRICS_SOURCES));
+    // ingress-nginx implements Ingress only: on a Gateway edge its metrics would never exist.
+    if (edgeMetrics === "ingress-nginx" && edge.kind !== "ingress") {
+        p.add("monitoring.edgeMetrics", edgeMetrics, `"traefik" with edge.kind "${edge.kind}" ("ingress-nginx" serves Ingresses only: set edge.kind to "ingress")`);
+    }
     return {
+        edgeMetrics,
         grafana: parseGrafana(p, monitoringRaw.grafana),
         prometheusNamespace: orDefault(p, "monitoring.prometheusNamespace", monitoringRaw.prometheusNamespace, "monitoring", dnsLabel),
         selectorLabels: orDefault(p, "monitoring.selectorLabels", monitoringRaw.selectorLabels, { release: "kube-prometheus-stack" }, labels),

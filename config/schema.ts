@@ -2,6 +2,7 @@
 // each component's own args), and the raw input parseConfig reads. Types and key lists only: the values
 // live in tiers.ts and environments.ts, the rules in the parsers.
 import type { ContainerResources, ImagePullPolicy } from "../components/types";
+import type { EdgeMetricsSource } from "../components/alerts/edgeMetrics";
 import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
 
 export { ENVIRONMENTS, type Environment, type Tier, TIERS };
@@ -222,6 +223,12 @@ export interface MonitoringConfig {
     /** Labels the Prometheus Operator selects ServiceMonitors/PrometheusRules by. */
     selectorLabels: Record<string, string>;
     runbookBaseUrl: string;
+    /**
+     * Whose Prometheus metrics the edge alerts (latency, 5xx rate) read: the controller serving the
+     * edge. "traefik" (the default; Gateway API or Ingress) or "ingress-nginx" (edge.kind ingress only:
+     * it serves no Gateway API). docs/alerts.md, "Edge metrics".
+     */
+    edgeMetrics: EdgeMetricsSource;
     /** A Grafana the UI embeds panels from, through the frontend's `/grafana/`; none: that path answers 404. */
     grafana?: GrafanaConfig;
 }

@@ -281,6 +281,10 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
             expect(connections.inputs.comparisonOperator).toBe("GreaterThanThreshold");
             expect(connections.inputs.threshold).toBeGreaterThanOrEqual(0.8 * maxConnections);
             expect(connections.inputs.threshold).toBeLessThan(maxConnections);
+            // It pages before the backend's own pools at the HPA maximum (plus a surge pod) could take every
+            // connection, and never while the backend runs at its minimum, even with every pool full.
+            expect(connections.inputs.threshold).toBeLessThan(BACKEND.dbPool.maxOpenConns * (profile.backend.maxReplicas + 1));
+            expect(connections.inputs.threshold).toBeGreaterThan(BACKEND.dbPool.maxOpenConns * profile.backend.minReplicas);
             expect(alarmFor(instance, "ReplicaLag")).toHaveLength(instance.inputs.replicateSourceDb ? 1 : 0);
         }
         expect(alarms).toHaveLength(3 * instances.length + replicasOf(p).length);

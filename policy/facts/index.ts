@@ -2,6 +2,7 @@
 // that `pulumi policy publish` carries it with the pack; the program imports it from here. Plain
 // data and pure functions: no dependencies, no Pulumi.
 export { ALERT_NAMES, type AlertName } from "./alerts";
+export { DEFAULT_EDGE_CONTROLLER } from "./edge";
 export { type ImageReference, isMutableTag, MUTABLE_TAGS, parseImageReference } from "./images";
 export { LABEL_KEYS, TOPOLOGY_KEYS } from "./labels";
 export { formatCpu, formatQuantity, parseQuantity } from "./quantity";

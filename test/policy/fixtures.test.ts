@@ -55,6 +55,7 @@ const cases: [fixture: string, expected: string[]][] = [
     ["quota-too-small", ["quota-fits-scale-out"]],
     ["quota-unknown-in-preview", ["quota-fits-scale-out"]],
     ["netpol-blocks-ingress-controller", ["network-policy-reachability"]],
+    ["netpol-blocks-gateway-controller", ["network-policy-reachability"]],
     ["literal-db-password", ["env-no-literal-credentials"]],
     ["promql-invalid", ["prometheus-rules-valid"]],
 ];
