@@ -25,10 +25,20 @@ export const imageFromStackRegistry = stackPolicy({
         + "region and that one account (allowedAccountIds). A pod then starts without a third party's registry, "
         + "and nobody who can push a tag changes what replicas run. Fix: create the repositories in the program "
         + "(a provider with region and allowedAccountIds), copy the pinned upstream images into them, and "
-        + "reference the copies by digest. Disabled unless configured (it is for stacks that mirror their images).",
-    enforcementLevel: "disabled",
+        + "reference the copies by digest. Applies to stacks that create an ECR repository, and with "
+        + "`requireOwnRegistry` to every stack.",
+    enforcementLevel: "mandatory",
     severity: "high",
-    validate(resources, _args, report) {
+    configSchema: {
+        properties: {
+            requireOwnRegistry: { type: "boolean", default: false, description: "Judge every stack, also one that creates no ECR repository (staging, prod)." },
+        },
+    },
+    validate(resources, args, report) {
+        const { requireOwnRegistry } = args.getConfig<{ requireOwnRegistry: boolean }>();
+        if (!requireOwnRegistry && !resources.some((r) => r.type === ECR_REPOSITORY)) {
+            return; // a stack that mirrors nothing, where nobody asked for a mirror
+        }
         // The stack's own repositories: "<host>/<name>" for each whose provider pins region and account.
         const own = new Set<string>();
         for (const r of resources.filter((x) => x.type === ECR_REPOSITORY)) {

@@ -50,7 +50,8 @@ else
   echo "crane.sh: building crane ${CRANE_VERSION} from the Go module proxy" >&2
   # Built outside the repository so no go.mod here is picked up; `crane version` reports the
   # module version from the build info.
-  (cd "$tmp" && GOBIN="$PREFIX" GOFLAGS="-mod=mod -buildvcs=false" GO111MODULE=on CGO_ENABLED=0 \
+  # The module and build caches the other Go builds share (and CI keeps with actions/cache).
+  (cd "$tmp" && GOBIN="$PREFIX" GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gocache" GOFLAGS="-mod=mod -buildvcs=false -modcacherw" GO111MODULE=on CGO_ENABLED=0 \
     nice -n 10 go install -trimpath "github.com/google/go-containerregistry/cmd/crane@v${CRANE_VERSION}") >&2
 fi
 have_crane || { echo "crane.sh: $CRANE does not report version v${CRANE_VERSION}: $("$CRANE" version 2>&1 || true)" >&2; exit 1; }

@@ -1,11 +1,11 @@
 // image-from-stack-registry on the fixture stack's data: its two tiers run digests from the ECR
 // repositories the stack creates (behind a provider pinning region and account); each case changes
-// one thing. Disabled unless configured: here it runs as staging and prod configure it.
+// one thing. Here it runs as staging and prod configure it (requireOwnRegistry).
 import { imageFromStackRegistry } from "../../policy/rules/images";
 import { defaultSpec, REGISTRY_HOST, Spec } from "../fixtures/_lib/spec";
 import { FakeResource, specResources, violationsOf } from "./support";
 
-const MANDATORY = { enforcementLevel: "mandatory" as const };
+const MANDATORY = { enforcementLevel: "mandatory" as const, properties: { requireOwnRegistry: true } };
 const DIGEST = `sha256:${"c".repeat(64)}`;
 const OWN = `allowed: ${REGISTRY_HOST}/shop/api, ${REGISTRY_HOST}/shop/web`;
 const api = (s: Spec) => s.tiers.api.deployment.spec.template.spec;
@@ -57,8 +57,11 @@ test("a repository whose provider pins no account is nobody's in particular: it 
     ]);
 });
 
-test("disabled unless configured: a program that does not mirror its images is not judged by it", async () => {
-    const spec = defaultSpec();
-    api(spec).containers[0].image = "ghcr.io/example/shop-api:v1.4.2";
-    expect(await violationsOf(imageFromStackRegistry, specResources(spec))).toEqual([]);
+test("without config (every policy mandatory): a stack that creates ECR repositories is judged, one that creates none only with requireOwnRegistry", async () => {
+    const upstream = defaultSpec();
+    api(upstream).containers[0].image = "ghcr.io/example/shop-api:v1.4.2";
+    expect(await violationsOf(imageFromStackRegistry, specResources(upstream))).toEqual([expect.stringContaining("is not pinned by a sha256 digest")]);
+    upstream.registry.repositories = [];
+    expect(await violationsOf(imageFromStackRegistry, specResources(upstream))).toEqual([]);
+    expect(await violationsOf(imageFromStackRegistry, specResources(upstream), { properties: { requireOwnRegistry: true } })).toHaveLength(2);
 });
