@@ -21,7 +21,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
  */
 const ACCEPTED: Record<Stack, string[]> = {
     local: [
-        "image-from-stack-registry admin-password-job",
+        "image-from-stack-registry admin-job",
         "image-from-stack-registry backend-deployment",
         "image-from-stack-registry database-statefulset",
         "image-from-stack-registry frontend-deployment",
