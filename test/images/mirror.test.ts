@@ -1,9 +1,10 @@
 // `npm run images:mirror` for real, without the internet: two registries crane serves on
 // 127.0.0.1 (go-containerregistry's in-memory registry) stand in for the upstream and for the
-// stack's ECR, the upstream images are the local busybox image (scripts/cluster/images.sh) and a
-// variant of it. The command copies them, records in the stack file the digests the upstream
-// push produced (nothing else in the file changes), and a second run copies and changes nothing;
-// an upstream tag pushed again with other content is refused.
+// stack's ECR. The upstream images are built here with crane (no root, no Docker): the backend a
+// single image, the frontend a two-platform image index, as multi-arch releases are. The command
+// copies them, records in the stack file the digests the upstream pushes produced (nothing else in
+// the file changes), and a second run copies and changes nothing; an upstream tag pushed again
+// with other content is refused.
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -70,18 +71,28 @@ const stackFile = () => path.join(scratch, "Pulumi.prod.yaml");
 
 beforeAll(async () => {
     crane = must("bash", [path.join(REPO, "scripts", "images", "crane.sh")]).split("\n").pop()!;
-    const busybox = must("bash", [path.join(REPO, "scripts", "cluster", "images.sh"), "--tar", "busybox"]).split("\n").pop()!;
     source = await serveRegistry();
     mirror = await serveRegistry();
-    // The upstream: the backend is the busybox image, the frontend the same with a label (another digest).
-    const backend = `${source}/clay-wangzhi/kubepolaris-backend:v1.0.5`;
-    const frontend = `${source}/clay-wangzhi/kubepolaris-frontend:v1.0.5`;
-    pushed.backend = must(crane, ["push", busybox, backend]).split("@").pop()!;
-    pushed.frontend = must(crane, ["mutate", backend, "--label", "org.kubepolaris.test=frontend", "-t", frontend]).split("@").pop()!;
-    expect(pushed.backend).toMatch(/^sha256:[a-f0-9]{64}$/);
-    expect(pushed.frontend).not.toBe(pushed.backend);
-    // A project holding the real prod stack file, its upstream registry pointed at the local one.
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kubepolaris-mirror-test-"));
+    // The upstream: one layer (a file naming the release) on the empty image, per platform.
+    const layerDir = path.join(scratch, "layer");
+    fs.mkdirSync(path.join(layerDir, "app"), { recursive: true });
+    fs.writeFileSync(path.join(layerDir, "app", "VERSION"), "1.0.5\n");
+    const layer = path.join(scratch, "layer.tar");
+    must("tar", ["-cf", layer, "-C", layerDir, "app"]);
+    const upstream = `${source}/clay-wangzhi`;
+    const platformImage = (name: string, platform: string) => {
+        must(crane, ["append", "-f", layer, "-t", `${upstream}/${name}`]);
+        return must(crane, ["mutate", "--set-platform", platform, `${upstream}/${name}`, "-t", `${upstream}/${name}`]);
+    };
+    pushed.backend = platformImage("kubepolaris-backend:v1.0.5", "linux/amd64").split("@").pop()!;
+    const amd64 = platformImage("kubepolaris-frontend-build:amd64", "linux/amd64");
+    const arm64 = platformImage("kubepolaris-frontend-build:arm64", "linux/arm64");
+    pushed.frontend = must(crane, ["index", "append", "-m", amd64, "-m", arm64, "-t", `${upstream}/kubepolaris-frontend:v1.0.5`]).split("@").pop()!;
+    expect(pushed.backend).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(pushed.frontend).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(JSON.parse(must(crane, ["manifest", `${upstream}/kubepolaris-frontend@${pushed.frontend}`])).manifests).toHaveLength(2);
+    // A project holding the real prod stack file, its upstream registry pointed at the local one.
     fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(scratch, "Pulumi.yaml"));
     const prod = fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8");
     expect(prod.split(UPSTREAM).length).toBe(3);
@@ -102,10 +113,13 @@ test("the first run copies both images, records the digests the upstream pushes 
     expect(r.code).toBe(0);
     expect(r.out.split("\n")).toEqual(["backend", "frontend"].map((c) => `${c}: ${source}/clay-wangzhi/kubepolaris-${c}:v1.0.5`
         + ` -> ${mirror}/kubepolaris-prod/${c}:v1.0.5 ${pushed[c]} (copied; recorded in Pulumi.prod.yaml)`));
-    // The mirror serves the same manifests under its own names.
+    // The mirror serves the same manifests under its own names: the index whole, with both platforms.
     for (const c of ["backend", "frontend"]) {
         expect(must(crane, ["digest", `${mirror}/kubepolaris-prod/${c}:v1.0.5`])).toBe(pushed[c]);
         expect(must(crane, ["manifest", `${mirror}/kubepolaris-prod/${c}@${pushed[c]}`])).toBe(must(crane, ["manifest", `${source}/clay-wangzhi/kubepolaris-${c}@${pushed[c]}`]));
+    }
+    for (const m of JSON.parse(must(crane, ["manifest", `${mirror}/kubepolaris-prod/frontend@${pushed.frontend}`])).manifests) {
+        expect(must(crane, ["digest", `${mirror}/kubepolaris-prod/frontend@${m.digest}`])).toBe(m.digest);
     }
     // Only the digests were added: every line of the file before is still there, in order, comments included.
     const after = fs.readFileSync(stackFile(), "utf8");
