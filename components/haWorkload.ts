@@ -260,7 +260,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
     };
 }
 
-function antiAffinity(mode: "preferred" | "required", selector: Record<string, string>): k8s.types.input.core.v1.PodAntiAffinity {
+export function antiAffinity(mode: "preferred" | "required", selector: Record<string, string>): k8s.types.input.core.v1.PodAntiAffinity {
     const term = { labelSelector: { matchLabels: selector }, topologyKey: TOPOLOGY_KEYS.hostname };
     return mode === "required"
         ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
