@@ -14,7 +14,7 @@ import {
 } from "./schema";
 import { HPA_UTILIZATION_TARGETS, TIER_PROFILES } from "./tiers";
 import {
-    bool, cidrs, deepFreeze, dnsLabel, dnsName, httpPath, integer, labels, listOf, matching, object, oneOf, optionalString, orDefault,
+    bool, cidrs, deepFreeze, dnsLabel, dnsName, httpPath, image, integer, labels, listOf, matching, object, oneOf, optionalString, orDefault,
     port, Problems, url,
 } from "./validators";
 
