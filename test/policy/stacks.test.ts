@@ -24,6 +24,7 @@ const ACCEPTED: Record<Stack, string[]> = {
         "image-from-stack-registry admin-job",
         "image-from-stack-registry backend-deployment",
         "image-from-stack-registry database-statefulset",
+        "image-from-stack-registry edge-controller-deployment",
         "image-from-stack-registry frontend-deployment",
         "workload-hostname-anti-affinity database-statefulset",
         "workload-min-replicas database-statefulset",
