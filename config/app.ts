@@ -4,9 +4,9 @@
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { EDGE_METRICS_SOURCES } from "../components/alerts/edgeMetrics";
 import { APP_NAME } from "../components/labels";
-import { IMAGE_PULL_POLICIES, type ImagePullPolicy } from "../components/types";
 import { DEFAULT_EDGE_CONTROLLER } from "../policy/facts";
 import { parseDatabase } from "./database";
+import { parseImages, type ParsedImages } from "./images";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
     type AppConfig, type EdgeConfig, type EdgeControllerConfig, ENVIRONMENTS, type FrontendConfig, type GrafanaConfig, type KubernetesProviderConfig, type MonitoringConfig,
@@ -53,7 +53,8 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const namespace = dnsLabel(p, "namespace", values.namespace ?? APP_NAME);
     const host = dnsName()(p, "host", values.host);
 
-    const { backend, frontend, imagePullPolicy } = parseWorkloads(p, values, profile, decisions, onEnvironment);
+    const images = parseImages(p, values.images, { stack: raw.stack, release: release ?? RELEASE, environment, decisions, awsRegion: raw.awsRegion });
+    const { backend, frontend } = parseWorkloads(p, values, images, profile, decisions, onEnvironment);
     const probePaths = parseProbePaths(p, values.probes);
 
     const tlsRaw = object(p, "tls", values.tls, ["secretName", "clusterIssuer"], true);
@@ -100,7 +101,9 @@ export function parseConfig(raw: RawConfig): AppConfig {
         backend,
         frontend,
         probePaths,
-        imagePullPolicy,
+        imagePullPolicy: images.imagePullPolicy,
+        // The mirror replicates to the database's DR region: a region loss leaves the images where the data is.
+        imageMirror: images.mirror && { ...images.mirror, replicaRegion: database.rds?.dr?.region },
         tls,
         database,
         edge,
@@ -114,9 +117,8 @@ export function parseConfig(raw: RawConfig): AppConfig {
 }
 
 /** `images` and `scaling`: each component's image, replica bounds and placement. */
-function parseWorkloads(p: Problems, values: Record<string, string>, profile: TierProfile, decisions: EnvironmentDecisions,
-    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig; imagePullPolicy: ImagePullPolicy } {
-    const images = object(p, "images", values.images, ["backend", "frontend", "pullPolicy"], true);
+function parseWorkloads(p: Problems, values: Record<string, string>, images: ParsedImages, profile: TierProfile, decisions: EnvironmentDecisions,
+    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig } {
     const scaling = object(p, "scaling", values.scaling, ["backend", "frontend", "antiAffinity", "frontendPort"], false);
     const antiAffinity = orDefault(p, "scaling.antiAffinity", scaling.antiAffinity, "preferred", oneOf(["preferred", "required"] as const));
     const workload = (name: "backend" | "frontend"): WorkloadConfig => {
@@ -132,7 +134,7 @@ function parseWorkloads(p: Problems, values: Record<string, string>, profile: Ti
             minReplicas: min,
             maxReplicas: max,
             resources: sizing.resources,
-            image: image(p, `images.${name}`, images[name]) ?? "",
+            image: images[name],
             antiAffinity,
             targetCpuUtilization: HPA_UTILIZATION_TARGETS.cpu,
             targetMemoryUtilization: HPA_UTILIZATION_TARGETS.memory,
@@ -141,7 +143,6 @@ function parseWorkloads(p: Problems, values: Record<string, string>, profile: Ti
     return {
         backend: workload("backend"),
         frontend: { ...workload("frontend"), containerPort: orDefault(p, "scaling.frontendPort", scaling.frontendPort, FRONTEND.port, port) },
-        imagePullPolicy: orDefault(p, "images.pullPolicy", images.pullPolicy, "Always", oneOf(IMAGE_PULL_POLICIES)),
     };
 }
 

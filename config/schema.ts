@@ -249,6 +249,39 @@ export interface PriorityClassConfig {
     value: number;
 }
 
+/** The images the stack mirrors into its own registry. */
+export const MIRRORED_COMPONENTS = ["backend", "frontend"] as const;
+export type MirroredComponent = (typeof MIRRORED_COMPONENTS)[number];
+
+/** One upstream image and its copy in the stack's mirror. */
+export interface MirroredImage {
+    component: MirroredComponent;
+    /** `images.<component>`: the pinned upstream reference the mirror copies. */
+    source: string;
+    /** The ECR repository name ("<release>-<environment>/<component>"). */
+    repository: string;
+    /** `images.mirror.digests.<component>`: the copy's digest (unset only while the mirror command runs). */
+    digest?: string;
+}
+
+/**
+ * `images.mirror`: the stack's own registry, ECR repositories in aws:region the program creates
+ * (components/imageMirror.ts) and `npm run images:mirror` fills (docs/images.md).
+ */
+export interface ImageMirrorConfig {
+    /** `images.mirror.account`: the AWS account that owns the registry (the program refuses credentials of another). */
+    account: string;
+    /** aws:region. */
+    region: string;
+    /** `<account>.dkr.ecr.<region>.amazonaws.com`. */
+    registry: string;
+    /** `images.mirror.keepVersions`: tagged images each repository keeps (default 20). */
+    keepVersions: number;
+    /** database.drRegion, when the stack has one: the repositories are replicated there. */
+    replicaRegion?: string;
+    images: MirroredImage[];
+}
+
 export interface KubernetesProviderConfig {
     /** Write manifests here instead of applying them (the `npm run render` job). */
     renderYamlToDirectory?: string;
@@ -266,8 +299,10 @@ export interface AppConfig {
     backend: WorkloadConfig;
     frontend: FrontendConfig;
     probePaths: ProbePaths;
-    /** `images.pullPolicy`: every container's imagePullPolicy (default "Always"). */
+    /** `images.pullPolicy`: every container's imagePullPolicy (default "IfNotPresent" for digests, else "Always"). */
     imagePullPolicy: ImagePullPolicy;
+    /** The stack's own image mirror (dev, staging, prod); undefined on local. */
+    imageMirror?: ImageMirrorConfig;
     tls: TlsConfig;
     database: DatabaseConfig;
     edge: EdgeConfig;
