@@ -214,13 +214,19 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("service accounts mount no token", async () => {
+    test("service accounts mount no token; only the edge controller, which watches the API, mounts one, explicitly", async () => {
         const program = await runStack(stack);
         for (const sa of program.ofType("kubernetes:core/v1:ServiceAccount")) {
             expect(sa.inputs.automountServiceAccountToken).toBe(false);
         }
         for (const d of program.ofType(TYPES.deployment)) {
-            expect(d.inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
+            const pod = d.inputs.spec.template.spec;
+            expect(pod.automountServiceAccountToken).toBe(false);
+            const tokens = (pod.volumes ?? []).filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken));
+            expect([d.name, tokens.length]).toEqual([d.name, d.name === "edge-controller-deployment" ? 1 : 0]);
+            for (const t of tokens) {
+                expect(t.projected.sources.find((s: any) => s.serviceAccountToken).serviceAccountToken.expirationSeconds).toBeLessThanOrEqual(3607);
+            }
         }
     });
 });
