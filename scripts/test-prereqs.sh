@@ -10,7 +10,8 @@
 #   - crane (scripts/images/crane.sh: the release download, else built niced from the Go module
 #     proxy, ~1 min of CPU, in the background), for the image mirror test (test/images);
 #   - Traefik and the Gateway API CRDs (scripts/edge/traefik.sh, niced, started first and in the
-#     background: ~3 min of module downloads, then ~4.5 min and ~3.4 GB compiling), for the edge test.
+#     background: ~3 min of module downloads, then ~4.5 min and ~3.4 GB compiling), for the edge test;
+#   - as root, the local stack's images (scripts/cluster/images.sh), for the main job on real nodes.
 # Cold, the Go builds take a long while (docs/engine.md); warm, this takes about a second.
 # KUBEPOLARIS_TEST_PREREQS=skip skips it all (the tests that need a missing piece then skip).
 set -euo pipefail
@@ -74,4 +75,14 @@ say "crane (cached after the first build)"
 wait "$crane_build" || { say "scripts/images/crane.sh failed"; exit 1; }
 say "Traefik and the Gateway API CRDs (cached after the first build)"
 wait "$traefik_build" || { say "scripts/edge/traefik.sh failed"; exit 1; }
+if [[ -n "$node_addons" ]]; then
+  # The local stack's images for the real-node tests (test/cluster/local-app.test.ts), side by side:
+  # cold, mostly mmdebstrap waiting on apt (~3 min together); warm, a hash check each.
+  say "the local stack's images (cached after the first build)"
+  image_builds=()
+  for image in backend frontend database traefik coredns; do
+    bash scripts/cluster/images.sh --tar "$image" >/dev/null & image_builds+=($!)
+  done
+  for pid in "${image_builds[@]}"; do wait "$pid" || { say "scripts/cluster/images.sh failed"; exit 1; }; done
+fi
 say "ready"
