@@ -3,6 +3,7 @@
 // it on a stack file; load.ts feeds it the running stack's config.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { APP_NAME } from "../components/labels";
+import { maxPodsDuringRollout } from "../components/rollout";
 import { IMAGE_PULL_POLICIES, type ImagePullPolicy } from "../components/types";
 import { LABEL_KEYS } from "../policy/facts";
 import { parseDatabase } from "./database";
@@ -80,7 +81,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
     const database = parseDatabase(p, values.database, {
         environment, tier, profile, decisions, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion,
-        backendMaxPods: backend.maxReplicas + 1,
+        backendMaxPods: maxPodsDuringRollout(backend.maxReplicas),
     });
     // The seeded admin password is published: a stack without a generator must bring its own.
     if (database.mode === "in-cluster" && !raw.secretKeys.has("adminPassword")) {

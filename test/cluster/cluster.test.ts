@@ -8,7 +8,8 @@
 // cluster the developer runs is left alone.
 import * as fs from "fs";
 import * as path from "path";
-import { maxPodsDuringRollout, pdbBudget } from "../../components/haWorkload";
+import { pdbBudget } from "../../components/haWorkload";
+import { maxPodsDuringRollout } from "../../components/rollout";
 import { limitRangeFor, quotaFor } from "../../components/namespaceBaseline";
 import { TIER_PROFILES } from "../../config";
 import { describeFailure, tempDir } from "../engine/engine";
