@@ -3,7 +3,7 @@
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describeFailure, REPO, RunResult, runAsync } from "../engine/engine";
+import { describeFailure, REPO, RunResult, runAsync, tempDir } from "../engine/engine";
 
 export const CLUSTER_SCRIPT = path.join(REPO, "scripts", "cluster", "cluster.sh");
 
@@ -23,6 +23,57 @@ export interface Cluster {
 
 export function clusterScript(c: Cluster, verb: string, timeoutMs = 180_000): SpawnSyncReturns<string> {
     return spawnSync("bash", [CLUSTER_SCRIPT, verb], { cwd: REPO, env: c.env, encoding: "utf8", timeout: timeoutMs });
+}
+
+/** A cluster of the test's own: its state in `work/<stateSubdir>` (a temp dir), its own ports and kind of nodes. */
+export interface TestCluster extends Cluster {
+    /** The test's temp dir; stopCluster removes it. */
+    work: string;
+}
+
+export function testCluster(o: {
+    /** Prefix of the temp dir's name. */
+    prefix: string;
+    kind: "kwok" | "real";
+    portBase: number;
+    /** Where kubectl is (clusterBinDir()); undefined when the binaries are missing. */
+    bin: string | undefined;
+    /** The state dir's name in the temp dir. Default: "state". */
+    stateSubdir?: string;
+    /** More environment for cluster.sh (and scripts/up.sh), given the temp dir. */
+    env?: (work: string) => NodeJS.ProcessEnv;
+}): TestCluster {
+    const work = tempDir(o.prefix);
+    const stateDir = path.join(work, o.stateSubdir ?? "state");
+    return {
+        work, stateDir,
+        kubectl: path.join(o.bin ?? "/nonexistent", "kubectl"),
+        env: {
+            ...process.env,
+            KUBEPOLARIS_CLUSTER_KIND: o.kind,
+            KUBEPOLARIS_CLUSTER_DIR: stateDir,
+            KUBEPOLARIS_CLUSTER_PORT_BASE: String(o.portBase),
+            ...o.env?.(work),
+        },
+    };
+}
+
+/** `cluster.sh up`: sets the kubeconfig and returns the seconds it took; when up fails, `down`, then throw with its output. */
+export function startCluster(c: Cluster, timeoutMs?: number): number {
+    const t0 = Date.now();
+    const r = clusterScript(c, "up", timeoutMs);
+    if (r.status !== 0) {
+        clusterScript(c, "down");
+        throw new Error(describeFailure("cluster.sh up", r));
+    }
+    c.kubeconfig = r.stdout.trim().split("\n").pop();
+    return (Date.now() - t0) / 1000;
+}
+
+/** `cluster.sh down`, then the test's temp dir removed. */
+export function stopCluster(c: TestCluster, timeoutMs?: number): void {
+    clusterScript(c, "down", timeoutMs);
+    fs.rmSync(c.work, { recursive: true, force: true });
 }
 
 export function kubectl(c: Cluster, args: string[], input?: string): SpawnSyncReturns<string> {
