@@ -32,18 +32,49 @@ export class Kube {
     }
 
     /**
-     * The namespace's pods, listed then watched by the library's informer (it lists again after a
-     * 410 Gone); after any other error it starts again after 500 ms, counting the error.
+     * The namespace's pods, listed then watched by the library's informer, which lists again after
+     * a 410 Gone; after any other error it starts again after 500 ms, counting the error.
      */
-    podInformer(namespace: string, onError: (e: unknown) => void): k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod> {
-        const informer = k8s.makeInformer(this.config, `/api/v1/namespaces/${namespace}/pods`,
-            () => this.core.listNamespacedPod({ namespace }));
-        informer.on("error", (e) => {
-            onError(e);
-            setTimeout(() => void informer.start().catch(onError), 500);
+    podCache(namespace: string, onError: (e: unknown) => void): PodCache {
+        let listed = false;
+        let stopped = false;
+        const informer = k8s.makeInformer(this.config, `/api/v1/namespaces/${namespace}/pods`, async () => {
+            const list = await this.core.listNamespacedPod({ namespace });
+            listed = true;
+            return list;
         });
-        return informer;
+        const restart = () => {
+            if (!stopped) {
+                informer.start().catch(onError);
+            }
+        };
+        // Stopping aborts the watch, which the informer reports as an error too: not restarted then.
+        informer.on("error", (e) => {
+            if (!stopped) {
+                onError(e);
+                setTimeout(restart, 500);
+            }
+        });
+        return {
+            async start(timeoutMs) {
+                restart();
+                await until(`the first list of the pods in namespace ${namespace}`, timeoutMs, () => (listed ? true : undefined), 20);
+            },
+            stop() {
+                stopped = true;
+                void informer.stop();
+            },
+            list: () => informer.list(namespace),
+        };
     }
+}
+
+/** The pods of a namespace as a watch keeps them. */
+export interface PodCache {
+    /** Starts the watch; resolves once the pods are listed, throws after `timeoutMs`. */
+    start(timeoutMs: number): Promise<void>;
+    stop(): void;
+    list(): readonly k8s.V1Pod[];
 }
 
 /** Options for a JSON merge patch (the generated clients send a JSON Patch unless told). */

@@ -1,13 +1,13 @@
 // The ready pods of each workload over time: one long-lived watch on the namespace's pods (the
 // client library's informer and its cache), and a timer samples it every SAMPLE_MS into a series.
-import type { Informer, ObjectCache, V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { Sample, Workload, WORKLOADS } from "./figures";
-import { isPodPending, isPodReady, Kube } from "./kube";
+import { isPodPending, isPodReady, Kube, PodCache } from "./kube";
 
 export const SAMPLE_MS = 150;
 
 export class PodWatch {
-    private informer?: Informer<V1Pod> & ObjectCache<V1Pod>;
+    private cache?: PodCache;
     /** Nodes that failed (a lost zone): their pods serve nothing, whatever the API still says. */
     readonly deadNodes = new Set<string>();
     errors = 0;
@@ -16,23 +16,13 @@ export class PodWatch {
         private readonly selectors: Record<Workload, Record<string, string>>) {}
 
     /** Resolves once the pods are listed (the watch goes on from there). */
-    async start(): Promise<void> {
-        this.informer = this.kube.podInformer(this.namespace, () => { this.errors++; });
-        let timer: NodeJS.Timeout | undefined;
-        try {
-            await Promise.race([
-                this.informer.start(),
-                new Promise((_, reject) => {
-                    timer = setTimeout(() => reject(new Error(`the pod watch on namespace ${this.namespace} did not list within 30 s`)), 30_000);
-                }),
-            ]);
-        } finally {
-            clearTimeout(timer);
-        }
+    start(): Promise<void> {
+        this.cache = this.kube.podCache(this.namespace, () => { this.errors++; });
+        return this.cache.start(30_000);
     }
 
     stop(): void {
-        void this.informer?.stop();
+        this.cache?.stop();
     }
 
     /** The workload's pods now (from the watch's map). */
@@ -43,7 +33,7 @@ export class PodWatch {
     }
 
     all(): readonly V1Pod[] {
-        return this.informer?.list(this.namespace) ?? [];
+        return this.cache?.list() ?? [];
     }
 
     serving(pod: V1Pod): boolean {
