@@ -11,6 +11,7 @@ import { credentialsSecretName, databaseEnv, databasePeer } from "./components/d
 import { InClusterMysql } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
+import { EdgeController } from "./components/edgeController";
 import { FrontendNginxConfig, frontendNginxCommand, frontendPreStopCommand, NGINX_CONF_DIR } from "./components/frontendNginx";
 import { HaWorkload } from "./components/haWorkload";
 import { maxPodsDuringRollout } from "./components/rollout";
@@ -241,6 +242,28 @@ const admin = new AdminPassword("admin", {
     // The backend must be up (the provider waits for the Deployment to be available).
 }, { ...opts, dependsOn: [backend] });
 
+// The edge controller, when the stack installs it rather than relying on the cluster's.
+const edgeControllerConfig = config.edge.controller;
+const edgeController = edgeControllerConfig && new EdgeController("edge-controller", {
+    namespace: config.edge.controllerNamespace,
+    labels,
+    podLabels: config.edge.controllerLabels,
+    image: edgeControllerConfig.image,
+    imagePullPolicy: config.imagePullPolicy,
+    replicas: edgeControllerConfig.replicas,
+    resources: edgeControllerConfig.resources,
+    egress: {
+        routesTo: {
+            namespace,
+            pods: [
+                { labels: podLabels(release, "frontend"), port: config.frontend.containerPort },
+                { labels: podLabels(release, "backend"), port: BACKEND.port },
+            ],
+        },
+        apiServer: edgeControllerConfig.apiServer,
+    },
+}, opts);
+
 // The edge comes last: the NLB and the routes exist only once the Job has replaced the published
 // admin password (the provider waits for a Job to complete, and fails the update if it fails).
 const edge = new Edge("edge", {
@@ -248,6 +271,7 @@ const edge = new Edge("edge", {
     namespace,
     labels,
     host: config.host,
+    anyHost: config.edge.anyHost,
     kind: config.edge.kind,
     className: config.edge.className,
     https: config.edge.https,
@@ -257,7 +281,7 @@ const edge = new Edge("edge", {
     loadBalancer: config.edge,
     // Rendering manifests to files has no cluster to read the GatewayClass/IngressClass from.
     verifyClass: config.kubernetes.renderYamlToDirectory === undefined,
-}, { ...opts, dependsOn: [admin] });
+}, { ...opts, dependsOn: edgeController ? [admin, edgeController] : [admin] });
 
 // Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the
 // backend serves no /metrics, so there is nothing of its own to scrape.

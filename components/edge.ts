@@ -62,6 +62,11 @@ export interface EdgeArgs {
     labels: Record<string, string>;
     /** The public host name the edge serves. Required. */
     host: string;
+    /**
+     * Serve every Host header, not only `host` (the local stack, opened as http://127.0.0.1:<NodePort>/
+     * with no DNS name). Default: false.
+     */
+    anyHost?: boolean;
     /** "gateway": Gateway API; "ingress": an Ingress. Default: "gateway". */
     kind?: "gateway" | "ingress";
     /** The GatewayClass or IngressClass; it must exist (the component reads it). Required. */
@@ -112,7 +117,8 @@ export class Edge extends pulumi.ComponentResource {
     public readonly loadBalancerServiceName: pulumi.Output<string>;
     /** The NLB's DNS name once AWS has created it (empty on NodePort). */
     public readonly loadBalancerHostname: pulumi.Output<string>;
-    public readonly url: string;
+    /** Where a person opens the app: https://<host>, or on a NodePort edge http://127.0.0.1:<port>/. */
+    public readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubepolaris:edge:Edge", name, {}, opts);
@@ -131,7 +137,10 @@ export class Edge extends pulumi.ComponentResource {
         }
         this.loadBalancerServiceName = loadBalancer.metadata.name;
         this.loadBalancerHostname = loadBalancer.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname ?? "");
-        this.url = `${args.https ?? true ? "https" : "http"}://${args.host}`;
+        this.url = args.loadBalancer.serviceType === "NodePort"
+            // NodePort is for the local cluster alone, whose kube-proxy serves NodePorts on loopback.
+            ? loadBalancer.spec.ports.apply((ports) => `http://127.0.0.1:${ports.find((p) => p.name === "http")?.nodePort ?? "?"}/`)
+            : pulumi.output(`${args.https ?? true ? "https" : "http"}://${args.host}`);
         this.registerOutputs({
             routeName: this.routeName,
             gatewayName: this.gatewayName,
@@ -161,6 +170,24 @@ export const GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1";
 /** Without a controller that publishes an address (the local stack), awaiting would never finish. */
 function awaitAnnotations(args: EdgeArgs): Record<string, string> {
     return args.loadBalancer.awaitLoadBalancer ? {} : { "pulumi.com/skipAwait": "true" };
+}
+
+/**
+ * The Gateway's or Ingress's metadata: the release's edge name, not awaited where nothing publishes
+ * an address, and the ClusterIssuer cert-manager issues the host's certificate through (its
+ * gateway-shim reads Gateways, its ingress-shim Ingresses).
+ */
+function edgeMetadata(args: EdgeArgs, annotations: Record<string, string> = {}): k8s.types.input.meta.v1.ObjectMeta {
+    return {
+        name: ingressName(args.release),
+        namespace: args.namespace,
+        labels: args.labels,
+        annotations: {
+            ...awaitAnnotations(args),
+            ...(args.tls.clusterIssuer !== undefined ? { "cert-manager.io/cluster-issuer": args.tls.clusterIssuer } : {}),
+            ...annotations,
+        },
+    };
 }
 
 /** The Service in front of the edge controller: an NLB, or a NodePort. */
@@ -199,25 +226,17 @@ function ports(args: EdgeArgs): ControllerPorts {
  */
 function createGateway(name: string, args: EdgeArgs, controllerClass: pulumi.Resource[], parent: pulumi.Resource): k8s.apiextensions.CustomResource {
     const p = ports(args);
-    const http = { name: "http", protocol: "HTTP", port: p.http, hostname: args.host, allowedRoutes: { namespaces: { from: "Same" } } };
+    const hostname = args.anyHost ? undefined : args.host;
+    const http = { name: "http", protocol: "HTTP", port: p.http, hostname, allowedRoutes: { namespaces: { from: "Same" } } };
     const https = {
-        name: "https", protocol: "HTTPS", port: p.https, hostname: args.host,
+        name: "https", protocol: "HTTPS", port: p.https, hostname,
         tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", group: "", name: args.tls.secretName }] },
         allowedRoutes: { namespaces: { from: "Same" } },
     };
     return new k8s.apiextensions.CustomResource(`${name}-gateway`, {
         apiVersion: GATEWAY_API_VERSION,
         kind: "Gateway",
-        metadata: {
-            name: ingressName(args.release),
-            namespace: args.namespace,
-            labels: args.labels,
-            annotations: {
-                ...awaitAnnotations(args),
-                // cert-manager's gateway-shim issues the listener's certificate (enableGatewayAPI).
-                ...(args.tls.clusterIssuer !== undefined ? { "cert-manager.io/cluster-issuer": args.tls.clusterIssuer } : {}),
-            },
-        },
+        metadata: edgeMetadata(args),
         spec: { gatewayClassName: args.className, listeners: args.https ?? true ? [http, https] : [http] },
     }, { parent, dependsOn: controllerClass });
 }
@@ -250,7 +269,7 @@ function createHttpRoutes(name: string, args: EdgeArgs, gateway: k8s.apiextensio
         metadata: { name: ingressName(args.release), namespace: args.namespace, labels: args.labels, annotations: awaitAnnotations(args) },
         spec: {
             parentRefs: [parentRef(https ? "https" : "http")],
-            hostnames: [args.host],
+            hostnames: args.anyHost ? undefined : [args.host],
             rules: [
                 rule("/ws", args.backend, ROUTE_TIMEOUTS.ws),
                 rule("/api", args.backend, ROUTE_TIMEOUTS.api),
@@ -264,30 +283,23 @@ function createHttpRoutes(name: string, args: EdgeArgs, gateway: k8s.apiextensio
 function createIngress(name: string, args: EdgeArgs, controllerClass: pulumi.Resource[], parent: pulumi.Resource): k8s.networking.v1.Ingress {
     const https = args.https ?? true;
     return new k8s.networking.v1.Ingress(`${name}-ingress`, {
-        metadata: {
-            name: ingressName(args.release),
-            namespace: args.namespace,
-            labels: args.labels,
-            annotations: {
-                ...awaitAnnotations(args),
-                ...(args.tls.clusterIssuer !== undefined ? { "cert-manager.io/cluster-issuer": args.tls.clusterIssuer } : {}),
-                // ingress-nginx's spelling, kept for maintained controllers that read it (e.g. F5 NGINX
-                // Ingress reads its own nginx.org/* keys; Traefik uses entry-point redirects).
-                ...(https ? { "nginx.ingress.kubernetes.io/force-ssl-redirect": "true" } : {}),
-                // No session affinity: no KubePolaris flow needs two requests on one pod (docs/edge.md).
-                // WebSockets: the controller upgrades connections by itself (there is no
-                // websocket-services annotation); idle sockets only need long timeouts.
-                "nginx.ingress.kubernetes.io/proxy-read-timeout": PROXY_IDLE_TIMEOUT_SECONDS,
-                "nginx.ingress.kubernetes.io/proxy-send-timeout": PROXY_IDLE_TIMEOUT_SECONDS,
-                "nginx.ingress.kubernetes.io/proxy-connect-timeout": PROXY_CONNECT_TIMEOUT_SECONDS,
-                "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
-            },
-        },
+        metadata: edgeMetadata(args, {
+            // ingress-nginx's spelling, kept for maintained controllers that read it (e.g. F5 NGINX
+            // Ingress reads its own nginx.org/* keys; Traefik uses entry-point redirects).
+            ...(https ? { "nginx.ingress.kubernetes.io/force-ssl-redirect": "true" } : {}),
+            // No session affinity: no KubePolaris flow needs two requests on one pod (docs/edge.md).
+            // WebSockets: the controller upgrades connections by itself (there is no
+            // websocket-services annotation); idle sockets only need long timeouts.
+            "nginx.ingress.kubernetes.io/proxy-read-timeout": PROXY_IDLE_TIMEOUT_SECONDS,
+            "nginx.ingress.kubernetes.io/proxy-send-timeout": PROXY_IDLE_TIMEOUT_SECONDS,
+            "nginx.ingress.kubernetes.io/proxy-connect-timeout": PROXY_CONNECT_TIMEOUT_SECONDS,
+            "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
+        }),
         spec: {
             ingressClassName: args.className,
             tls: https ? [{ hosts: [args.host], secretName: args.tls.secretName }] : undefined,
             rules: [{
-                host: args.host,
+                host: args.anyHost ? undefined : args.host,
                 http: {
                     paths: [
                         route("/api", args.backend),

@@ -11,6 +11,8 @@ import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
 import { MAX_SURGE } from "./rollout";
+// Defined in ./rollout (config/ reads it without loading the Kubernetes provider); offered here too.
+export { MAX_SURGE, maxPodsDuringRollout } from "./rollout";
 import { ContainerResources, ImagePullPolicy, RunAs } from "./types";
 import { MAX_DISRUPTED_PERCENT, TOPOLOGY_KEYS } from "../policy/facts";
 
@@ -255,7 +257,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
     };
 }
 
-function antiAffinity(mode: "preferred" | "required", selector: Record<string, string>): k8s.types.input.core.v1.PodAntiAffinity {
+export function antiAffinity(mode: "preferred" | "required", selector: Record<string, string>): k8s.types.input.core.v1.PodAntiAffinity {
     const term = { labelSelector: { matchLabels: selector }, topologyKey: TOPOLOGY_KEYS.hostname };
     return mode === "required"
         ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }

@@ -107,13 +107,17 @@ export function networkIsolation(policyEnforcer: string): string {
         : `isolated by default-deny NetworkPolicies, enforced by ${policyEnforcer} (network.policyEnforcer)`;
 }
 
-/** The namespace, under Pod Security "restricted" (enforced, audited and warned). */
 function createNamespace(name: string, args: NamespaceBaselineArgs, parent: pulumi.Resource): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(`${name}-namespace`, {
+    return restrictedNamespace(`${name}-namespace`, args.namespace, args.labels, parent);
+}
+
+/** A namespace under Pod Security "restricted" (enforced, audited and warned). */
+export function restrictedNamespace(resourceName: string, namespace: string, labels: Record<string, string>, parent: pulumi.Resource): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(resourceName, {
         metadata: {
-            name: args.namespace,
+            name: namespace,
             labels: {
-                ...args.labels,
+                ...labels,
                 "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest",
                 "pod-security.kubernetes.io/audit": "restricted",
@@ -131,21 +135,8 @@ function createNamespace(name: string, args: NamespaceBaselineArgs, parent: pulu
 function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pulumi.Output<string>, parent: pulumi.Resource): void {
     const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
         new k8s.networking.v1.NetworkPolicy(`${name}-${policyName}`, { metadata: { name: policyName, namespace: ns, labels: args.labels }, spec }, { parent });
-    const fromNamespace = (namespaceName: string, podLabels?: Record<string, string>) => ({
-        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespaceName } },
-        podSelector: podLabels ? { matchLabels: podLabels } : undefined,
-    });
-    const tcp = (port: number) => ({ protocol: "TCP", port });
-
-    policy("default-deny-all", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-    policy("allow-dns-egress", {
-        podSelector: {},
-        policyTypes: ["Egress"],
-        egress: [{
-            to: [fromNamespace("kube-system", { "k8s-app": "kube-dns" })],
-            ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
-        }],
-    });
+    policy("default-deny-all", DEFAULT_DENY);
+    policy("allow-dns-egress", DNS_EGRESS);
     for (const [component, peer] of [["frontend", args.frontend], ["backend", args.backend]] as const) {
         policy(`allow-ingress-controller-to-${component}`, {
             podSelector: { matchLabels: peer.labels },
@@ -200,6 +191,24 @@ function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pu
         }],
     });
 }
+
+/** Pods of another namespace (all of them, or those with `podLabels`), as a NetworkPolicy peer. */
+export function fromNamespace(namespaceName: pulumi.Input<string>, podLabels?: Record<string, string>): k8s.types.input.networking.v1.NetworkPolicyPeer {
+    return {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespaceName } },
+        podSelector: podLabels ? { matchLabels: podLabels } : undefined,
+    };
+}
+export const tcp = (port: number) => ({ protocol: "TCP", port });
+
+/** Nothing in, nothing out, for every pod of the namespace; other policies then allow each flow. */
+export const DEFAULT_DENY: k8s.types.input.networking.v1.NetworkPolicySpec = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };
+/** Every pod may ask the cluster DNS (CoreDNS pods labelled k8s-app=kube-dns in kube-system, as on EKS). */
+export const DNS_EGRESS: k8s.types.input.networking.v1.NetworkPolicySpec = {
+    podSelector: {},
+    policyTypes: ["Egress"],
+    egress: [{ to: [fromNamespace("kube-system", { "k8s-app": "kube-dns" })], ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }],
+};
 
 function createPriorityClass(name: string, priorityClass: { name: string; value: number }, labels: Record<string, string>,
     parent: pulumi.Resource): k8s.scheduling.v1.PriorityClass {

@@ -9,7 +9,7 @@ import { LABEL_KEYS } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
-    type AppConfig, type EdgeConfig, ENVIRONMENTS, type FrontendConfig, type GrafanaConfig, type KubernetesProviderConfig, type MonitoringConfig,
+    type AppConfig, type EdgeConfig, type EdgeControllerConfig, ENVIRONMENTS, type FrontendConfig, type GrafanaConfig, type KubernetesProviderConfig, type MonitoringConfig,
     NETWORK_POLICY_ENFORCERS, type NetworkConfig, type PriorityClassConfig, type ProbePaths, type RawConfig, SECRET_KEYS, type TierProfile, TIERS,
     type TlsConfig, type WorkloadConfig,
 } from "./schema";
@@ -173,9 +173,20 @@ export const DEFAULT_EDGE_CONTROLLER = {
     labels: { [LABEL_KEYS.name]: "traefik" },
 } as const;
 
+/**
+ * What `edge.controller` installs unless it says otherwise: Traefik at the release scripts/edge/traefik.sh
+ * builds for the local stack (TRAEFIK_VERSION in scripts/toolchain.versions; a test keeps them equal),
+ * two replicas, sized for a few thousand requests a second.
+ */
+export const EDGE_CONTROLLER_DEFAULTS = {
+    image: "docker.io/library/traefik:v3.7.13",
+    replicas: 2,
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } },
+} as const;
+
 function parseEdge(p: Problems, raw: unknown, decisions: EnvironmentDecisions, environment: string | undefined): EdgeConfig {
     const edgeRaw = object(p, "edge", raw,
-        ["kind", "className", "serviceType", "scheme", "sourceRanges", "controllerNamespace", "controllerLabels", "awaitLoadBalancer"], false);
+        ["kind", "className", "serviceType", "scheme", "sourceRanges", "controllerNamespace", "controllerLabels", "awaitLoadBalancer", "controller"], false);
     const serviceType = orDefault(p, "edge.serviceType", edgeRaw.serviceType, "LoadBalancer", oneOf(["LoadBalancer", "NodePort"] as const));
     if (environment && !decisions.edgeServiceTypes.includes(serviceType)) {
         p.add("edge.serviceType", serviceType, `${decisions.edgeServiceTypes.map((t) => `"${t}"`).join(", ")} on environment ${environment}`
@@ -191,6 +202,29 @@ function parseEdge(p: Problems, raw: unknown, decisions: EnvironmentDecisions, e
         controllerNamespace: orDefault(p, "edge.controllerNamespace", edgeRaw.controllerNamespace, DEFAULT_EDGE_CONTROLLER.namespace, dnsLabel),
         controllerLabels: orDefault(p, "edge.controllerLabels", edgeRaw.controllerLabels, { ...DEFAULT_EDGE_CONTROLLER.labels }, labels),
         awaitLoadBalancer: orDefault(p, "edge.awaitLoadBalancer", edgeRaw.awaitLoadBalancer, decisions.awaitLoadBalancer, bool),
+        anyHost: decisions.edgeAnyHost,
+        controller: parseEdgeController(p, edgeRaw.controller, decisions, environment),
+    };
+}
+
+/** `edge.controller`: absent, or the Traefik the stack installs (an object; `{}` takes every default). */
+function parseEdgeController(p: Problems, raw: unknown, decisions: EnvironmentDecisions, environment: string | undefined): EdgeControllerConfig | undefined {
+    if (raw === undefined) {
+        return undefined;
+    }
+    const c = object(p, "edge.controller", raw, ["image", "replicas", "apiServer"], true);
+    const apiServer = object(p, "edge.controller.apiServer", c.apiServer, ["cidrs", "ports"], false);
+    return {
+        image: orDefault(p, "edge.controller.image", c.image, EDGE_CONTROLLER_DEFAULTS.image, image),
+        // As many as the app's own floor: the edge is on every request's path.
+        replicas: orDefault(p, "edge.controller.replicas", c.replicas, Math.max(EDGE_CONTROLLER_DEFAULTS.replicas, decisions.minReplicas),
+            integer(decisions.minReplicas, 20, environment && `environment ${environment} (its replica floor)`)),
+        resources: structuredClone(EDGE_CONTROLLER_DEFAULTS.resources) as EdgeControllerConfig["resources"],
+        apiServer: {
+            cidrs: orDefault(p, "edge.controller.apiServer.cidrs", apiServer.cidrs, DEFAULT_API_SERVER_EGRESS_CIDRS, cidrs),
+            ports: c.apiServer === undefined ? [443]
+                : apiServer.ports === undefined ? undefined : listOf(port, "a list of port numbers", { nonEmpty: true })(p, "edge.controller.apiServer.ports", apiServer.ports),
+        },
     };
 }
 

@@ -21,6 +21,11 @@ export interface EnvironmentDecisions {
     awaitLoadBalancer: boolean;
     /** Whether the edge serves HTTPS (and redirects HTTP): the local stack has no certificate. */
     edgeHttps: boolean;
+    /**
+     * Whether the routes answer any Host header: the local stack has no DNS name and is opened as
+     * http://127.0.0.1:<NodePort>/; every other stack serves only its host.
+     */
+    edgeAnyHost: boolean;
     /** Whether manifests may be rendered to files: they hold Secrets in plaintext. */
     mayRenderManifests: boolean;
     /**
@@ -48,25 +53,25 @@ export interface EnvironmentDecisions {
 export const ENVIRONMENT_DECISIONS: Readonly<Record<Environment, Readonly<EnvironmentDecisions>>> = deepFreeze({
     local: {
         minReplicas: REPLICA_FLOORS.local, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer", "NodePort"],
-        awaitLoadBalancer: false, edgeHttps: false, mayRenderManifests: true,
+        awaitLoadBalancer: false, edgeHttps: false, edgeAnyHost: true, mayRenderManifests: true,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
         serverMode: "debug", requireNetworkPolicyEnforcer: false,
     },
     dev: {
         minReplicas: REPLICA_FLOORS.dev, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer"],
-        awaitLoadBalancer: true, edgeHttps: true, mayRenderManifests: false,
+        awaitLoadBalancer: true, edgeHttps: true, edgeAnyHost: false, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: false, finalSnapshot: false, monitoringIntervalSeconds: 60, logRetentionDays: 30,
         serverMode: "debug", requireNetworkPolicyEnforcer: false,
     },
     staging: {
         minReplicas: REPLICA_FLOORS.staging, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
-        awaitLoadBalancer: true, edgeHttps: true, mayRenderManifests: false,
+        awaitLoadBalancer: true, edgeHttps: true, edgeAnyHost: false, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
         serverMode: "debug", requireNetworkPolicyEnforcer: true,
     },
     prod: {
         minReplicas: REPLICA_FLOORS.prod, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
-        awaitLoadBalancer: true, edgeHttps: true, mayRenderManifests: false,
+        awaitLoadBalancer: true, edgeHttps: true, edgeAnyHost: false, mayRenderManifests: false,
         minBackupRetentionDays: 14, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 15, logRetentionDays: 90,
         serverMode: "release", requireNetworkPolicyEnforcer: true,
     },

@@ -178,6 +178,31 @@ export interface EdgeConfig {
     controllerLabels: Record<string, string>;
     /** False: the Gateway/Ingress is not awaited (no controller will publish an address, e.g. local). */
     awaitLoadBalancer: boolean;
+    /**
+     * Whether the routes serve any Host header, not only `host`: from the environment (local, opened
+     * as http://127.0.0.1:<NodePort>/ with no DNS name).
+     */
+    anyHost: boolean;
+    /**
+     * The controller the stack installs itself (Traefik, in `controllerNamespace` with
+     * `controllerLabels`), or undefined: the cluster runs one already (the default).
+     */
+    controller?: EdgeControllerConfig;
+}
+
+/** `edge.controller`: Traefik installed by the stack (components/edgeController.ts). */
+export interface EdgeControllerConfig {
+    /** A Traefik v3 image. Default: EDGE_CONTROLLER_DEFAULTS.image. */
+    image: string;
+    /** Default: 2 (one may be drained while the other serves). */
+    replicas: number;
+    resources: ContainerResources;
+    /**
+     * Where its pods reach the Kubernetes API server, as the endpoint's own addresses and ports (after
+     * kube-proxy's DNAT). Default: the private ranges on 443 (an EKS endpoint's ENIs in the VPC); no
+     * ports: any port at those addresses.
+     */
+    apiServer: { cidrs: string[]; ports?: number[] };
 }
 
 export interface NetworkConfig {

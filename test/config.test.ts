@@ -148,7 +148,7 @@ describe("rejected with key, value and what is allowed", () => {
 
     test("an unknown key in a structured object", () => {
         expect(problems(withObject("dev", "edge", { shceme: "internal" }))).toEqual([
-            'kubepolaris:edge.shceme: got "internal"; allowed: only the keys kind, className, serviceType, scheme, sourceRanges, controllerNamespace, controllerLabels, awaitLoadBalancer under edge',
+            'kubepolaris:edge.shceme: got "internal"; allowed: only the keys kind, className, serviceType, scheme, sourceRanges, controllerNamespace, controllerLabels, awaitLoadBalancer, controller under edge',
         ]);
     });
 
@@ -226,7 +226,8 @@ describe("NetworkPolicy enforcement and the backend's egress", () => {
         expect(problems(withObject("prod", "network", { policyEnforcer: "weave" }))).toEqual([
             expect.stringMatching(/^kubepolaris:network\.policyEnforcer: got "weave"; allowed: one of/),
         ]);
-        expect(parseConfig(values("local")).network.policyEnforcer).toBe("none");
+        // The local cluster's real nodes run kube-router's firewall (Pulumi.local.yaml says so).
+        expect(parseConfig(values("local")).network.policyEnforcer).toBe("kube-router");
         expect(parseConfig(values("prod")).network.policyEnforcer).toBe("vpc-cni-network-policy-agent");
     });
 

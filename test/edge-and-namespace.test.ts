@@ -30,7 +30,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(gateway.spec.gatewayClassName).toBe(config.edge.className);
         const routes = program.one(TYPES.httpRoute, (r) => r.inputs.metadata.name === "kubepolaris").inputs;
         const listener = gateway.spec.listeners.find((l: any) => l.name === routes.spec.parentRefs[0].sectionName);
-        expect(listener.hostname).toBe(config.host);
+        // The local stack answers any Host (it is opened as http://127.0.0.1:<NodePort>/); the others only theirs.
+        expect(listener.hostname).toBe(config.edge.anyHost ? undefined : config.host);
+        expect(routes.spec.hostnames).toEqual(config.edge.anyHost ? undefined : [config.host]);
         if (stack === "local") {
             expect(listener.protocol).toBe("HTTP");
         } else {
@@ -93,7 +95,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("the namespace enforces Pod Security restricted", async () => {
-        const ns = (await runStack(stack)).one("kubernetes:core/v1:Namespace");
+        const ns = (await runStack(stack)).one("kubernetes:core/v1:Namespace", (n) => n.name === "kubepolaris-namespace");
         expect(ns.inputs.metadata.name).toBe(config.namespace);
         expect(ns.inputs.metadata.labels).toMatchObject({
             "pod-security.kubernetes.io/enforce": "restricted",
@@ -104,7 +106,7 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("the ResourceQuota has room for every Deployment at its HPA maximum plus one surge pod", async () => {
         const program = await runStack(stack);
-        const quota = program.one("kubernetes:core/v1:ResourceQuota").inputs.spec.hard;
+        const quota = program.one("kubernetes:core/v1:ResourceQuota", (q) => q.name === "kubepolaris-quota").inputs.spec.hard;
         let cpu = 0;
         let memory = 0;
         let pods = 0;
@@ -127,7 +129,7 @@ describe.each(STACKS)("stack %s", (stack) => {
     // new pod: the rollouts never started and the MySQL pod, deleted first, was never recreated.
     test("a tier change down fits the quota: the bigger tier's pods still running count at their size", async () => {
         const program = await runStack(stack);
-        const quota = program.one("kubernetes:core/v1:ResourceQuota").inputs.spec.hard;
+        const quota = program.one("kubernetes:core/v1:ResourceQuota", (q) => q.name === "kubepolaris-quota").inputs.spec.hard;
         for (const from of Object.values(TIER_PROFILES)) {
             let cpu = 0;
             let memory = 0;
@@ -190,7 +192,8 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("outputs tell the operator where to go next", async () => {
         const { outputs } = await runStack(stack);
-        expect(outputs.url.value).toBe(`${stack === "local" ? "http" : "https"}://${config.host}`);
+        // NodePort (local): where kube-proxy serves it on this host; the mock API server assigns no port.
+        expect(outputs.url.value).toBe(stack === "local" ? "http://127.0.0.1:?/" : `https://${config.host}`);
         expect(outputs.edgeKind.value).toBe("gateway");
         expect(outputs.namespaceName.value).toBe(config.namespace);
         expect(outputs.backendService.value).toBe("kubepolaris-backend");

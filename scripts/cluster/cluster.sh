@@ -31,8 +31,7 @@
 #                                  the ledger (default ~/.cache/kubepolaris-cluster; `down` removes it)
 #   KUBEPOLARIS_CLUSTER_PORT_BASE  ports used: base+3 apiserver, +4/+5 etcd client/peer,
 #                                  +6 controller-manager, +7 scheduler, +8 kwok; real nodes:
-#                                  +11.. kubelets, +21.. their healthz, +30/+31 kube-proxy,
-#                                  +32/+33 CoreDNS health/ready (default 16440)
+#                                  +11.. kubelets, +21.. their healthz, +30/+31 kube-proxy
 #   KUBEPOLARIS_CLUSTER_NODES      nodes: real 3..6 (default 3), kwok ≥ 3 (default 6), round-robin over 3 zones
 #   KUBEPOLARIS_POD_START_DELAY    kwok only: scheduled → Ready, e.g. 10s, 2500ms, 0 (default 10s: the
 #                                  backend readiness probe's initialDelaySeconds, components/probes.ts)
@@ -108,7 +107,7 @@ all_ports() {
   local p=("$PORT_ETCD" "$PORT_ETCD_PEER" "$PORT_APISERVER" "$PORT_KCM" "$PORT_SCHEDULER") n
   if [[ $KIND == kwok ]]; then p+=("$PORT_KWOK"); fi
   for ((n = 1; n <= REAL_NODES; n++)); do p+=($((PORT_BASE + 10 + n)) $((PORT_BASE + 20 + n))); done
-  if [[ $KIND == real ]]; then p+=($((PORT_BASE + 30)) $((PORT_BASE + 31)) $((PORT_BASE + 32)) $((PORT_BASE + 33))); fi
+  if [[ $KIND == real ]]; then p+=($((PORT_BASE + 30)) $((PORT_BASE + 31))); fi
   echo "${p[@]}"
 }
 
@@ -165,7 +164,8 @@ cmd_up() {
     ADDONS_BIN="$(bash "$HERE/ensure.sh" --node | tail -1)" || die "scripts/cluster/ensure.sh --node failed"
     PAUSE_IMAGE="$(bash "$HERE/images.sh" pause | tail -1)" || die "scripts/cluster/images.sh pause failed"
     bash "$HERE/images.sh" busybox >/dev/null || die "scripts/cluster/images.sh busybox failed"
-    NODE_IMAGES=("$(bash "$HERE/images.sh" --tar pause)" "$(bash "$HERE/images.sh" --tar busybox)")
+    COREDNS_IMAGE="$(bash "$HERE/images.sh" coredns | tail -1)" || die "scripts/cluster/images.sh coredns failed"
+    NODE_IMAGES=("$(bash "$HERE/images.sh" --tar pause)" "$(bash "$HERE/images.sh" --tar busybox)" "$(bash "$HERE/images.sh" --tar coredns)")
   else
     START_DELAY_MS="$(duration_ms KUBEPOLARIS_POD_START_DELAY "${KUBEPOLARIS_POD_START_DELAY:-10s}")"
     STOP_DELAY_MS="$(duration_ms KUBEPOLARIS_POD_STOP_DELAY "${KUBEPOLARIS_POD_STOP_DELAY:-0s}")"
@@ -249,13 +249,20 @@ cmd_load() {
   load_settings
   [[ -f "$READY_MARK" ]] || die "not running: start it with npm run cluster:up"
   [[ $KIND == real ]] || { say "kwok nodes run no containers: nothing to load"; return 0; }
-  local image tar n
+  local image n tar pids=() failed=0
+  # Built side by side (each under its own lock): a cold build is mostly waiting on apt and mmdebstrap.
   for image in "$@"; do
-    tar="$(bash "$HERE/images.sh" --tar "$image" | tail -1)" || die "scripts/cluster/images.sh $image failed"
+    bash "$HERE/images.sh" --tar "$image" > "$STATE/.image-$image" 2>> "$LOGS/images.log" & pids+=($!)
+  done
+  for n in "${pids[@]}"; do wait "$n" || failed=1; done
+  ((failed == 0)) || die "scripts/cluster/images.sh failed (log: $LOGS/images.log)"
+  for image in "$@"; do
+    tar="$(tail -1 "$STATE/.image-$image")"
+    rm -f "$STATE/.image-$image"
     for ((n = 1; n <= REAL_NODES; n++)); do
-      ctr_ "$n" images import "$tar" >> "$LOGS/images.log" 2>&1 || die "could not import $tar into node$n (log: $LOGS/images.log)"
+      import_image "$n" "$tar" || die "could not import $tar into node$n (log: $LOGS/images.log)"
     done
-    say "loaded $(bash "$HERE/images.sh" "$image" | tail -1) into ${REAL_NODES} nodes"
+    say "$(basename "$tar" .tar) on ${REAL_NODES} nodes"
   done
 }
 

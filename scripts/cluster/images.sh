@@ -21,6 +21,8 @@
 #   database MariaDB 10.11 from Debian's mariadb-server, standing in for MySQL 8 on the local
 #          stack only, with an entrypoint of ours (images/database-entrypoint.sh) doing what the
 #          program expects of the official MySQL image (see database_recipe).
+#   traefik the edge controller the local stack installs (scripts/edge/traefik.sh's build).
+#   coredns cluster DNS, run as pods in kube-system (scripts/cluster/ensure.sh --node's build).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -107,8 +109,8 @@ stack_image() { # <path in the stack's config, e.g. images.backend>
   node -e '
     const yaml = require(require.resolve("js-yaml", { paths: [process.argv[1]] }));
     const cfg = yaml.load(require("fs").readFileSync(process.argv[2], "utf8")).config;
-    const [top, key] = process.argv[3].split(".");
-    const v = cfg["kubepolaris:" + top]?.[key];
+    const [top, ...keys] = process.argv[3].split(".");
+    const v = keys.reduce((o, k) => o?.[k], cfg["kubepolaris:" + top]);
     if (typeof v !== "string" || !v.startsWith("kubepolaris.local/")) {
       console.error(`images.sh: ${process.argv[2]}: kubepolaris:${process.argv[3]} is ${JSON.stringify(v)}, not a kubepolaris.local/ image`);
       process.exit(1);
@@ -205,6 +207,49 @@ backend() {
   build_once backend "$(hash_of backend_recipe "$ref" "$BACKEND_BIN" "$APT_SOURCES" "$SUITE" $(find "$APP_SRC/configs" -type f | sort))" backend_recipe "$ref"
 }
 
+# ------------------------------------------------------------------ Go binaries alone
+# A Go program built here (cgo on: it links the host's glibc) with exactly the shared objects `ldd`
+# names, and CA certificates: the shape of a distroless "base" image, no shell, no package manager.
+go_binary_rootfs() { # <rootfs> <binary> <path in the image>
+  local rootfs="$1" bin="$2" dest="$3" lib
+  mkdir -p "$rootfs/etc/ssl/certs" "$rootfs/tmp" "$(dirname "$rootfs$dest")"
+  chmod 1777 "$rootfs/tmp"
+  install -m 0755 "$bin" "$rootfs$dest"
+  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+}
+go_binary_inputs() { # <binary>: what the image is made of, for its hash
+  echo "$1"; ldd "$1" | grep -o '/[^ ]*' | xargs -r readlink -f; echo /etc/ssl/certs/ca-certificates.crt
+}
+
+# The edge controller (scripts/edge/traefik.sh builds it; components/edgeController.ts runs it), as
+# the official image's unprivileged user 65532.
+traefik_recipe() { go_binary_rootfs "$1" "$TRAEFIK_BIN" /traefik; }
+traefik_recipe_config() { # <image>
+  umoci config --image "$1" --os linux --architecture amd64 --config.user 65532:65532 \
+    --config.exposedports 8000/tcp --config.exposedports 8443/tcp --config.entrypoint /traefik >&2
+}
+traefik() {
+  TRAEFIK_BIN="$(bash "$HERE/../edge/traefik.sh" | tail -1)" || die "scripts/edge/traefik.sh failed"
+  local ref; ref="$(stack_image edge.controller.image)" || exit 1
+  build_once traefik "$(hash_of traefik_recipe "$ref" $(go_binary_inputs "$TRAEFIK_BIN"))" traefik_recipe "$ref"
+}
+
+# Cluster DNS (scripts/cluster/parts/real-nodes.sh runs it as pods in kube-system), as 65532.
+coredns_recipe() { go_binary_rootfs "$1" "$COREDNS_BIN" /coredns; }
+coredns_recipe_config() { # <image>
+  umoci config --image "$1" --os linux --architecture amd64 --config.user 65532:65532 \
+    --config.exposedports 53/udp --config.exposedports 53/tcp --config.entrypoint /coredns >&2
+}
+coredns() {
+  COREDNS_BIN="$(bash "$HERE/ensure.sh" --node --check | tail -1)/coredns"
+  [[ -x "$COREDNS_BIN" ]] || die "CoreDNS is not built (scripts/cluster/ensure.sh --node)"
+  build_once coredns "$(hash_of coredns_recipe $(go_binary_inputs "$COREDNS_BIN"))" coredns_recipe
+}
+
 if [[ "${1:-}" == --tar ]]; then TAR_ONLY=1; shift; fi
 case "${1:-}" in
   --dir) echo "$DIR" ;;
@@ -213,6 +258,8 @@ case "${1:-}" in
   backend) backend ;;
   frontend) frontend ;;
   database) database ;;
-  -h|--help|"") sed -n '2,27p' "$0" ;;
-  *) die "unknown image '$1'; allowed: pause, busybox, backend, frontend, database" ;;
+  traefik) traefik ;;
+  coredns) coredns ;;
+  -h|--help|"") sed -n '2,29p' "$0" ;;
+  *) die "unknown image '$1'; allowed: pause, busybox, backend, frontend, database, traefik, coredns" ;;
 esac

@@ -12,7 +12,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import WebSocket from "ws";
+import { anonymousUpgradeStatus, TERMINAL_PATH, terminalReply } from "../support/terminalSocket";
 import { APP_RELEASE, BACKEND, FRONTEND } from "../../app/kubepolaris";
 import { ADMIN_PASSWORD_ENV } from "../../components/adminPassword";
 import { preStopWaitSeconds } from "../../policy/rules/shutdown";
@@ -179,27 +179,10 @@ describeApp(`the KubePolaris ${APP_RELEASE} frontend, run as the ${STACK} stack 
 
     test("a WebSocket under /ws/ is upgraded and carries messages both ways; without a token the backend refuses it", async () => {
         const token = (await login(frontend.pod, stackPassword())).json().data.token as string;
-        const socket = await frontend.pod.relay(port);
-        const open = (query: string) => new WebSocket(`ws+unix://${socket}:/ws/ssh/terminal${query}`);
-
-        const ws = open(`?token=${encodeURIComponent(token)}`);
-        const reply = await new Promise<string>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error("no message through the WebSocket within 10 s")), 10_000);
-            ws.on("open", () => ws.send(JSON.stringify({ type: "connect" })));
-            ws.on("message", (data) => { clearTimeout(timer); resolve(data.toString()); });
-            ws.on("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-            ws.on("error", reject);
-        });
+        const url = `ws+unix://${await frontend.pod.relay(port)}:${TERMINAL_PATH}`;
         // The backend's SSH terminal answers a connect without its settings with an error message.
-        expect(JSON.parse(reply)).toMatchObject({ type: "error" });
-        ws.close();
-
-        const refused = await new Promise<number>((resolve, reject) => {
-            const anonymous = open("");
-            anonymous.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
-            anonymous.on("open", () => reject(new Error("a WebSocket without a token was accepted")));
-            anonymous.on("error", reject);
-        });
+        expect(JSON.parse(await terminalReply(url, token))).toMatchObject({ type: "error" });
+        const refused = await anonymousUpgradeStatus(url);
         expect(refused).toBe(401);
     });
 

@@ -95,10 +95,10 @@ export function kubectlJson(c: Cluster, args: string[]): any {
     return JSON.parse(kubectlOk(c, [...args, "-o", "json"]));
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-        const value = probe();
+        const value = await probe();
         if (value !== undefined) {
             return value;
         }

@@ -11,15 +11,12 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describeFailure, REPO } from "../engine/engine";
-import {
-    Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, processesUsing, startCluster, stopCluster, testCluster, waitFor,
-} from "./cluster";
+import { REPO } from "../engine/engine";
+import { clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, startCluster, stopCluster, testCluster, waitFor } from "./cluster";
+import { clientPod, hostTraces, httpFromPod, image, realNodesReady, RESTRICTED_CONTAINER } from "./realNodes";
 
 const BIN = clusterBinDir();
-const ADDONS = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "ensure.sh"), "--node", "--check"], { encoding: "utf8" }).status === 0;
-const ROOT = process.getuid?.() === 0;
-const READY = Boolean(BIN && ADDONS && ROOT);
+const READY = realNodesReady();
 const REQUIRED = process.env.KUBEPOLARIS_REQUIRE_CLUSTER === "1";
 const describeReal = READY || REQUIRED ? describe : describe.skip;
 const suite = READY
@@ -29,79 +26,6 @@ const suite = READY
 const NS = "real-nodes-test";
 const ZONES = ["zone-a", "zone-b", "zone-c"];
 const PORT_BASE = freeRealPortBase();
-
-function sh(cmd: string, args: string[]): string {
-    const r = spawnSync(cmd, args, { encoding: "utf8" });
-    return r.status === 0 ? r.stdout : "";
-}
-
-function image(name: string): string {
-    const r = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "images.sh"), name], { encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(describeFailure(`images.sh ${name}`, r));
-    }
-    return r.stdout.trim().split("\n").pop()!;
-}
-
-/** What the cluster may touch on the host, each as a sorted list of lines that name it. */
-function hostTraces(stateDir: string): Record<string, string[]> {
-    const mine = /KUBE-|KUBEPOLARIS|CNI-|kp-br|kp-node|10\.244\.|10\.96\.|10\.99\./;
-    const cgroups: string[] = [];
-    for (const ctl of fs.readdirSync("/sys/fs/cgroup")) {
-        try {
-            for (const d of fs.readdirSync(`/sys/fs/cgroup/${ctl}`)) {
-                if (d.startsWith("kubepolaris-node")) {
-                    cgroups.push(`${ctl}/${d}`);
-                }
-            }
-        } catch {
-            // not a folder
-        }
-    }
-    const sysctls = ["net/ipv4/ip_forward", "net/ipv4/conf/all/route_localnet", "vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "vm/panic_on_oom"]
-        .map((k) => `${k}=${fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()}`);
-    const lines = (s: string) => s.split("\n").filter((l) => l && mine.test(l)).sort();
-    return {
-        processes: processesUsing(stateDir).map(String),
-        mounts: fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(stateDir) || l.includes("/run/netns/cni-")),
-        links: lines(sh("ip", ["-o", "link", "show"])).map((l) => l.split(":")[1].trim()),
-        routes: lines(sh("ip", ["route", "show", "table", "all"])),
-        iptables: ["filter", "nat", "mangle", "raw"].flatMap((t) => lines(sh("iptables-save", ["-t", t])).map((l) => `${t} ${l.replace(/\[\d+:\d+\]/, "")}`)),
-        nftables: lines(sh("nft", ["list", "tables"])),
-        ipsets: sh("ipset", ["list", "-n"]).split("\n").filter(Boolean).sort(),
-        netns: sh("ip", ["netns", "list"]).split("\n").filter((l) => l.startsWith("cni-")),
-        cgroups,
-        sysctls,
-    };
-}
-
-/**
- * An HTTP GET from inside a pod with busybox nc (Debian's static busybox wget crashes): the body,
- * or undefined when the request failed. One try, 3 s connect timeout.
- */
-function httpFromPod(c: Cluster, ns: string, pod: string, host: string, port: number, path = "/"): string | undefined {
-    const r = kubectl(c, ["exec", "-n", ns, pod, "--", "sh", "-c",
-        `printf 'GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | nc -w 3 ${host} ${port}`]);
-    const reply = r.status === 0 ? r.stdout : "";
-    const [head, ...body] = reply.split("\r\n\r\n");
-    return /^HTTP\/1\.[01] 200 /.test(head) ? body.join("\r\n\r\n").trim() : undefined;
-}
-
-/** A busybox pod on `node` that only sleeps: commands run in it with kubectl exec. */
-function sleeper(name: string, namespace: string, node: string, busybox: string, securityContext?: object): object {
-    return {
-        apiVersion: "v1", kind: "Pod", metadata: { name, namespace },
-        spec: {
-            nodeName: node,
-            containers: [{
-                name, image: busybox, imagePullPolicy: "Never", command: ["sleep", "3600"],
-                ...(securityContext ? { securityContext } : {}),
-                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
-            }],
-            terminationGracePeriodSeconds: 1,
-        },
-    };
-}
 
 describeReal(suite, () => {
     const c = testCluster({ prefix: "kubepolaris-real-test-", kind: "real", portBase: PORT_BASE, bin: BIN });
@@ -149,10 +73,7 @@ describeReal(suite, () => {
     test("a Service answers from pods on other nodes through kube-proxy, to pods and to the host; DNS resolves it", async () => {
         kubectlOk(c, ["create", "namespace", NS]);
         const labels = { app: "web" };
-        const secure = {
-            allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534,
-            capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
-        };
+        const secure = RESTRICTED_CONTAINER;
         const web = {
             apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: NS },
             spec: {
@@ -182,7 +103,7 @@ describeReal(suite, () => {
             apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: NS },
             spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
         };
-        const client = sleeper("client", NS, "node1", busybox, secure);
+        const client = clientPod("client", NS, busybox, "node1");
         kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [web, svc, client] }));
         kubectlOk(c, ["rollout", "status", "deployment/web", "-n", NS, "--timeout=120s"]);
         kubectlOk(c, ["wait", "--for=condition=Ready", "pod/client", "-n", NS, "--timeout=60s"]);
@@ -222,7 +143,7 @@ describeReal(suite, () => {
     test("NetworkPolicies are enforced (kube-router): a policy admitting one namespace's client blocks another namespace", async () => {
         const other = `${NS}-other`;
         kubectlOk(c, ["create", "namespace", other]);
-        const stranger = sleeper("stranger", other, "node2", busybox);
+        const stranger = clientPod("stranger", other, busybox, "node2");
         kubectlOk(c, ["apply", "-f", "-"], JSON.stringify(stranger));
         kubectlOk(c, ["wait", "--for=condition=Ready", "pod/stranger", "-n", other, "--timeout=60s"]);
         const get = (ns: string, pod: string) => httpFromPod(c, ns, pod, `web.${NS}.svc.cluster.local`, 80) !== undefined;

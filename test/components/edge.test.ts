@@ -1,7 +1,7 @@
 // Edge alone: the NLB (or NodePort) in front of the edge controller, and the routes: a Gateway with
 // HTTPRoutes (the default) or an Ingress.
 import { Edge, EdgeArgs, LoadBalancerArgs, ROUTE_TIMEOUTS, TRAEFIK_PORTS } from "../../components/edge";
-import { recordRegistrations, TYPES } from "../support/components";
+import { recordRegistrations, TYPES, valueOf } from "../support/components";
 
 const recorder = recordRegistrations();
 const LB = "service.beta.kubernetes.io/aws-load-balancer";
@@ -71,7 +71,7 @@ test("the Gateway terminates TLS with the stack's certificate for the host; HTTP
     expect(redirect.spec.rules).toEqual([{ filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] }]);
     // The app is only on the HTTPS listener.
     expect(routes.spec.parentRefs).toEqual([expect.objectContaining({ name: gateway.metadata.name, sectionName: "https" })]);
-    expect(edge.url).toBe("https://kp.example.com");
+    expect(await valueOf(edge.url)).toBe("https://kp.example.com");
 });
 
 test("the HTTPRoute sends /api and /ws to the backend and the rest to the frontend; WebSockets have no timeout", async () => {
@@ -92,7 +92,7 @@ test("a plain-HTTP edge (the local stack) has one HTTP listener carrying the app
     expect(gateway.spec.listeners.map((l: any) => l.protocol)).toEqual(["HTTP"]);
     expect(routes.spec.parentRefs[0].sectionName).toBe("http");
     expect(redirect).toBeUndefined();
-    expect(edge.url).toBe("http://kp.example.com");
+    expect(await valueOf(edge.url)).toBe("http://kp.example.com");
 });
 
 test("the controller is never assumed: the GatewayClass or IngressClass is read, and the routes wait for it", async () => {
@@ -123,7 +123,7 @@ test("the Ingress edge: the API and WebSockets to the backend, the rest to the f
     const routes = Object.fromEntries(rule.http.paths.map((p: any) => [p.path, `${p.backend.service.name}:${p.backend.service.port.number}`]));
     expect(routes).toEqual({ "/api": "rel-backend:8080", "/ws": "rel-backend:8080", "/": "rel-frontend:80" });
     expect(ingress.spec.tls).toEqual([{ hosts: ["kp.example.com"], secretName: "kp-tls" }]);
-    expect(edge.url).toBe("https://kp.example.com");
+    expect(await valueOf(edge.url)).toBe("https://kp.example.com");
 });
 
 test("Ingress WebSockets stay open for an hour idle, and no cookie pins a browser to one pod", async () => {

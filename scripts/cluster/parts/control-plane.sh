@@ -34,11 +34,10 @@ pki_start() {
     cert scheduler "/CN=system:kube-scheduler"
     cert kwok "/O=system:masters/CN=kwok"
     # Real nodes: the kubelets (Node authorizer), the API server's client to them, kube-proxy
-    # (bound to system:node-proxier), CoreDNS (its ClusterRole is in the cluster objects).
+    # (bound to system:node-proxier), (CoreDNS runs as pods with a service account).
     for ((n = 1; n <= REAL_NODES; n++)); do cert "kubelet-node$n" "/O=system:nodes/CN=system:node:node$n"; done
     cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
     cert kube-proxy "/CN=system:kube-proxy"
-    cert coredns "/CN=system:kubepolaris-coredns"
     cert kube-router "/CN=system:kubepolaris-kube-router"
   ) >> "$LOGS/pki.log" 2>&1 || { tail -20 "$LOGS/pki.log" >&2; die "openssl failed (log: $LOGS/pki.log)"; }
   kubeconfig_for admin "$KUBECONFIG_FILE"

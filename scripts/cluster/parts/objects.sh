@@ -142,7 +142,7 @@ metadata:
   name: system:kubepolaris-coredns
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:kubepolaris-coredns}
 subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: User, name: system:kubepolaris-coredns}
+- {kind: ServiceAccount, name: coredns, namespace: kube-system}
 ---
 apiVersion: v1
 kind: Service
@@ -152,25 +152,10 @@ metadata:
   labels: {k8s-app: kube-dns}
 spec:
   clusterIP: $DNS_IP
+  selector: {k8s-app: kube-dns}
   ports:
   - {name: dns, port: 53, protocol: UDP, targetPort: 53}
   - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: kube-dns-host
-  namespace: kube-system
-  labels:
-    kubernetes.io/service-name: kube-dns
-    endpointslice.kubernetes.io/managed-by: kubepolaris-cluster
-addressType: IPv4
-endpoints:
-- addresses: [$NODE_IP]
-  conditions: {ready: true}
-ports:
-- {name: dns, port: 53, protocol: UDP}
-- {name: dns-tcp, port: 53, protocol: TCP}
 YAML
 }
 

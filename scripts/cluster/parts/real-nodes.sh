@@ -1,11 +1,11 @@
 # The real nodes' parts: hostnet (the node address, routes, forwarding guard), node<N> (containerd +
-# kubelet, one per zone), proxy (kube-proxy, iptables mode) and dns (CoreDNS).
+# kubelet, one per zone), proxy (kube-proxy, iptables mode) and dns (CoreDNS pods).
 # Each part: <part>_start, <part>_ready; its stop is the ledger's inverse (scripts/cluster/lib.sh).
 #
 # Everything a pod can reach stays on this host: pods get addresses on local bridges
 # (10.244.<n>.0/24 on kp-br<n>); the rest of the pod range is an `unreachable` route; the service
 # range is routed into the node link (a bridge with no ports: dropped unless kube-proxy rewrote the
-# address); the API server and CoreDNS listen on the node address, on that link; the KUBEPOLARIS-FORWARD
+# address); the API server listens on the node address, on that link; the KUBEPOLARIS-FORWARD
 # chain rejects any forwarded packet that does not go from one local bridge to another.
 
 NODE_LINK=kp-node
@@ -138,7 +138,9 @@ YAML
 node_start() { # <n>
   local n="$1" d zone; d="$(node_dir "$1")"; zone="${ZONES[(n - 1) % 3]}"
   node_config "$n"
-  [[ -f "$STATE/resolv.conf" ]] || echo "nameserver $NODE_IP" > "$STATE/resolv.conf"
+  # What pods with dnsPolicy Default (CoreDNS's own) get: the cluster DNS, which answers nothing
+  # outside cluster.local (nothing is resolved or forwarded off this host).
+  [[ -f "$STATE/resolv.conf" ]] || echo "nameserver $DNS_IP" > "$STATE/resolv.conf"
   make_cgroup "/kubepolaris-node$n"
   record mounts-under "$d"
   ip link add "$(bridge_of "$n")" type bridge && record link "$(bridge_of "$n")"
@@ -170,13 +172,21 @@ undo_tasks_of() { # <n>
   for t in $(ctr_ "$n" containers ls -q 2>/dev/null); do ctr_ "$n" containers delete "$t" >/dev/null 2>&1 || true; done
 }
 
-# The cluster's own images (the sandbox's, the tests' busybox) into this node; the app's come with
-# `cluster.sh load` (scripts/up.sh).
+# An image tar into node <n>, once: a stamp beside the node's image store (the tar's name carries
+# its inputs' hash), so a second `up` or `load` spends no time importing.
+import_image() { # <n> <tar>
+  local stamp; stamp="$(node_dir "$1")/containerd/root/kubepolaris-loaded/$(basename "$2")"
+  [[ -f "$stamp" ]] && return 0
+  ctr_ "$1" images import "$2" >> "$LOGS/images.log" 2>&1 || return 1
+  mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+}
+
+# The cluster's own images (the sandbox's, CoreDNS, the tests' busybox) into this node; the app's
+# come with `cluster.sh load` (scripts/up.sh).
 import_images() { # <n>
   local n="$1" tar
   for tar in "${NODE_IMAGES[@]}"; do
-    ctr_ "$n" images import "$tar" >> "$LOGS/images.log" 2>&1 ||
-      fail_component images "could not import $tar into node$n"
+    import_image "$n" "$tar" || fail_component images "could not import $tar into node$n"
   done
 }
 
@@ -208,35 +218,93 @@ YAML
 }
 
 # ------------------------------------------------------------------------------ dns
-# CoreDNS on the node address, port 53, behind the kube-dns Service ($DNS_IP) through an
-# EndpointSlice (part objects). It answers cluster.local only; every other name is NXDOMAIN, so
-# nothing is forwarded off this host.
-dns_ready() { alive coredns && http_ok "http://127.0.0.1:$((PORT_BASE + 33))/ready" >/dev/null 2>&1; }
+# CoreDNS as a cluster runs it: pods in kube-system labelled k8s-app=kube-dns behind the kube-dns
+# Service ($DNS_IP, part objects), so NetworkPolicies that admit DNS by those labels (the program's
+# allow-dns-egress) hold here as on EKS. It answers cluster.local only; every other name is
+# NXDOMAIN, so nothing is forwarded off this host.
+DNS_REPLICAS=2
+dns_ready() {
+  [[ "$(kubectl_ -n kube-system get deployment coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" == "$DNS_REPLICAS" ]]
+}
 dns_start() {
-  kubeconfig_for coredns "$STATE/coredns.kubeconfig"
-  cat > "$STATE/Corefile" <<COREFILE
-cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
-    bind $NODE_IP
-    errors
-    health 127.0.0.1:$((PORT_BASE + 32))
-    ready 127.0.0.1:$((PORT_BASE + 33))
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-        kubeconfig $STATE/coredns.kubeconfig
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-    }
-    cache 5
+  coredns_yaml > "$STATE/coredns.yaml"
+  kubectl_ apply --server-side --field-manager kubepolaris-cluster -f "$STATE/coredns.yaml" >> "$LOGS/bootstrap.log" 2>&1 ||
+    fail_component coredns "could not apply $STATE/coredns.yaml"
+  wait_for coredns 120 dns_ready
+  say "CoreDNS: $DNS_REPLICAS pods in kube-system behind the kube-dns Service ($DNS_IP)"
 }
-.:53 {
-    bind $NODE_IP
-    template ANY ANY {
-        rcode NXDOMAIN
+coredns_yaml() {
+  cat <<YAML
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: coredns, namespace: kube-system}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns, namespace: kube-system}
+data:
+  Corefile: |
+    cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+        errors
+        health :8080
+        ready :8181
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+            pods insecure
+            fallthrough in-addr.arpa ip6.arpa
+        }
+        cache 5
     }
-}
-COREFILE
-  start coredns "$ADDONS_BIN/coredns" -conf "$STATE/Corefile"
-  wait_for coredns 30 dns_ready
-  say "CoreDNS on $NODE_IP:53 (Service $DNS_IP)"
+    .:53 {
+        template ANY ANY {
+            rcode NXDOMAIN
+        }
+    }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  replicas: $DNS_REPLICAS
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  strategy: {rollingUpdate: {maxUnavailable: 1}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      serviceAccountName: coredns
+      priorityClassName: system-cluster-critical
+      dnsPolicy: Default
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm: {labelSelector: {matchLabels: {k8s-app: kube-dns}}, topologyKey: kubernetes.io/hostname}
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        runAsGroup: 65532
+        seccompProfile: {type: RuntimeDefault}
+        # Port 53 without a capability (a safe, namespaced sysctl).
+        sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "53"}]
+      containers:
+      - name: coredns
+        image: $COREDNS_IMAGE
+        imagePullPolicy: Never
+        args: [-conf, /etc/coredns/Corefile]
+        ports:
+        - {name: dns, containerPort: 53, protocol: UDP}
+        - {name: dns-tcp, containerPort: 53, protocol: TCP}
+        resources:
+          requests: {cpu: 50m, memory: 64Mi}
+          limits: {memory: 170Mi}
+        readinessProbe: {httpGet: {path: /ready, port: 8181}, periodSeconds: 2}
+        livenessProbe: {httpGet: {path: /health, port: 8080}, periodSeconds: 10, failureThreshold: 5}
+        securityContext:
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+        volumeMounts: [{name: config, mountPath: /etc/coredns, readOnly: true}]
+      volumes: [{name: config, configMap: {name: coredns}}]
+YAML
 }
 
 # --------------------------------------------------------------------------- netpol

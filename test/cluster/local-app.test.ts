@@ -1,0 +1,246 @@
+// The README's main job on real nodes, as a person uses it: `npm run up` (scripts/up.sh) from
+// nothing starts a real-node cluster of the test's own, builds and loads the stack's images, deploys
+// the local stack with the real engine and the policy pack, and prints a URL on 127.0.0.1. Then,
+// through that URL (NodePort → Traefik → frontend nginx or the backend Service → backend →
+// MariaDB):
+//  - the UI loads; a login with the stack's admin password works and an authenticated API call
+//    answers; the published default password gets 401 (the admin-password Job replaced it);
+//  - a WebSocket under /ws is upgraded and carries messages; without a token the backend refuses it;
+//  - the program's NetworkPolicies hold on the real path (kube-router): a pod in another namespace
+//    reaches neither the backend nor the database, while the edge path above works;
+//  - the database lives on its PersistentVolume: its pod deleted, the stack's password still logs in;
+//  - a second `up` changes nothing; `destroy` removes the stack; `cluster:down` leaves no process,
+//    mount, bridge, route, iptables rule, cgroup or network namespace behind.
+// Prints the figures the README quotes (up from nothing, no-op up, destroy, RSS with the app).
+// Needs root and the node binaries; skipped, not failed, without them unless
+// KUBEPOLARIS_REQUIRE_CLUSTER=1. One real cluster runs per host.
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { BACKEND } from "../../app/kubepolaris";
+import { describeFailure, RunResult, tempDir, toolchainBinDir } from "../engine/engine";
+import { Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectlJson, kubectlOk, localStack, processesUsing, waitFor } from "./cluster";
+import { clientPod, hostTraces, image, realNodesReady, tcpFromPod } from "./realNodes";
+import { anonymousUpgradeStatus, TERMINAL_PATH, terminalReply } from "../support/terminalSocket";
+
+const BIN = clusterBinDir();
+const READY = realNodesReady() && Boolean(toolchainBinDir());
+const REQUIRED = process.env.KUBEPOLARIS_REQUIRE_CLUSTER === "1";
+const describeApp = READY || REQUIRED ? describe : describe.skip;
+const suite = READY
+    ? "npm run up on real nodes: KubePolaris you can log in to"
+    : "npm run up on real nodes (skipped: needs root, scripts/cluster/ensure.sh, ensure.sh --node and scripts/toolchain.sh)";
+
+const NS = "kubepolaris";
+const INTRUDER_NS = "intruder";
+
+function ok(what: string, r: RunResult): RunResult {
+    if (r.status !== 0) {
+        throw new Error(describeFailure(what, r));
+    }
+    return r;
+}
+
+interface Answer { status: number; body: string }
+
+function request(url: string, method = "GET", body?: unknown, token?: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+        const req = http.request(url, {
+            method,
+            timeout: 15_000,
+            headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        }, (res) => {
+            let text = "";
+            res.on("data", (d) => { text += d; });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`${method} ${url}: no answer within 15 s`)));
+        req.on("error", reject);
+        req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+}
+
+/** Resident memory of every process started from the cluster's state dir, and of its containers' shims' children, in MiB. */
+function clusterRssMiB(stateDir: string): number {
+    const pids = new Set(processesUsing(stateDir));
+    // Container processes are children of the shims (which name the state dir); add every descendant.
+    const children = new Map<number, number[]>();
+    for (const d of fs.readdirSync("/proc")) {
+        const pid = Number(d);
+        if (!Number.isInteger(pid)) {
+            continue;
+        }
+        try {
+            const ppid = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+            children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+        } catch {
+            // gone
+        }
+    }
+    const queue = [...pids];
+    while (queue.length > 0) {
+        for (const child of children.get(queue.pop()!) ?? []) {
+            if (!pids.has(child)) {
+                pids.add(child);
+                queue.push(child);
+            }
+        }
+    }
+    let kib = 0;
+    for (const pid of pids) {
+        try {
+            kib += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+        } catch {
+            // gone
+        }
+    }
+    return Math.round(kib / 1024);
+}
+
+describeApp(suite, () => {
+    const work = tempDir("kubepolaris-local-app-test-");
+    const c: Cluster = {
+        stateDir: path.join(work, "cluster"),
+        kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
+        env: {
+            ...process.env,
+            KUBEPOLARIS_CLUSTER_KIND: "real",
+            KUBEPOLARIS_CLUSTER_DIR: path.join(work, "cluster"),
+            KUBEPOLARIS_CLUSTER_PORT_BASE: String(freeRealPortBase()),
+            KUBEPOLARIS_STATE_DIR: path.join(work, "state"),
+            KUBEPOLARIS_STACK_WORKDIR: path.join(work, "project"),
+            NO_COLOR: "1",
+        },
+    };
+    const figures: Record<string, number> = {};
+    let before: Record<string, string[]> = {};
+    let url = "";
+    let adminPassword = "";
+
+    const stack = async (what: string, args: string[], timeoutMs?: number) => {
+        const t0 = Date.now();
+        const r = await localStack(c.env, args, timeoutMs);
+        figures[`${what} s`] = Math.round((Date.now() - t0) / 100) / 10;
+        return ok(`scripts/up.sh ${args.join(" ")}`, r);
+    };
+    const login = (password: string) => request(`${url}${BACKEND.api.login.replace(/^\//, "")}`, "POST",
+        { username: BACKEND.seededAdmin.username, password });
+
+    beforeAll(async () => {
+        if (!READY) {
+            throw new Error("KUBEPOLARIS_REQUIRE_CLUSTER=1 but real nodes cannot run here: needs root, scripts/cluster/ensure.sh, ensure.sh --node and scripts/toolchain.sh");
+        }
+        before = hostTraces(c.stateDir);
+        try {
+            const up = await stack("up from nothing", ["up"], 1_500_000);
+            url = /^\s*url\s+(\S+)\s*$/m.exec(up.stdout)?.[1] ?? "";
+        } finally {
+            c.kubeconfig = path.join(c.stateDir, "kubeconfig");
+        }
+        adminPassword = (await stack("stack output", ["pulumi", "stack", "output", "adminPassword", "--show-secrets"])).stdout.trim();
+    }, 1_600_000);
+
+    afterAll(async () => {
+        if (fs.existsSync(c.stateDir)) {
+            await localStack(c.env, ["destroy"]).catch(() => undefined);
+            clusterScript(c, "down", 300_000);
+        }
+        console.log(`npm run up on real nodes, figures: ${JSON.stringify(figures)}`);
+        fs.rmSync(work, { recursive: true, force: true });
+    }, 600_000);
+
+    test("up prints a URL on 127.0.0.1 that serves the KubePolaris UI", async () => {
+        expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+        const page = await request(url);
+        expect(page.status).toBe(200);
+        expect(page.body).toMatch(/<div id="root">/);
+    });
+
+    test("every pod runs on the real nodes, ready, and each HA workload spans at least two zones", () => {
+        const nodes = kubectlJson(c, ["get", "nodes"]).items;
+        const zoneOf = new Map<string, string>(nodes.map((n: any) => [n.metadata.name, n.metadata.labels["topology.kubernetes.io/zone"]]));
+        const pods = [...kubectlJson(c, ["get", "pods", "-n", NS]).items, ...kubectlJson(c, ["get", "pods", "-n", "traefik"]).items]
+            .filter((p: any) => p.status.phase !== "Succeeded");
+        const byComponent = new Map<string, Set<string>>();
+        for (const p of pods) {
+            expect([p.metadata.name, (p.status.conditions ?? []).find((x: any) => x.type === "Ready")?.status]).toEqual([p.metadata.name, "True"]);
+            const component = p.metadata.labels["app.kubernetes.io/component"] ?? p.metadata.labels["app.kubernetes.io/name"];
+            byComponent.set(component, (byComponent.get(component) ?? new Set()).add(zoneOf.get(p.spec.nodeName)!));
+        }
+        for (const component of ["backend", "frontend", "traefik"]) {
+            expect([component, (byComponent.get(component)?.size ?? 0) >= 2]).toEqual([component, true]);
+        }
+    });
+
+    test("a login through the edge with the stack's admin password works, an authenticated call answers, the published default gets 401", async () => {
+        expect(adminPassword.length).toBeGreaterThanOrEqual(16);
+        const answer = await login(adminPassword);
+        expect(answer.status).toBe(200);
+        const token = JSON.parse(answer.body).data.token as string;
+        const me = await request(`${url}${BACKEND.api.me.replace(/^\//, "")}`, "GET", undefined, token);
+        expect(me.status).toBe(200);
+        expect(JSON.parse(me.body).data.username).toBe(BACKEND.seededAdmin.username);
+        expect((await request(`${url}${BACKEND.api.me.replace(/^\//, "")}`)).status).toBe(401);
+        expect((await login(BACKEND.seededAdmin.password)).status).toBe(401);
+    });
+
+    test("a WebSocket under /ws/ through the edge is upgraded and carries messages; without a token the backend refuses it", async () => {
+        const token = JSON.parse((await login(adminPassword)).body).data.token as string;
+        const wsUrl = `${url.replace(/^http/, "ws").replace(/\/$/, "")}${TERMINAL_PATH}`;
+        // The SSH terminal answers a connect without its settings with an error message: the backend spoke.
+        expect(JSON.parse(await terminalReply(wsUrl, token))).toMatchObject({ type: "error" });
+        const refused = await anonymousUpgradeStatus(wsUrl);
+        expect(refused).toBe(401);
+    });
+
+    test("the program's NetworkPolicies hold: another namespace reaches neither the backend nor the database", async () => {
+        kubectlOk(c, ["create", "namespace", INTRUDER_NS]);
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify(clientPod("intruder", INTRUDER_NS, image("busybox"))));
+        kubectlOk(c, ["wait", "--for=condition=Ready", `pod/intruder`, "-n", INTRUDER_NS, "--timeout=90s"]);
+        const backend = `kubepolaris-backend.${NS}.svc.cluster.local`;
+        const database = `kubepolaris-mysql.${NS}.svc.cluster.local`;
+        // Names resolve (DNS is allowed), connections do not get through (three tries each, bounded).
+        for (let i = 0; i < 3; i++) {
+            expect(tcpFromPod(c, INTRUDER_NS, "intruder", backend, BACKEND.port)).toBe(false);
+            expect(tcpFromPod(c, INTRUDER_NS, "intruder", database, 3306)).toBe(false);
+        }
+        // The same pod reaches a Service the policies do not cover (the positive control): the API server.
+        expect(tcpFromPod(c, INTRUDER_NS, "intruder", "kubernetes.default.svc.cluster.local", 443)).toBe(true);
+        // And the real path still works.
+        expect((await login(adminPassword)).status).toBe(200);
+        kubectlOk(c, ["delete", "namespace", INTRUDER_NS, "--wait=false"]);
+    }, 180_000);
+
+    test("the database survives its pod: deleted and recreated on its volume, the stack's password still logs in", async () => {
+        const uid = kubectlJson(c, ["get", "pod", "kubepolaris-mysql-0", "-n", NS]).metadata.uid;
+        kubectlOk(c, ["delete", "pod", "kubepolaris-mysql-0", "-n", NS, "--wait=true", "--timeout=120s"]);
+        await waitFor("the database pod back and ready", 180_000, () => {
+            const pod = kubectlJson(c, ["get", "pod", "kubepolaris-mysql-0", "-n", NS]);
+            return pod.metadata.uid !== uid && (pod.status.conditions ?? []).some((x: any) => x.type === "Ready" && x.status === "True") ? true : undefined;
+        });
+        // The backend's pool reconnects; the password the Job wrote is still in the database.
+        const answer = await waitFor("a login after the database restart", 60_000, async () => {
+            const a = await login(adminPassword).catch(() => undefined);
+            return a?.status === 200 ? a : undefined;
+        });
+        expect(answer.status).toBe(200);
+        expect((await login(BACKEND.seededAdmin.password)).status).toBe(401);
+        figures["cluster RSS with the app MiB"] = clusterRssMiB(c.stateDir);
+    }, 300_000);
+
+    test("a second up changes nothing", async () => {
+        const again = await stack("no-op up", ["up"]);
+        expect(again.stdout).toMatch(/Resources:\n\s+\d+ unchanged\s*\n/);
+    }, 480_000);
+
+    test("destroy removes the stack, and cluster:down leaves nothing behind on the host", async () => {
+        await stack("destroy", ["destroy"]);
+        expect(kubectlJson(c, ["get", "namespaces"]).items.map((n: any) => n.metadata.name)).not.toContain(NS);
+        const t0 = Date.now();
+        const down = clusterScript(c, "down", 300_000);
+        figures["cluster down s"] = Math.round((Date.now() - t0) / 100) / 10;
+        expect(down.status).toBe(0);
+        expect(fs.existsSync(c.stateDir)).toBe(false);
+        expect(hostTraces(c.stateDir)).toEqual(before);
+    }, 900_000);
+});
