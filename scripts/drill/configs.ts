@@ -9,7 +9,8 @@ import { componentName, podLabels } from "../../components/labels";
 import { parseConfig, rawConfig, Tier, TIER_PROFILES } from "../../config";
 import { loadStackConfig } from "../../tools/stackConfig";
 import { Workload, WORKLOADS } from "./figures";
-import { Kube, unlessNotFound, until } from "./kube";
+import { until } from "../../tools/until";
+import { Kube, unlessNotFound } from "./kube";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 

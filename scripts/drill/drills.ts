@@ -3,7 +3,8 @@
 // workloads to come back); `restore` returns the cluster to the state every drill starts from.
 import { Workload, WORKLOADS } from "./figures";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { httpStatus, isNodeReady, Kube, MERGE_PATCH, sleep, STRATEGIC_MERGE_PATCH, unlessNotFound, until } from "./kube";
+import { sleep, until } from "../../tools/until";
+import { httpStatus, isNodeReady, Kube, MERGE_PATCH, STRATEGIC_MERGE_PATCH, unlessNotFound } from "./kube";
 import { PodWatch } from "./sampler";
 
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";

@@ -2,6 +2,7 @@
 // scripts/cluster/cluster.sh writes (the local control plane's admin), and its informer for the
 // long-lived list/watch of pods. No kubectl process per call.
 import * as k8s from "@kubernetes/client-node";
+import { until } from "../../tools/until";
 
 /** The field manager of the drills' server-side applies. */
 export const FIELD_MANAGER = "kubepolaris-drill";
@@ -112,23 +113,4 @@ export function isPodPending(pod: k8s.V1Pod): boolean {
 
 export function isNodeReady(node: k8s.V1Node | undefined): boolean {
     return (node?.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-}
-
-export function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Poll `probe` (every `everyMs`) until it returns a value; throw naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 250): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-        }
-        await sleep(everyMs);
-    }
 }

@@ -11,7 +11,8 @@ import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
 import { Drill, DrillContext, DRILLS, DrillTimings } from "./drills";
 import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
-import { isNodeReady, Kube, unlessNotFound, until } from "./kube";
+import { until } from "../../tools/until";
+import { isNodeReady, Kube, unlessNotFound } from "./kube";
 import { PodWatch, SAMPLE_MS } from "./sampler";
 
 /** How long full capacity must hold before a drill counts as over. */

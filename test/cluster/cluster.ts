@@ -3,6 +3,7 @@
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { until } from "../../tools/until";
 import { describeFailure, REPO, RunResult, runAsync, tempDir } from "../engine/engine";
 
 export const CLUSTER_SCRIPT = path.join(REPO, "scripts", "cluster", "cluster.sh");
@@ -95,18 +96,9 @@ export function kubectlJson(c: Cluster, args: string[]): any {
     return JSON.parse(kubectlOk(c, [...args, "-o", "json"]));
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+/** Polls `probe` (awaited when async) every 500 ms until it returns a value; throws naming `what` after `timeoutMs`. */
+export function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+    return until(what, timeoutMs, probe, 500);
 }
 
 /** Pids of processes whose command line names a file under `dir`. */
