@@ -583,7 +583,7 @@ describe("local: MySQL in the namespace, no cloud", () => {
     test("the MySQL pod counts in the namespace quota and fits the LimitRange", () => {
         const small = TIER_PROFILES.small;
         const container = mysqlContainer();
-        const quota = p.one("kubernetes:core/v1:ResourceQuota").inputs.spec.hard;
+        const quota = p.one("kubernetes:core/v1:ResourceQuota", (q) => q.name === "kubepolaris-quota").inputs.spec.hard;
         const backendPods = peakPods(p, "backend");
         const frontendPods = peakPods(p, "frontend");
         // Besides MySQL, the admin-password Job's one pod.
