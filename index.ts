@@ -14,6 +14,7 @@ import { Edge } from "./components/edge";
 import { EdgeController } from "./components/edgeController";
 import { FrontendNginxConfig, frontendNginxCommand, frontendPreStopCommand, NGINX_CONF_DIR } from "./components/frontendNginx";
 import { HaWorkload } from "./components/haWorkload";
+import { ImageMirror } from "./components/imageMirror";
 import { maxPodsDuringRollout } from "./components/rollout";
 import { WAIVERS } from "./components/checkerWaivers";
 import { commonLabels, componentName, podLabels } from "./components/labels";
@@ -25,6 +26,19 @@ import { SharedSecret } from "./components/sharedSecret";
 const config = loadConfig();
 const { release } = config;
 const labels = commonLabels(release, config.environment);
+
+const awsTags = { Project: "kubepolaris", Environment: config.environment, Stack: config.stack, ManagedBy: "pulumi" };
+
+// The stack's own registry (cloud stacks): the workloads run digests from it (config/images.ts).
+const mirrorConfig = config.imageMirror;
+const imageMirror = mirrorConfig && new ImageMirror("images", {
+    account: mirrorConfig.account,
+    region: mirrorConfig.region,
+    repositories: mirrorConfig.images.map((image) => image.repository),
+    keepVersions: mirrorConfig.keepVersions,
+    replicaRegion: mirrorConfig.replicaRegion,
+    tags: awsTags,
+});
 
 const provider = new k8s.Provider("kubernetes", {
     renderYamlToDirectory: config.kubernetes.renderYamlToDirectory,
@@ -119,7 +133,7 @@ const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
     requireTls: config.database.requireTls,
     password: secretSetting(config, "databasePassword"),
     kubernetes: { namespace, secretName: credentialsSecretName(release), labels },
-    tags: { Project: "kubepolaris", Environment: config.environment, Stack: config.stack, ManagedBy: "pulumi" },
+    tags: awsTags,
 }, opts);
 const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
     release,
@@ -283,7 +297,7 @@ const edge = new Edge("edge", {
     verifyClass: config.kubernetes.renderYamlToDirectory === undefined,
 }, { ...opts, dependsOn: edgeController ? [admin, edgeController] : [admin] });
 
-// Alerts on metrics that exist (kube-state-metrics, cAdvisor, ingress-nginx, cert-manager): the
+// Alerts on metrics that exist (kube-state-metrics, cAdvisor, the edge controller, cert-manager): the
 // backend serves no /metrics, so there is nothing of its own to scrape.
 const alerts = new AlertRules("alerts", {
     release,
@@ -295,6 +309,7 @@ const alerts = new AlertRules("alerts", {
         namespace: config.namespace,
         minReplicas: { backend: config.backend.minReplicas, frontend: config.frontend.minReplicas },
         tlsSecretName: config.tls.secretName,
+        edge: { kind: config.edge.kind, metrics: config.monitoring.edgeMetrics },
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
     }),
 }, opts);
@@ -325,6 +340,9 @@ export const alertNames = alerts.alertNames;
 export const dnsRecord = `Point ${config.host} (CNAME/alias) at the loadBalancerHostname output`;
 export const checkRollout = `kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "backend")}`
     + ` && kubectl -n ${config.namespace} rollout status deployment/${componentName(release, "frontend")}`;
+
+// The image mirror (cloud stacks; null on local): where `npm run images:mirror` copies to.
+export const imageRepositories = imageMirror ? { urls: imageMirror.repositoryUrls, replicaUrls: imageMirror.replicaRepositoryUrls } : null;
 
 // The database (no secret among these: the password stays in Secrets Manager and the Secret).
 export const databaseMode = config.database.mode;

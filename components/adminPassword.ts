@@ -8,7 +8,7 @@ import { createHash } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { WAIVERS, imageByTagWaivers, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
+import { WAIVERS, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
@@ -152,8 +152,8 @@ function createJob(name: string, args: AdminPasswordArgs, metadata: JobMetadata,
     return new k8s.batch.v1.Job(`${name}-job`, {
         metadata: {
             ...metadata,
-            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp,
-                pullPolicyWaivers(args.imagePullPolicy)),
+            annotations: waiverAnnotations(imageUserWaivers(args.runAs), WAIVERS.secretEnvFollowUp,
+                pullPolicyWaivers(args.imagePullPolicy, args.image)),
         },
         spec: {
             backoffLimit: 4,

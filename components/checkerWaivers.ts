@@ -3,6 +3,8 @@
 // once; docs/external-checks.md lists the same. kube-score's `kube-score/ignore` takes no reason, so
 // each ignored check also gets a `kube-score.kubepolaris.io/<check>` annotation carrying it.
 
+import { parseImageReference } from "../policy/facts";
+
 export interface Waiver {
     tool: "kube-score" | "checkov";
     /** kube-score check id, or Checkov check id (CKV_K8S_nn). */
@@ -13,7 +15,7 @@ export interface Waiver {
 
 const IMAGE_USER = "the image's own user owns the files it ships (app/kubepolaris.ts; mysql 999); a UID above 10000 could not use them";
 
-const LOCAL_IMAGES = "images.pullPolicy: the local stack's images are built on its nodes (scripts/cluster/images.sh); there is no registry to pull from";
+const LOCAL_IMAGES = "images.pullPolicy: the local stack's images are built on its nodes (scripts/cluster/images.sh); there is no registry to pull from or pin a digest in";
 
 export const WAIVERS = {
     /** The backend (1000), frontend nginx (101), admin Job (1000) and MySQL (999) images' users. */
@@ -26,16 +28,17 @@ export const WAIVERS = {
         tool: "kube-score", check: "deployment-targeted-by-hpa-does-not-have-replicas-configured",
         reason: "replicas set once so the first rollout is already HA; spec.replicas is in ignoreChanges, so the HPA owns the count afterwards",
     }],
-    /** Images pinned by version tag, a decision of the stack config. */
-    imageByTag: [{
-        tool: "checkov", check: "CKV_K8S_43",
-        reason: "images are pinned by version tag by design (config allows repo@sha256 digests too); imagePullPolicy Always resolves the tag on every start",
-    }],
-    /** Images that exist only in the nodes' container runtime (images.pullPolicy not Always: the local stack). */
+    /** Images that exist only in the nodes' container runtime, by tag (images.pullPolicy not Always: the local stack). */
     localImages: [
         { tool: "kube-score", check: "container-image-pull-policy", reason: LOCAL_IMAGES },
         { tool: "checkov", check: "CKV_K8S_15", reason: LOCAL_IMAGES },
+        { tool: "checkov", check: "CKV_K8S_43", reason: LOCAL_IMAGES },
     ],
+    /** Images pinned by digest and pulled IfNotPresent (the cloud stacks' mirror; Checkov accepts that, kube-score asks for Always regardless). */
+    digestIfNotPresent: [{
+        tool: "kube-score", check: "container-image-pull-policy",
+        reason: "pinned by digest from the stack's own ECR mirror: a node that has the digest has the exact image, so IfNotPresent pulls it once per node",
+    }],
     /** The KubePolaris backend reads its credentials from the environment only. */
     backendSecretEnv: [{
         tool: "checkov", check: "CKV_K8S_35",
@@ -78,14 +81,15 @@ export function waiverAnnotations(...groups: Waiver[][]): Record<string, string>
     return annotations;
 }
 
-/** A pull policy other than Always: the images are local to the nodes. */
-export function pullPolicyWaivers(policy: string | undefined): Waiver[] {
-    return policy === undefined || policy === "Always" ? [] : WAIVERS.localImages;
-}
-
-/** An image pinned by version tag rather than digest. */
-export function imageByTagWaivers(image: string): Waiver[] {
-    return image.includes("@sha256:") ? [] : WAIVERS.imageByTag;
+/**
+ * A pull policy other than Always: a digest pin needs nothing more than kube-score's; a tag is
+ * only allowed that way for images local to the nodes (config/images.ts: the cloud stacks run digests).
+ */
+export function pullPolicyWaivers(policy: string | undefined, image: string): Waiver[] {
+    if (policy === undefined || policy === "Always") {
+        return [];
+    }
+    return parseImageReference(image).digest !== undefined ? WAIVERS.digestIfNotPresent : WAIVERS.localImages;
 }
 
 /** A pod running as a UID or GID below 10000: only ever the image's own user here. */

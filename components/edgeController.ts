@@ -7,6 +7,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ControllerPorts, TRAEFIK_PORTS } from "./edge";
+import { pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { antiAffinity, MAX_SURGE, pdbBudget } from "./haWorkload";
 import { DEFAULT_DENY, DNS_EGRESS, fromNamespace, PodPeer, quotaFor, restrictedNamespace, tcp } from "./namespaceBaseline";
 import { TOPOLOGY_KEYS } from "../policy/facts";
@@ -39,6 +41,24 @@ export interface EdgeControllerArgs {
     egress: {
         routesTo: { namespace: pulumi.Input<string>; pods: PodPeer[] };
         apiServer: { cidrs: string[]; ports?: number[] };
+    };
+}
+
+/** Where Kubernetes clients in a pod look for their token, CA and namespace. */
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const TMP_SIZE = "64Mi";
+
+/** What automounting would give, stated: a token that expires within the hour, the cluster CA, the namespace. */
+function apiTokenVolume(): k8s.types.input.core.v1.Volume {
+    return {
+        name: "api-token",
+        projected: {
+            sources: [
+                { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+                { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } },
+            ],
+        },
     };
 }
 
@@ -93,7 +113,8 @@ export class EdgeController extends pulumi.ComponentResource {
         const namespace = restrictedNamespace(`${name}-namespace`, args.namespace, args.labels, this);
         const metadata = { name: "traefik", namespace: namespace.metadata.name, labels };
 
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata }, { parent: this });
+        // No token by default; the pod mounts one explicitly (projected, expiring), as it watches the API.
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata, automountServiceAccountToken: false }, { parent: this });
         const role = new k8s.rbac.v1.ClusterRole(`${name}-role`, {
             metadata: { name: `${args.namespace}-traefik-gateway`, labels },
             rules: gatewayControllerRules(),
@@ -105,7 +126,7 @@ export class EdgeController extends pulumi.ComponentResource {
         }, { parent: this });
 
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata,
+            metadata: { ...metadata, annotations: waiverAnnotations(pullPolicyWaivers(args.imagePullPolicy ?? "IfNotPresent", args.image)) },
             spec: {
                 replicas: args.replicas,
                 selector: { matchLabels: args.podLabels },
@@ -115,6 +136,7 @@ export class EdgeController extends pulumi.ComponentResource {
                     metadata: { labels },
                     spec: {
                         serviceAccountName: serviceAccount.metadata.name,
+                        automountServiceAccountToken: false,
                         enableServiceLinks: false,
                         terminationGracePeriodSeconds: EDGE_DRAIN.acceptSeconds + EDGE_DRAIN.finishSeconds + 10,
                         securityContext: restrictedPodSecurity(TRAEFIK_USER),
@@ -136,16 +158,19 @@ export class EdgeController extends pulumi.ComponentResource {
                                 { name: "websecure", containerPort: ports.https, protocol: "TCP" },
                                 { name: "traefik", containerPort: ports.healthCheck.port, protocol: "TCP" },
                             ],
-                            resources: args.resources,
+                            resources: withEphemeralStorage(args.resources, [TMP_SIZE]),
                             // Ready while the configuration is loaded and it is not terminating (ping answers 503
                             // then, so endpoints drop it while it still accepts requests); alive while
                             // the entry point accepts connections.
                             readinessProbe: { httpGet: { path: ports.healthCheck.path, port: "traefik" }, periodSeconds: 2, failureThreshold: 1 },
                             livenessProbe: { tcpSocket: { port: "web" }, periodSeconds: 10, failureThreshold: 3 },
                             securityContext: restrictedContainerSecurity(),
-                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                            volumeMounts: [
+                                { name: "tmp", mountPath: "/tmp" },
+                                { name: "api-token", mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
+                            ],
                         }],
-                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: TMP_SIZE } }, apiTokenVolume()],
                     },
                 },
             },

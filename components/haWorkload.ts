@@ -6,7 +6,7 @@
 // `pulumi up` never scales the Deployment back down to the minimum behind the autoscaler's back.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Waiver, WAIVERS, imageByTagWaivers, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
+import { Waiver, WAIVERS, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
@@ -29,9 +29,9 @@ export interface HaWorkloadArgs {
     namespace: pulumi.Input<string>;
     /** Metadata labels for every object (pods additionally get `podLabels`). Required. */
     labels: Record<string, string>;
-    /** The container image, pinned by version tag or digest. Required. */
+    /** The container image, pinned by digest (the cloud stacks' mirror) or version tag. Required. */
     image: string;
-    /** When a node fetches the image. Default: "Always" (every start resolves the tag). */
+    /** When a node fetches the image. Default: "Always" (every start resolves a tag; pass "IfNotPresent" with a digest). */
     imagePullPolicy?: ImagePullPolicy;
     /** The port the container listens on, named "http". Required. */
     containerPort: number;
@@ -178,8 +178,8 @@ function createDeployment(name: string, args: HaWorkloadArgs, metadata: Workload
     return new k8s.apps.v1.Deployment(`${name}-deployment`, {
         metadata: {
             ...metadata,
-            annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageByTagWaivers(args.image), imageUserWaivers(args.runAs), args.waivers ?? [],
-                pullPolicyWaivers(args.imagePullPolicy)),
+            annotations: waiverAnnotations(WAIVERS.replicasUnderHpa, imageUserWaivers(args.runAs), args.waivers ?? [],
+                pullPolicyWaivers(args.imagePullPolicy, args.image)),
         },
         spec: {
             replicas: args.minReplicas,
@@ -230,9 +230,8 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
         containers: [{
             name: args.component,
             image: args.image,
-            // Version tags can be pushed again: every pod start resolves the tag, so no node keeps
-            // starting a stale build it cached (mirror the images into a regional registry such
-            // as ECR: a pod cannot start while it is unreachable).
+            // The cloud stacks pass IfNotPresent with a digest from their own ECR mirror (config/images.ts):
+            // a node pulls it once. The default suits a tag, which can be pushed again.
             imagePullPolicy: args.imagePullPolicy ?? "Always",
             command: args.command,
             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],

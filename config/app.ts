@@ -2,11 +2,12 @@
 // from plain strings into a frozen AppConfig. Pure (no Pulumi runtime), so scripts and tests call
 // it on a stack file; load.ts feeds it the running stack's config.
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
+import { EDGE_METRICS_SOURCES } from "../components/alerts/edgeMetrics";
 import { APP_NAME } from "../components/labels";
 import { maxPodsDuringRollout } from "../components/rollout";
-import { IMAGE_PULL_POLICIES, type ImagePullPolicy } from "../components/types";
-import { LABEL_KEYS } from "../policy/facts";
+import { DEFAULT_EDGE_CONTROLLER } from "../policy/facts";
 import { parseDatabase } from "./database";
+import { parseImages, type ParsedImages } from "./images";
 import { decisionsFor, environmentsWhere, type EnvironmentDecisions } from "./environments";
 import {
     type AppConfig, type EdgeConfig, type EdgeControllerConfig, ENVIRONMENTS, type FrontendConfig, type GrafanaConfig, type KubernetesProviderConfig, type MonitoringConfig,
@@ -53,7 +54,8 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const namespace = dnsLabel(p, "namespace", values.namespace ?? APP_NAME);
     const host = dnsName()(p, "host", values.host);
 
-    const { backend, frontend, imagePullPolicy } = parseWorkloads(p, values, profile, decisions, onEnvironment);
+    const images = parseImages(p, values.images, { stack: raw.stack, release: release ?? RELEASE, environment, decisions, awsRegion: raw.awsRegion });
+    const { backend, frontend } = parseWorkloads(p, values, images, profile, decisions, onEnvironment);
     const probePaths = parseProbePaths(p, values.probes);
 
     const tlsRaw = object(p, "tls", values.tls, ["secretName", "clusterIssuer"], true);
@@ -64,7 +66,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
     const edge = parseEdge(p, values.edge, decisions, environment);
     const network = parseNetwork(p, values.network, decisions, environment);
-    const monitoring = parseMonitoring(p, values.monitoring);
+    const monitoring = parseMonitoring(p, values.monitoring, edge);
     const priorityClass = parsePriorityClass(p, values.priorityClass);
 
     const k8sRaw = object(p, "kubernetes", values.kubernetes, ["renderYamlToDirectory", "context"], false);
@@ -100,7 +102,9 @@ export function parseConfig(raw: RawConfig): AppConfig {
         backend,
         frontend,
         probePaths,
-        imagePullPolicy,
+        imagePullPolicy: images.imagePullPolicy,
+        // The mirror replicates to the database's DR region: a region loss leaves the images where the data is.
+        imageMirror: images.mirror && { ...images.mirror, replicaRegion: database.rds?.dr?.region },
         tls,
         database,
         edge,
@@ -114,9 +118,8 @@ export function parseConfig(raw: RawConfig): AppConfig {
 }
 
 /** `images` and `scaling`: each component's image, replica bounds and placement. */
-function parseWorkloads(p: Problems, values: Record<string, string>, profile: TierProfile, decisions: EnvironmentDecisions,
-    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig; imagePullPolicy: ImagePullPolicy } {
-    const images = object(p, "images", values.images, ["backend", "frontend", "pullPolicy"], true);
+function parseWorkloads(p: Problems, values: Record<string, string>, images: ParsedImages, profile: TierProfile, decisions: EnvironmentDecisions,
+    onEnvironment: string | undefined): { backend: WorkloadConfig; frontend: FrontendConfig } {
     const scaling = object(p, "scaling", values.scaling, ["backend", "frontend", "antiAffinity", "frontendPort"], false);
     const antiAffinity = orDefault(p, "scaling.antiAffinity", scaling.antiAffinity, "preferred", oneOf(["preferred", "required"] as const));
     const workload = (name: "backend" | "frontend"): WorkloadConfig => {
@@ -132,7 +135,7 @@ function parseWorkloads(p: Problems, values: Record<string, string>, profile: Ti
             minReplicas: min,
             maxReplicas: max,
             resources: sizing.resources,
-            image: image(p, `images.${name}`, images[name]) ?? "",
+            image: images[name],
             antiAffinity,
             targetCpuUtilization: HPA_UTILIZATION_TARGETS.cpu,
             targetMemoryUtilization: HPA_UTILIZATION_TARGETS.memory,
@@ -141,7 +144,6 @@ function parseWorkloads(p: Problems, values: Record<string, string>, profile: Ti
     return {
         backend: workload("backend"),
         frontend: { ...workload("frontend"), containerPort: orDefault(p, "scaling.frontendPort", scaling.frontendPort, FRONTEND.port, port) },
-        imagePullPolicy: orDefault(p, "images.pullPolicy", images.pullPolicy, "Always", oneOf(IMAGE_PULL_POLICIES)),
     };
 }
 
@@ -166,12 +168,8 @@ function parseProbePaths(p: Problems, raw: unknown): ProbePaths {
     return paths;
 }
 
-/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts: Traefik as its Helm chart installs it. */
-export const DEFAULT_EDGE_CONTROLLER = {
-    className: "traefik",
-    namespace: "traefik",
-    labels: { [LABEL_KEYS.name]: "traefik" },
-} as const;
+/** What an edge without `edge.controllerNamespace`/`controllerLabels` fronts (the pack's default, too): Traefik as its Helm chart installs it. */
+export { DEFAULT_EDGE_CONTROLLER };
 
 /**
  * What `edge.controller` installs unless it says otherwise: Traefik at the release scripts/edge/traefik.sh
@@ -277,9 +275,15 @@ function parseGrafana(p: Problems, raw: unknown): GrafanaConfig | undefined {
     };
 }
 
-function parseMonitoring(p: Problems, raw: unknown): MonitoringConfig {
-    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl", "grafana"], false);
+function parseMonitoring(p: Problems, raw: unknown, edge: EdgeConfig): MonitoringConfig {
+    const monitoringRaw = object(p, "monitoring", raw, ["prometheusNamespace", "selectorLabels", "runbookBaseUrl", "edgeMetrics", "grafana"], false);
+    const edgeMetrics = orDefault(p, "monitoring.edgeMetrics", monitoringRaw.edgeMetrics, "traefik", oneOf(EDGE_METRICS_SOURCES));
+    // ingress-nginx implements Ingress only: on a Gateway edge its metrics would never exist.
+    if (edgeMetrics === "ingress-nginx" && edge.kind !== "ingress") {
+        p.add("monitoring.edgeMetrics", edgeMetrics, `"traefik" with edge.kind "${edge.kind}" ("ingress-nginx" serves Ingresses only: set edge.kind to "ingress")`);
+    }
     return {
+        edgeMetrics,
         grafana: parseGrafana(p, monitoringRaw.grafana),
         prometheusNamespace: orDefault(p, "monitoring.prometheusNamespace", monitoringRaw.prometheusNamespace, "monitoring", dnsLabel),
         selectorLabels: orDefault(p, "monitoring.selectorLabels", monitoringRaw.selectorLabels, { release: "kube-prometheus-stack" }, labels),

@@ -48,6 +48,12 @@ export interface EnvironmentDecisions {
      * default EKS cluster (the VPC CNI needs its network policy agent turned on).
      */
     requireNetworkPolicyEnforcer: boolean;
+    /**
+     * Whether the stack runs its images from its own ECR mirror, pinned by digest (images.mirror):
+     * every cloud stack. A third party's registry is then on no pod start's path, and nobody who
+     * can re-push a tag changes what replicas run. local has no registry (images built on the nodes).
+     */
+    imageMirror: boolean;
 }
 
 export const ENVIRONMENT_DECISIONS: Readonly<Record<Environment, Readonly<EnvironmentDecisions>>> = deepFreeze({
@@ -55,25 +61,25 @@ export const ENVIRONMENT_DECISIONS: Readonly<Record<Environment, Readonly<Enviro
         minReplicas: REPLICA_FLOORS.local, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer", "NodePort"],
         awaitLoadBalancer: false, edgeHttps: false, edgeAnyHost: true, mayRenderManifests: true,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
-        serverMode: "debug", requireNetworkPolicyEnforcer: false,
+        serverMode: "debug", requireNetworkPolicyEnforcer: false, imageMirror: false,
     },
     dev: {
         minReplicas: REPLICA_FLOORS.dev, databaseModes: ["rds", "in-cluster"], edgeServiceTypes: ["LoadBalancer"],
         awaitLoadBalancer: true, edgeHttps: true, edgeAnyHost: false, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: false, finalSnapshot: false, monitoringIntervalSeconds: 60, logRetentionDays: 30,
-        serverMode: "debug", requireNetworkPolicyEnforcer: false,
+        serverMode: "debug", requireNetworkPolicyEnforcer: false, imageMirror: true,
     },
     staging: {
         minReplicas: REPLICA_FLOORS.staging, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
         awaitLoadBalancer: true, edgeHttps: true, edgeAnyHost: false, mayRenderManifests: false,
         minBackupRetentionDays: 7, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 60, logRetentionDays: 30,
-        serverMode: "debug", requireNetworkPolicyEnforcer: true,
+        serverMode: "debug", requireNetworkPolicyEnforcer: true, imageMirror: true,
     },
     prod: {
         minReplicas: REPLICA_FLOORS.prod, databaseModes: ["rds"], edgeServiceTypes: ["LoadBalancer"],
         awaitLoadBalancer: true, edgeHttps: true, edgeAnyHost: false, mayRenderManifests: false,
         minBackupRetentionDays: 14, deletionProtection: true, finalSnapshot: true, monitoringIntervalSeconds: 15, logRetentionDays: 90,
-        serverMode: "release", requireNetworkPolicyEnforcer: true,
+        serverMode: "release", requireNetworkPolicyEnforcer: true, imageMirror: true,
     },
 });
 

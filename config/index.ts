@@ -4,6 +4,7 @@
 //   tiers.ts         the size-tier table (the HA guide's recommended sizes)
 //   environments.ts  one table of what each environment decides, with the reasons
 //   app.ts           parseConfig: every section but the database
+//   images.ts        the images section: upstream pins and the stack's own ECR mirror
 //   database.ts      the database section (mode, shared settings, the in-cluster MySQL)
 //   rds.ts           the RDS settings
 //   validators.ts    the small validators and ConfigError
@@ -11,6 +12,7 @@
 export * from "./schema";
 export { parseConfig } from "./app";
 export { DB_RESERVED_CONNECTIONS, IN_CLUSTER_MYSQL_IMAGE } from "./database";
+export { DEFAULT_KEEP_VERSIONS, MIRROR_COMMAND, mirrorRepositoryName, parseImages } from "./images";
 export { ENVIRONMENT_DECISIONS, type EnvironmentDecisions } from "./environments";
 export { loadConfig, rawConfig, secretSetting } from "./load";
 export { MAX_READ_REPLICAS } from "./rds";

@@ -2,6 +2,7 @@
 // each component's own args), and the raw input parseConfig reads. Types and key lists only: the values
 // live in tiers.ts and environments.ts, the rules in the parsers.
 import type { ContainerResources, ImagePullPolicy } from "../components/types";
+import type { EdgeMetricsSource } from "../components/alerts/edgeMetrics";
 import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
 
 export { ENVIRONMENTS, type Environment, type Tier, TIERS };
@@ -222,6 +223,12 @@ export interface MonitoringConfig {
     /** Labels the Prometheus Operator selects ServiceMonitors/PrometheusRules by. */
     selectorLabels: Record<string, string>;
     runbookBaseUrl: string;
+    /**
+     * Whose Prometheus metrics the edge alerts (latency, 5xx rate) read: the controller serving the
+     * edge. "traefik" (the default; Gateway API or Ingress) or "ingress-nginx" (edge.kind ingress only:
+     * it serves no Gateway API). docs/alerts.md, "Edge metrics".
+     */
+    edgeMetrics: EdgeMetricsSource;
     /** A Grafana the UI embeds panels from, through the frontend's `/grafana/`; none: that path answers 404. */
     grafana?: GrafanaConfig;
 }
@@ -242,6 +249,39 @@ export interface PriorityClassConfig {
     value: number;
 }
 
+/** The images the stack mirrors into its own registry. */
+export const MIRRORED_COMPONENTS = ["backend", "frontend"] as const;
+export type MirroredComponent = (typeof MIRRORED_COMPONENTS)[number];
+
+/** One upstream image and its copy in the stack's mirror. */
+export interface MirroredImage {
+    component: MirroredComponent;
+    /** `images.<component>`: the pinned upstream reference the mirror copies. */
+    source: string;
+    /** The ECR repository name ("<release>-<environment>/<component>"). */
+    repository: string;
+    /** `images.mirror.digests.<component>`: the copy's digest (unset only while the mirror command runs). */
+    digest?: string;
+}
+
+/**
+ * `images.mirror`: the stack's own registry, ECR repositories in aws:region the program creates
+ * (components/imageMirror.ts) and `npm run images:mirror` fills (docs/images.md).
+ */
+export interface ImageMirrorConfig {
+    /** `images.mirror.account`: the AWS account that owns the registry (the program refuses credentials of another). */
+    account: string;
+    /** aws:region. */
+    region: string;
+    /** `<account>.dkr.ecr.<region>.amazonaws.com`. */
+    registry: string;
+    /** `images.mirror.keepVersions`: tagged images each repository keeps (default 20). */
+    keepVersions: number;
+    /** database.drRegion, when the stack has one: the repositories are replicated there. */
+    replicaRegion?: string;
+    images: MirroredImage[];
+}
+
 export interface KubernetesProviderConfig {
     /** Write manifests here instead of applying them (the `npm run render` job). */
     renderYamlToDirectory?: string;
@@ -259,8 +299,10 @@ export interface AppConfig {
     backend: WorkloadConfig;
     frontend: FrontendConfig;
     probePaths: ProbePaths;
-    /** `images.pullPolicy`: every container's imagePullPolicy (default "Always"). */
+    /** `images.pullPolicy`: every container's imagePullPolicy (default "IfNotPresent" for digests, else "Always"). */
     imagePullPolicy: ImagePullPolicy;
+    /** The stack's own image mirror (dev, staging, prod); undefined on local. */
+    imageMirror?: ImageMirrorConfig;
     tls: TlsConfig;
     database: DatabaseConfig;
     edge: EdgeConfig;

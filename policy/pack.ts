@@ -7,6 +7,7 @@ import { capacityPolicies } from "./rules/capacity";
 import { databasePolicies } from "./rules/database";
 import { edgePolicies } from "./rules/edge";
 import { hpaPolicies } from "./rules/hpa";
+import { imagePolicies } from "./rules/images";
 import { monitoringPolicies } from "./rules/monitoring";
 import { namespacePolicies } from "./rules/namespace";
 import { pdbPolicies } from "./rules/pdb";
@@ -24,7 +25,7 @@ export const PACK_NAME = "kubepolaris-ha";
 
 export const packArgs: PolicyPackArgs = {
     description: "KubePolaris HA checklist (the KubePolaris HA guide's 部署检查清单, deployment checklist): replicas, anti-affinity, zone spread, probes, "
-        + "resources, restricted pods, pinned images, PDBs, HPAs, rollouts, TLS, NLB cross-zone, RDS Multi-AZ and "
+        + "resources, restricted pods, pinned images (by digest from the stack's own registry where configured), PDBs, HPAs, rollouts, TLS, NLB cross-zone, RDS Multi-AZ and "
         + "backups, Prometheus alerts, namespace baseline; "
         + "and across resources: routing, probe ports, graceful shutdown, placement, quota capacity, network reachability, "
         + "literal credentials, loadable alert rules.",
@@ -34,6 +35,7 @@ export const packArgs: PolicyPackArgs = {
     enforcementLevel: "mandatory",
     policies: [
         ...workloadPolicies,
+        ...imagePolicies,
         ...pdbPolicies,
         ...hpaPolicies,
         ...rolloutPolicies,

@@ -5,12 +5,15 @@
 //   npm run alerts:render [-- --stack <stack>] [-- --out <file>]
 //
 // Defaults: stack "local" (the stack whose names test/alerts/*.yaml use), out
-// build/alerts/kubepolaris.rules.yaml (git-ignored).
+// build/alerts/kubepolaris.rules.yaml (git-ignored). For the test stack it also writes one file per
+// other edge the alerts support (EDGE_VARIANTS: the same stack with edge.kind/monitoring.edgeMetrics
+// changed, parsed like any stack file), build/alerts/kubepolaris.<variant>.rules.yaml, which the
+// edge alerts' unit tests for that edge read.
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import * as yaml from "js-yaml";
-import { parseConfig, rawConfig } from "../config";
+import { CONFIG_NAMESPACE, parseConfig, rawConfig } from "../config";
 import { alertRuleParams } from "../components/alerts/params";
 import { AlertRuleParams, buildRuleGroups, RuleGroup } from "../components/alerts/rules";
 import { loadStackConfig } from "../tools/stackConfig";
@@ -20,9 +23,29 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const ALERT_TEST_STACK = "local";
 export const RULE_FILE = path.join(PROJECT_DIR, "build", "alerts", "kubepolaris.rules.yaml");
 
-/** The alert rule parameters `pulumi up` would use for `stack`, read from Pulumi.<stack>.yaml. */
-export function stackAlertParams(stack: string, projectDir = PROJECT_DIR): AlertRuleParams {
+/** Config sections set on top of a stack file's (each merged into the stack's own section). */
+export type ConfigOverrides = Record<string, Record<string, unknown>>;
+
+/**
+ * The edges the alerts support besides the test stack's own (Gateway API on Traefik): the config
+ * that selects each. Their rule files are `variantRuleFile(name)`.
+ */
+export const EDGE_VARIANTS: Record<string, ConfigOverrides> = {
+    "ingress-traefik": { edge: { kind: "ingress" } },
+    "ingress-nginx": { edge: { kind: "ingress" }, monitoring: { edgeMetrics: "ingress-nginx" } },
+};
+
+export function variantRuleFile(variant: string): string {
+    return path.join(path.dirname(RULE_FILE), `kubepolaris.${variant}.rules.yaml`);
+}
+
+/** The alert rule parameters `pulumi up` would use for `stack`, read from Pulumi.<stack>.yaml (with `overrides`). */
+export function stackAlertParams(stack: string, projectDir = PROJECT_DIR, overrides: ConfigOverrides = {}): AlertRuleParams {
     const { config, secretKeys } = loadStackConfig(projectDir, stack);
+    for (const [section, values] of Object.entries(overrides)) {
+        const key = `${CONFIG_NAMESPACE}:${section}`;
+        config[key] = JSON.stringify({ ...(config[key] === undefined ? {} : JSON.parse(config[key])), ...values });
+    }
     const app = parseConfig(rawConfig(stack, config, secretKeys));
     // The same mapping as index.ts gives AlertRules (test/alerts.test.ts holds the two equal).
     return alertRuleParams({
@@ -30,12 +53,13 @@ export function stackAlertParams(stack: string, projectDir = PROJECT_DIR): Alert
         namespace: app.namespace,
         minReplicas: { backend: app.backend.minReplicas, frontend: app.frontend.minReplicas },
         tlsSecretName: app.tls.secretName,
+        edge: { kind: app.edge.kind, metrics: app.monitoring.edgeMetrics },
         runbookBaseUrl: app.monitoring.runbookBaseUrl,
     });
 }
 
-export function stackRuleGroups(stack: string, projectDir = PROJECT_DIR): RuleGroup[] {
-    return buildRuleGroups(stackAlertParams(stack, projectDir));
+export function stackRuleGroups(stack: string, projectDir = PROJECT_DIR, overrides: ConfigOverrides = {}): RuleGroup[] {
+    return buildRuleGroups(stackAlertParams(stack, projectDir, overrides));
 }
 
 /** The rule file's text: a header naming its source, then `groups:` as Prometheus reads it. */
@@ -45,10 +69,18 @@ export function ruleFileText(stack: string, groups: RuleGroup[]): string {
     return header + yaml.dump({ groups }, { lineWidth: -1, noRefs: true, quotingType: '"' });
 }
 
-export function writeRuleFile(stack: string, out = RULE_FILE, projectDir = PROJECT_DIR): string {
+export function writeRuleFile(stack: string, out = RULE_FILE, projectDir = PROJECT_DIR, overrides: ConfigOverrides = {}): string {
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, ruleFileText(stack, stackRuleGroups(stack, projectDir)));
+    fs.writeFileSync(out, ruleFileText(stack, stackRuleGroups(stack, projectDir, overrides)));
     return out;
+}
+
+/** The test stack's rule file and one per edge variant: what test/alerts/*.yaml read. */
+export function writeTestRuleFiles(projectDir = PROJECT_DIR): string[] {
+    return [
+        writeRuleFile(ALERT_TEST_STACK, RULE_FILE, projectDir),
+        ...Object.entries(EDGE_VARIANTS).map(([variant, overrides]) => writeRuleFile(ALERT_TEST_STACK, variantRuleFile(variant), projectDir, overrides)),
+    ];
 }
 
 function cliArgs(argv: string[]): { stack: string; out: string } {
@@ -64,10 +96,12 @@ function cliArgs(argv: string[]): { stack: string; out: string } {
 if (require.main === module) {
     try {
         const { stack, out } = cliArgs(process.argv.slice(2));
-        const file = writeRuleFile(stack, out);
-        const groups = yaml.load(fs.readFileSync(file, "utf8")) as { groups: RuleGroup[] };
-        const alerts = groups.groups.reduce((n, g) => n + g.rules.length, 0);
-        console.log(`wrote ${path.relative(process.cwd(), file)}: ${groups.groups.length} groups, ${alerts} alerts (stack ${stack})`);
+        const files = stack === ALERT_TEST_STACK && out === RULE_FILE ? writeTestRuleFiles() : [writeRuleFile(stack, out)];
+        for (const file of files) {
+            const groups = yaml.load(fs.readFileSync(file, "utf8")) as { groups: RuleGroup[] };
+            const alerts = groups.groups.reduce((n, g) => n + g.rules.length, 0);
+            console.log(`wrote ${path.relative(process.cwd(), file)}: ${groups.groups.length} groups, ${alerts} alerts (stack ${stack})`);
+        }
     } catch (err) {
         console.error(err instanceof Error ? err.message : err);
         process.exit(1);

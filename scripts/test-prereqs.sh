@@ -7,6 +7,8 @@
 #   - the real Pulumi engine (scripts/toolchain.sh) and the local control plane's binaries
 #     (scripts/cluster/ensure.sh), for the engine and cluster tests;
 #   - as root, the real nodes' add-ons (scripts/cluster/ensure.sh --node), for the real-node test.
+#   - crane (scripts/images/crane.sh: the release download, else built niced from the Go module
+#     proxy, ~1 min of CPU, in the background), for the image mirror test (test/images);
 #   - Traefik and the Gateway API CRDs (scripts/edge/traefik.sh, niced, started first and in the
 #     background: ~3 min of module downloads, then ~4.5 min and ~3.4 GB compiling), for the edge test.
 # Cold, the Go builds take a long while (docs/engine.md); warm, this takes about a second.
@@ -20,6 +22,10 @@ say() { printf '[test-prereqs] %s\n' "$*" >&2; }
 # The longest build, niced and overlapping the others; waited for at the end.
 nice -n 10 bash scripts/edge/traefik.sh >/dev/null &
 traefik_build=$!
+
+# crane for the image mirror test: small, beside the others.
+bash scripts/images/crane.sh >/dev/null &
+crane_build=$!
 
 bash scripts/install-promtool.sh >&2
 
@@ -64,6 +70,8 @@ if [[ -n "$node_addons" ]]; then
   wait "$node_addons" || { say "scripts/cluster/ensure.sh --node failed"; exit 1; }
 fi
 wait "$ui_build" || { say "the KubePolaris UI build failed (scripts/app/frontend.sh)"; exit 1; }
+say "crane (cached after the first build)"
+wait "$crane_build" || { say "scripts/images/crane.sh failed"; exit 1; }
 say "Traefik and the Gateway API CRDs (cached after the first build)"
 wait "$traefik_build" || { say "scripts/edge/traefik.sh failed"; exit 1; }
 say "ready"

@@ -6,7 +6,11 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { BACKEND } from "../app/kubepolaris";
 import { ALERT_NAMES, AlertRuleParams, buildRuleGroups, RuleGroup } from "../components/alerts/rules";
-import { ALERT_TEST_STACK, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, writeRuleFile } from "../scripts/render-alert-rules";
+import { EDGE_METRICS, traefikBackendServices } from "../components/alerts/edgeMetrics";
+import { componentName } from "../components/labels";
+import {
+    ALERT_TEST_STACK, EDGE_VARIANTS, RULE_FILE, ruleFileText, stackAlertParams, stackRuleGroups, variantRuleFile, writeTestRuleFiles,
+} from "../scripts/render-alert-rules";
 import { RecordedResource } from "../tools/mockRun";
 import { PROJECT_DIR, runStack, stackAppConfig, STACKS } from "./support/program";
 import { selects } from "../policy/rules/selectors";
@@ -63,23 +67,28 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect((await runStack(stack)).ofType(TYPES.serviceMonitor)).toEqual([]);
     });
 
-    // With the Gateway edge (the default) these series exist only behind ingress-nginx (edge.kind
-    // ingress on that controller): moving the request alerts to the Gateway controller's metrics is
-    // open work (docs/edge.md, "Not done yet").
-    test("the request alerts read ingress-nginx's metrics for the program's route and backend Service", async () => {
+    test("the request alerts read the edge controller's metrics for the program's route and backend Service", async () => {
         const program = await runStack(stack);
         const groups = (await prometheusRule()).inputs.spec.groups as RuleGroup[];
         const backendService = (await inNamespace(TYPES.service)).find((s) => s.inputs.spec.selector?.["app.kubernetes.io/component"] === "backend")!;
-        expect(params.backendService).toBe(backendService.inputs.metadata.name);
-        const route = program.one(TYPES.httpRoute, (r) => r.inputs.metadata.name === params.ingress);
+        expect(params.edge.backendService).toBe(backendService.inputs.metadata.name);
+        // The stack's edge (the default: Gateway API on Traefik) is the one the alerts measure.
+        expect({ kind: params.edge.kind, controller: params.edge.controller }).toEqual({ kind: config.edge.kind, controller: config.monitoring.edgeMetrics });
+        const routeType = config.edge.kind === "gateway" ? TYPES.httpRoute : TYPES.ingress;
+        const route = program.one(routeType, (r) => r.inputs.metadata.name === params.edge.route);
         // The route really sends to that Service.
-        const routed = route.inputs.spec.rules.flatMap((r: any) => r.backendRefs.map((b: any) => b.name));
-        expect(routed).toContain(params.backendService);
-        for (const alert of ["KubePolarisHighLatencyP99", "KubePolarisApiErrorRate"]) {
-            const expr = ruleNamed(groups, alert).expr;
-            expect(expr).toContain(`ingress="${params.ingress}"`);
-            expect(expr).toContain(`service="${params.backendService}"`);
-            expect(expr).toContain("nginx_ingress_controller_");
+        const routed = config.edge.kind === "gateway"
+            ? route.inputs.spec.rules.flatMap((r: any) => (r.backendRefs ?? []).map((b: any) => b.name))
+            : route.inputs.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.backend.service.name));
+        expect(routed).toContain(params.edge.backendService);
+        if (params.edge.kind === "gateway") {
+            expect(program.one(TYPES.gateway).inputs.metadata.name).toBe(params.edge.gateway);
+        }
+        const metrics = EDGE_METRICS[params.edge.controller];
+        for (const [alert, metric] of [["KubePolarisHighLatencyP99", `${metrics.duration}_bucket`], ["KubePolarisApiErrorRate", metrics.requests]]) {
+            const rule = ruleNamed(groups, alert);
+            expect(rule.expr).toContain(`${metric}{`);
+            expect(rule.labels).toMatchObject({ namespace: config.namespace, route: params.edge.route });
         }
         expect(ruleNamed(groups, "KubePolarisBackendUnavailable").expr).toContain(`deployment="${params.backendDeployment}"`);
     });
@@ -102,8 +111,10 @@ describe.each(STACKS)("stack %s", (stack) => {
         const certificates = program.one(TYPES.gateway).inputs.spec.listeners.flatMap((l: any) => l.tls?.certificateRefs ?? []).map((c: any) => c.name);
         expect(certificates).toEqual(config.edge.https ? [params.certificate] : []);
 
+        // Traefik's series carry no namespace of the app: it is part of their service names (edgeMetrics.ts).
         for (const rule of rulesOf(groups)) {
-            expect(rule.expr).toContain(`namespace="${config.namespace}"`);
+            expect(rule.expr).toContain(params.edge.controller === "traefik" && ["KubePolarisHighLatencyP99", "KubePolarisApiErrorRate"].includes(rule.alert)
+                ? `-svc-${config.namespace}-` : `namespace="${config.namespace}"`);
         }
         const regexOf = (values: string[]) => values.length === 1 ? `="${values[0]}"` : `=~"${values.join("|")}"`;
         const deploymentNames = params.workloads.map((w) => w.deployment);
@@ -161,7 +172,9 @@ describe("buildRuleGroups", () => {
         expect(() => buildRuleGroups({ ...base, workloads: [] })).toThrow(/workloads: got an empty list/);
         expect(() => buildRuleGroups({ ...base, runbookBaseUrl: "https://example.com/runbooks#top" }))
             .toThrow(/runbookBaseUrl: .*without a #fragment/);
-        expect(() => buildRuleGroups({ ...base, ingress: 'a"b' })).toThrow(/ingress: got "a\\"b"/);
+        expect(() => buildRuleGroups({ ...base, edge: { ...base.edge, route: 'a"b' } })).toThrow(/edge.route: got "a\\"b"/);
+        expect(() => buildRuleGroups({ ...base, edge: { controller: "traefik", kind: "ingress", route: "r", backendService: "s", backendPort: 0 } }))
+            .toThrow(/edge.backendPort: got 0; allowed: a port number from 1 to 65535/);
         expect(() => buildRuleGroups({ ...base, backendDeployment: "elsewhere" })).toThrow(/backendDeployment: got "elsewhere"; allowed: the deployment of one of the workloads/);
     });
 });
@@ -195,8 +208,7 @@ describe(`promtool (rule file rendered for stack ${ALERT_TEST_STACK})`, () => {
     test("the unit tests read the generated rule file and use the names the program creates on that stack", () => {
         const allowed: Record<string, string[]> = {
             namespace: [params.namespace],
-            ingress: [params.ingress],
-            service: [params.backendService],
+            route: [params.edge.route],
             deployment: params.workloads.map((w) => w.deployment),
             horizontalpodautoscaler: params.workloads.map((w) => w.hpa),
             poddisruptionbudget: params.workloads.map((w) => w.pdb),
@@ -207,8 +219,11 @@ describe(`promtool (rule file rendered for stack ${ALERT_TEST_STACK})`, () => {
         for (const { file, doc } of testFiles) {
             const where = path.relative(PROJECT_DIR, file);
             const ruleFiles = doc.rule_files.map((f) => path.resolve(path.dirname(file), f));
-            if (JSON.stringify(ruleFiles) !== JSON.stringify([RULE_FILE])) {
-                mismatches.push(`${where}: rule_files ${JSON.stringify(doc.rule_files)} do not name ${path.relative(path.dirname(file), RULE_FILE)} alone`);
+            // <alert>.yaml reads the test stack's rule file, <alert>.<edge variant>.yaml (and edge-<variant>.yaml) the variant's.
+            const variant = Object.keys(EDGE_VARIANTS).find((v) => path.basename(file).includes(`.${v}.`) || path.basename(file) === `edge-${v}.yaml`);
+            const expectedFile = variant === undefined ? RULE_FILE : variantRuleFile(variant);
+            if (JSON.stringify(ruleFiles) !== JSON.stringify([expectedFile])) {
+                mismatches.push(`${where}: rule_files ${JSON.stringify(doc.rule_files)} do not name ${path.relative(path.dirname(file), expectedFile)} alone`);
             }
             for (const t of doc.tests) {
                 for (const check of t.alert_rule_test ?? []) {
@@ -235,13 +250,14 @@ describe(`promtool (rule file rendered for stack ${ALERT_TEST_STACK})`, () => {
         expect(mismatches).toEqual([]);
     });
 
-    test("`promtool check rules` accepts the rule file and `promtool test rules` passes every unit test", () => {
-        writeRuleFile(ALERT_TEST_STACK);
-        const check = promtool(["check", "rules", RULE_FILE]);
-        if (check.status !== 0) {
-            throw new Error(`promtool check rules ${RULE_FILE} failed (exit ${check.status}):\n${check.stdout}${check.stderr}`);
+    test("`promtool check rules` accepts the rule files and `promtool test rules` passes every unit test", () => {
+        for (const file of writeTestRuleFiles()) {
+            const check = promtool(["check", "rules", file]);
+            if (check.status !== 0) {
+                throw new Error(`promtool check rules ${file} failed (exit ${check.status}):\n${check.stdout}${check.stderr}`);
+            }
+            expect(check.stdout).toContain(`SUCCESS: ${ALERT_NAMES.length} rules found`);
         }
-        expect(check.stdout).toContain(`SUCCESS: ${ALERT_NAMES.length} rules found`);
         const unit = promtool(["test", "rules", ...TEST_FILES]);
         if (unit.status !== 0) {
             throw new Error(`promtool test rules failed (exit ${unit.status}):\n${unit.stdout}${unit.stderr}`);
@@ -263,3 +279,45 @@ function promtool(args: string[]): SpawnSyncReturns<string> {
     }
     return result;
 }
+
+describe("the edge alerts on each edge the stacks can have", () => {
+    const variants = { "gateway-traefik": {}, ...EDGE_VARIANTS };
+    const exprOf = (overrides: object, alert: string) => ruleNamed(stackRuleGroups(ALERT_TEST_STACK, undefined, overrides as never), alert).expr;
+
+    test.each(Object.entries(variants))("%s: the expressions read that controller's series for the backend, WebSockets left out", (_, overrides) => {
+        const params = stackAlertParams(ALERT_TEST_STACK, undefined, overrides as never);
+        const metrics = EDGE_METRICS[params.edge.controller];
+        const latency = exprOf(overrides, "KubePolarisHighLatencyP99");
+        const errors = exprOf(overrides, "KubePolarisApiErrorRate");
+        expect(latency).toContain(`rate(${metrics.duration}_bucket{`);
+        expect(errors).toContain(`${metrics.status}=~"5.."`);
+        for (const expr of [latency, errors]) {
+            expect(expr).toContain(params.edge.controller === "traefik" ? 'protocol!~"websocket"' : 'path!~"/ws.*"');
+            // Every scrape shape: the controller's own `service` label, or exported_service after a ServiceMonitor.
+            expect(expr).toContain("exported_service=");
+            expect(expr).not.toContain(params.edge.controller === "traefik" ? "nginx_ingress_controller" : "traefik_");
+        }
+    });
+
+    test("Traefik's service names: one per HTTPRoute rule and backendRef on the Gateway edge, <namespace>-<Service>-<port> on an Ingress", () => {
+        const gateway = new RegExp(`^(?:${traefikBackendServices({ controller: "traefik", kind: "gateway", gateway: "kp", route: "kp", backendService: "kp-backend" }, "apps")})$`);
+        // As Traefik v3.7.13 names the /api rule's backend on entry point websecure (makeRouterName + loadService).
+        expect(gateway.test("httproute-apps-kp-gw-apps-kp-ep-websecure-1-b9f508251fc59bc74bf1-svc-apps-kp-backend-0@kubernetesgateway")).toBe(true);
+        expect(gateway.test("httproute-apps-kp-gw-apps-kp-ep-websecure-2-78b550988b1368f3510c-svc-apps-kp-frontend-0@kubernetesgateway")).toBe(false);
+        expect(gateway.test("httproute-apps-kp-https-redirect-gw-apps-kp-ep-web-0-78b550988b1368f3510c-svc-apps-kp-backend-0@kubernetesgateway")).toBe(false);
+        expect(gateway.test("httproute-other-kp-gw-other-kp-ep-web-1-b9f508251fc59bc74bf1-svc-other-kp-backend-0@kubernetesgateway")).toBe(false);
+        // Traefik normalises the router part (a dot in a name becomes "-"), not the backend Service's.
+        const dotted = new RegExp(`^(?:${traefikBackendServices({ controller: "traefik", kind: "gateway", gateway: "edge.v1", route: "kp", backendService: "kp-backend" }, "apps")})$`);
+        expect(dotted.test("httproute-apps-kp-gw-apps-edge-v1-ep-web-1-b9f508251fc59bc74bf1-svc-apps-kp-backend-0@kubernetesgateway")).toBe(true);
+        const ingress = new RegExp(`^(?:${traefikBackendServices({ controller: "traefik", kind: "ingress", route: "kp", backendService: "kp-backend", backendPort: 8080 }, "apps")})$`);
+        expect(ingress.test("apps-kp-backend-8080@kubernetes")).toBe(true);
+        expect(ingress.test(`apps-${componentName("kp", "frontend")}-80@kubernetes`)).toBe(false);
+    });
+
+    test("ingress-nginx's metrics on a Gateway edge are refused at config time, naming the key", () => {
+        expect(() => stackAlertParams(ALERT_TEST_STACK, undefined, { monitoring: { edgeMetrics: "ingress-nginx" } }))
+            .toThrow(/monitoring.edgeMetrics.*"ingress-nginx".*"traefik" with edge.kind "gateway"/s);
+        expect(() => stackAlertParams(ALERT_TEST_STACK, undefined, { monitoring: { edgeMetrics: "envoy" } }))
+            .toThrow(/monitoring.edgeMetrics.*"envoy".*one of "traefik", "ingress-nginx"/s);
+    });
+});

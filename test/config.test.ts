@@ -125,15 +125,20 @@ describe("rejected with key, value and what is allowed", () => {
         expect(problem).toMatch(/^kubepolaris:images\.backend: got .*; allowed: an image pinned by digest/);
     });
 
-    test("images pinned by digest or by a version tag are fine", () => {
+    test("upstream images pinned by digest or by a version tag are fine: the mirror copies them, pods run the mirror's digest", () => {
         const digest = `registry.example.com:5000/kubepolaris-frontend@sha256:${"a".repeat(64)}`;
         const config = parseConfig(withObject("prod", "images", { frontend: digest, backend: "registry.example.com:5000/kp:v1.2.3" }));
-        expect(config.frontend.image).toBe(digest);
+        expect(config.imageMirror!.images.map((i) => i.source)).toEqual(["registry.example.com:5000/kp:v1.2.3", digest]);
+        expect(config.frontend.image).toMatch(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/kubepolaris-prod\/frontend@sha256:[a-f0-9]{64}$/);
+        // The local stack has no mirror: it runs what it names.
+        const local = parseConfig(withObject("local", "images", { frontend: digest }));
+        expect(local.frontend.image).toBe(digest);
     });
 
-    test("images.pullPolicy: Always unless set; an unknown policy is refused", () => {
-        expect(parseConfig(values("prod")).imagePullPolicy).toBe("Always");
-        expect(parseConfig(withObject("dev", "images", { pullPolicy: "IfNotPresent" })).imagePullPolicy).toBe("IfNotPresent");
+    test("images.pullPolicy: IfNotPresent for digests (the mirror), Always for a tag, unless set; an unknown policy is refused", () => {
+        expect(parseConfig(values("prod")).imagePullPolicy).toBe("IfNotPresent");
+        expect(parseConfig(values("local", { images: { backend: "kubepolaris.local/b:v1", frontend: "kubepolaris.local/f:v1" } })).imagePullPolicy).toBe("Always");
+        expect(parseConfig(withObject("dev", "images", { pullPolicy: "Always" })).imagePullPolicy).toBe("Always");
         expect(problems(withObject("dev", "images", { pullPolicy: "Sometimes" }))).toEqual([
             'kubepolaris:images.pullPolicy: got "Sometimes"; allowed: one of "Always", "IfNotPresent", "Never"',
         ]);

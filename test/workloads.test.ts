@@ -189,9 +189,12 @@ describe.each(STACKS)("stack %s", (stack) => {
                 // The kubelet evicts a pod whose emptyDirs plus logs exceed its containers' limits.
                 const emptyDirs = (pod.volumes ?? []).filter((v: any) => v.emptyDir).reduce((t: number, v: any) => t + memoryBytes(v.emptyDir.sizeLimit), 0);
                 expect(memoryBytes(c.resources.limits["ephemeral-storage"])).toBeGreaterThan(emptyDirs);
-                // Cloud stacks resolve the version tag on every start, so no node keeps starting a
-                // stale cached build; the local stack's images exist only in its nodes (no registry).
-                expect(c.imagePullPolicy).toBe(stack === "local" ? "IfNotPresent" : "Always");
+                // Cloud stacks run digests from their own ECR mirror (a node pulls one once); the local
+                // stack's images exist only in its nodes (no registry).
+                expect(c.imagePullPolicy).toBe("IfNotPresent");
+                if (stack !== "local") {
+                    expect({ where, image: c.image }).toEqual({ where, image: expect.stringMatching(/^[0-9]{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/kubepolaris-[a-z]+\/(backend|frontend)@sha256:[a-f0-9]{64}$/) });
+                }
                 expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
                 expect(c.securityContext.capabilities.drop).toEqual(["ALL"]);
                 expect((c.securityContext.capabilities.add ?? []).filter((cap: string) => cap !== "NET_BIND_SERVICE")).toEqual([]);
@@ -211,13 +214,19 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("service accounts mount no token", async () => {
+    test("service accounts mount no token; only the edge controller, which watches the API, mounts one, explicitly", async () => {
         const program = await runStack(stack);
         for (const sa of program.ofType("kubernetes:core/v1:ServiceAccount")) {
             expect(sa.inputs.automountServiceAccountToken).toBe(false);
         }
         for (const d of program.ofType(TYPES.deployment)) {
-            expect(d.inputs.spec.template.spec.automountServiceAccountToken).toBe(false);
+            const pod = d.inputs.spec.template.spec;
+            expect(pod.automountServiceAccountToken).toBe(false);
+            const tokens = (pod.volumes ?? []).filter((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken));
+            expect([d.name, tokens.length]).toEqual([d.name, d.name === "edge-controller-deployment" ? 1 : 0]);
+            for (const t of tokens) {
+                expect(t.projected.sources.find((s: any) => s.serviceAccountToken).serviceAccountToken.expirationSeconds).toBeLessThanOrEqual(3607);
+            }
         }
     });
 });

@@ -1,7 +1,9 @@
 // The alert rules' parameters: the names of the objects the program creates, by the same helpers
 // that name them. Pure, so the program (index.ts) and `npm run alerts:render` derive identical
 // rules from a stack.
+import { BACKEND } from "../../app/kubepolaris";
 import { componentName, ingressName } from "../labels";
+import { type EdgeMetricsSource, type EdgeTarget } from "./edgeMetrics";
 import { AlertRuleParams, WorkloadTarget } from "./rules";
 
 /** What the alert rules watch, in the program's own terms. */
@@ -12,8 +14,10 @@ export interface AlertTargets {
     namespace: string;
     /** HPA minimum of each HaWorkload (the availability floors follow from it). */
     minReplicas: { backend: number; frontend: number };
-    /** The Ingress' TLS Secret (cert-manager's ingress-shim names the Certificate after it). */
+    /** The edge's TLS Secret (cert-manager's ingress/gateway shim names the Certificate after it). */
     tlsSecretName: string;
+    /** The edge's shape (config `edge.kind`) and whose metrics measure it (config `monitoring.edgeMetrics`). */
+    edge: { kind: "gateway" | "ingress"; metrics: EdgeMetricsSource };
     /** Where the runbooks are: each alert links to runbookBaseUrl + "#" + its lower-cased name. */
     runbookBaseUrl: string;
 }
@@ -27,8 +31,7 @@ export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
     return {
         groupPrefix: targets.release,
         namespace: targets.namespace,
-        ingress: ingressName(targets.release),
-        backendService: componentName(targets.release, "backend"),
+        edge: edgeTarget(targets),
         backendDeployment: componentName(targets.release, "backend"),
         workloads: [workload("backend"), workload("frontend")],
         certificate: targets.tlsSecretName,
@@ -36,4 +39,21 @@ export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
         // AdminPassword names its Job (and Secret) so.
         adminPasswordJob: componentName(targets.release, "admin-password"),
     };
+}
+
+/** The route the Edge component creates (components/edge.ts names the Gateway, HTTPRoute and Ingress so) and its backend Service. */
+function edgeTarget(targets: AlertTargets): EdgeTarget {
+    const route = ingressName(targets.release);
+    const backendService = componentName(targets.release, "backend");
+    const { kind, metrics } = targets.edge;
+    if (metrics === "ingress-nginx") {
+        if (kind !== "ingress") {
+            throw new Error(`edge metrics "ingress-nginx" need edge kind "ingress", got "${kind}": ingress-nginx serves no Gateway API`);
+        }
+        return { controller: metrics, kind, route, backendService };
+    }
+    return kind === "gateway"
+        ? { controller: metrics, kind, gateway: route, route, backendService }
+        // The route sends to the backend Service's port BACKEND.port (index.ts).
+        : { controller: metrics, kind, route, backendService, backendPort: BACKEND.port };
 }

@@ -10,21 +10,23 @@
 // - cert-manager's controller is scraped; its ServiceMonitor may or may not honour labels, so the
 //   Certificate's namespace is read from `exported_namespace` or, failing that, `namespace`.
 //
-// - ingress-nginx's controller metrics are scraped: its per-Ingress request histogram and
-//   counter, labelled with the Ingress, the backend Service and the Ingress rule's path. Like
-//   cert-manager's, the Ingress's namespace is `exported_namespace` or, failing that, `namespace`.
+// - The edge controller's own metrics are scraped (docs/alerts.md, "Edge metrics"): Traefik's
+//   per-service request counter and histogram (the default edge, Gateway API or Ingress), or
+//   ingress-nginx's per-Ingress ones (edge.kind ingress on a cluster that runs it). A scrape through
+//   a ServiceMonitor renames a metric's own labels that clash with the target's (`namespace`,
+//   `service`) to `exported_<label>`; a PodMonitor renames only `namespace`; honorLabels renames
+//   nothing. The edge selectors accept every one of these shapes.
 //
 // The backend itself exports no metrics (KubePolaris has no /metrics endpoint), so the guide's
 // application metrics (http_request_duration_seconds, kubepolaris_db_connection_errors_total)
-// are not used: request latency and errors are measured where every request passes, the ingress.
+// are not used: request latency and errors are measured where every request passes, the edge.
 
 import { ALERT_NAMES, type AlertName, HA_MIN_REPLICAS } from "../../policy/facts";
+import {
+    EDGE_METRICS, edgeRequestRates, edgeRouteDescription, type EdgeTarget, eq, escapeRegex, quote, re, statusMatcher,
+} from "./edgeMetrics";
 
-/** The ingress-nginx metrics the request alerts read. */
-export const INGRESS_METRICS = {
-    requestDuration: "nginx_ingress_controller_request_duration_seconds",
-    requests: "nginx_ingress_controller_requests",
-} as const;
+export { EDGE_METRICS, type EdgeTarget };
 
 /** The alert names: the policy pack requires exactly these (one list, in policy/facts). */
 export { ALERT_NAMES, type AlertName };
@@ -48,13 +50,12 @@ export interface AlertRuleParams {
     groupPrefix: string;
     /** Namespace the workloads (and the cert-manager Certificate) live in. */
     namespace: string;
-    /** The Ingress that routes to the backend, and the backend Service it routes to. */
-    ingress: string;
-    backendService: string;
+    /** The edge route to the backend's Service, by the controller whose metrics measure it. */
+    edge: EdgeTarget;
     /** The backend's Deployment (among `workloads`). */
     backendDeployment: string;
     workloads: WorkloadTarget[];
-    /** cert-manager Certificate that issues the Ingress' TLS secret (ingress-shim names it after the secret). */
+    /** cert-manager Certificate that issues the edge's TLS secret (the ingress/gateway shim names it after the secret). */
     certificate: string;
     /** Alert `runbook_url` = runbookBaseUrl + "#" + lower-cased alert name. */
     runbookBaseUrl: string;
@@ -97,13 +98,12 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
     const containers = oneOf("container", p.workloads.map((w) => w.container));
     // Pods of a Deployment are named <deployment>-<pod-template-hash>-<suffix>.
     const pods = re("pod", `(${p.workloads.map((w) => escapeRegex(w.deployment)).join("|")})-[a-z0-9]+-[a-z0-9]+`);
-    // Requests to the backend through the Ingress, wherever the scrape put the Ingress's namespace;
-    // WebSockets (/ws) excluded: a socket "request" lasts as long as the session.
-    const ingressSeries = (metric: string, window: string, ...extra: string[]) => {
-        const common = [eq("ingress", p.ingress), eq("service", p.backendService), nre("path", "/ws.*"), ...extra];
-        return `rate(${metric}${sel(...common, eq("exported_namespace", p.namespace))}[${window}])\n    or\n    `
-            + `rate(${metric}${sel(...common, ns, eq("exported_namespace", ""))}[${window}])`;
-    };
+    // Requests to the backend through the edge route, in the edge controller's own metrics, whatever
+    // the scrape renamed; WebSockets excluded: a socket "request" lasts as long as the session.
+    const edgeMetrics = EDGE_METRICS[p.edge.controller];
+    const edgeRates = (metric: string, ...extra: string[]) => edgeRequestRates(p.edge, p.namespace, metric, "5m", extra);
+    const route = edgeRouteDescription(p.edge, p.namespace);
+    const edgeLabels = { namespace: p.namespace, route: p.edge.route };
     const backendAvailable = `kube_deployment_status_replicas_available${sel(ns, eq("deployment", p.backendDeployment))}`;
 
     const rule = (alert: AlertName, severity: Severity, forDuration: string, expr: string,
@@ -175,13 +175,13 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
         `max by (namespace, pod, container) (kube_pod_container_resource_limits${sel(ns, pods, containers, eq("resource", resource))})`;
     const saturation: AlertingRule[] = [
         rule("KubePolarisHighLatencyP99", "warning", "5m",
-            // Aggregate the buckets of every controller pod before taking the quantile.
-            `histogram_quantile(\n  0.99,\n  sum by (ingress, le) (\n    ${ingressSeries(`${INGRESS_METRICS.requestDuration}_bucket`, "5m")}\n  )\n)`
+            // Aggregate the buckets of every controller pod (and backend rule) before taking the quantile.
+            `histogram_quantile(\n  0.99,\n  sum by (le) (\n    ${edgeRates(`${edgeMetrics.duration}_bucket`)}\n  )\n)`
             + ` > ${THRESHOLDS.latencyP99Seconds}`,
             "KubePolaris API P99 latency is high",
-            `The backend's 99th percentile request latency through Ingress ${p.namespace}/{{ $labels.ingress }} is`
+            `The backend's 99th percentile request latency through ${route} is`
             + ` {{ $value | humanizeDuration }} (threshold ${THRESHOLDS.latencyP99Seconds}s) for more than {{for}}.`,
-            { namespace: p.namespace }),
+            edgeLabels),
         rule("KubePolarisHighCpu", "warning", "15m",
             `sum by (namespace, pod, container) (\n  rate(container_cpu_usage_seconds_total${sel(ns, pods, containers)}[5m])\n)\n`
             + `/ on (namespace, pod, container)\n${limit("cpu")}\n> ${THRESHOLDS.cpuOfLimit}`,
@@ -216,13 +216,13 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
         rule("KubePolarisApiErrorRate", "critical", "5m",
             // The backend keeps serving /healthz without its database, so a lost database shows
             // as 5xx answers, not as pods going away. 0/0 (no traffic) yields nothing: silent.
-            `(\n  sum by (ingress) (\n    ${ingressSeries(INGRESS_METRICS.requests, "5m", re("status", "5.."))}\n  )\n`
-            + `  /\n  sum by (ingress) (\n    ${ingressSeries(INGRESS_METRICS.requests, "5m")}\n  )\n) > ${THRESHOLDS.errorRatio}`,
+            `(\n  sum (\n    ${edgeRates(edgeMetrics.requests, statusMatcher(p.edge))}\n  )\n`
+            + `  /\n  sum (\n    ${edgeRates(edgeMetrics.requests)}\n  )\n) > ${THRESHOLDS.errorRatio}`,
             "KubePolaris API answers too many server errors",
-            `{{ $value | humanizePercentage }} of the backend's requests through Ingress ${p.namespace}/{{ $labels.ingress }}`
+            `{{ $value | humanizePercentage }} of the backend's requests through ${route}`
             + ` were answered 5xx (threshold ${percent(THRESHOLDS.errorRatio)}) for more than {{for}}. Check the database first`
             + " (RDS events and CloudWatch alarms, or the in-cluster MySQL pod), then the backend's logs.",
-            { namespace: p.namespace }),
+            edgeLabels),
         rule("KubePolarisCertificateExpiringSoon", "warning", "1h",
             // cert-manager renews 30 days before expiry by default (1/3 of a 90-day certificate),
             // so `for: 1h` lets a healthy renewal finish before anyone is told.
@@ -264,8 +264,13 @@ function validate(p: AlertRuleParams): void {
     };
     check("namespace", p.namespace);
     check("certificate", p.certificate);
-    check("ingress", p.ingress);
-    check("backendService", p.backendService);
+    check("edge.route", p.edge.route);
+    check("edge.backendService", p.edge.backendService);
+    if (p.edge.kind === "gateway") {
+        check("edge.gateway", p.edge.gateway);
+    } else if (p.edge.controller === "traefik" && !(Number.isInteger(p.edge.backendPort) && p.edge.backendPort >= 1 && p.edge.backendPort <= 65535)) {
+        problems.push(`edge.backendPort: got ${p.edge.backendPort}; allowed: a port number from 1 to 65535`);
+    }
     check("adminPasswordJob", p.adminPasswordJob);
     if (!p.workloads.some((w) => w.deployment === p.backendDeployment)) {
         problems.push(`backendDeployment: got ${JSON.stringify(p.backendDeployment)}; allowed: the deployment of one of the workloads`);
@@ -293,27 +298,7 @@ function validate(p: AlertRuleParams): void {
     }
 }
 
-// --- PromQL helpers ---------------------------------------------------------------------------
-
-function quote(value: string): string {
-    return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
-function escapeRegex(value: string): string {
-    return value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function eq(label: string, value: string): string {
-    return `${label}=${quote(value)}`;
-}
-
-function re(label: string, regex: string): string {
-    return `${label}=~${quote(regex)}`;
-}
-
-function nre(label: string, regex: string): string {
-    return `${label}!~${quote(regex)}`;
-}
+// --- PromQL helpers (matchers: ./edgeMetrics) --------------------------------------------------
 
 /** Exact match for one value, an anchored alternation for several (duplicates dropped). */
 function oneOf(label: string, values: string[]): string {

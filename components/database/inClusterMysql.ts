@@ -6,7 +6,7 @@
 // filesystem with writable volumes only where mysqld writes (data, socket/pid, tmp).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WAIVERS, imageByTagWaivers, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "../checkerWaivers";
+import { WAIVERS, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "../checkerWaivers";
 import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
@@ -144,8 +144,8 @@ function createStatefulSet(name: string, args: InClusterMysqlArgs, metadata: Mys
     return new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
         metadata: {
             ...metadata,
-            annotations: waiverAnnotations(imageByTagWaivers(args.image), imageUserWaivers(MYSQL_USER), WAIVERS.secretEnvFollowUp,
-                pullPolicyWaivers(args.imagePullPolicy)),
+            annotations: waiverAnnotations(imageUserWaivers(MYSQL_USER), WAIVERS.secretEnvFollowUp,
+                pullPolicyWaivers(args.imagePullPolicy, args.image)),
         },
         spec: {
             serviceName: refs.serviceName,

@@ -74,7 +74,7 @@ export interface MultiAzMysqlArgs {
     username: string;
     /** The port every instance listens on. Required. */
     port: number;
-    /** max_connections for the parameter group (and the connection alarm's 90 % mark). Required. */
+    /** max_connections for the parameter group (and the connection alarm's CONNECTIONS_ALARM_FRACTION mark). Required. */
     maxConnections: number;
     /** require_secure_transport: refuse connections without TLS (only for clients that speak it). Required. */
     requireTls: boolean;
@@ -571,6 +571,13 @@ function createCredentials(name: string, args: MultiAzMysqlArgs, password: pulum
  * paged on every normal growth step.
  */
 export const STORAGE_ALARM_FRACTION = 0.05;
+/**
+ * The connection alarm fires above this share of max_connections. max_connections is every backend
+ * pool at the HPA maximum plus a surge pod, plus a reserve (config/database.ts), so the backend alone
+ * reaches 90 % only with nearly every pool full at (almost) full scale: the moment to page, while the
+ * last pools and the operators' reserve still have room (prod: 2120, alarm above 1908).
+ */
+export const CONNECTIONS_ALARM_FRACTION = 0.9;
 
 /** One CloudWatch alarm on one instance. */
 interface AlarmSpec {
@@ -601,9 +608,9 @@ function instanceAlarms(args: MultiAzMysqlArgs, replica: boolean): Record<string
                 + "Raise maxAllocatedStorage or free space before writes fail",
         },
         "connections-high": {
-            metricName: "DatabaseConnections", comparisonOperator: "GreaterThanThreshold", threshold: Math.floor(0.9 * args.maxConnections),
+            metricName: "DatabaseConnections", comparisonOperator: "GreaterThanThreshold", threshold: Math.floor(CONNECTIONS_ALARM_FRACTION * args.maxConnections),
             statistic: "Maximum", period: 60, evaluationPeriods: 5,
-            description: `Connections above 90 % of max_connections (${args.maxConnections})`,
+            description: `Connections above ${CONNECTIONS_ALARM_FRACTION * 100} % of max_connections (${args.maxConnections})`,
         },
     };
     if (replica) {

@@ -37,3 +37,24 @@ export function parseImageReference(image: string): ImageReference {
 export function isMutableTag(tag: string, mutableTags: readonly string[] = MUTABLE_TAGS): boolean {
     return mutableTags.some((t) => t.toLowerCase() === tag.toLowerCase());
 }
+
+/** A sha256 digest as a registry reports it: "sha256:" and 64 lowercase hex digits. */
+export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** An AWS account id: 12 digits. */
+export const AWS_ACCOUNT_ID = /^[0-9]{12}$/;
+
+/** An account's private ECR registry in one region: "<account>.dkr.ecr.<region>.amazonaws.com". */
+export function ecrRegistryHost(account: string, region: string): string {
+    return `${account}.dkr.ecr.${region}.amazonaws.com`;
+}
+
+const ECR_HOST = /^([0-9]{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-[0-9])\.amazonaws\.com$/;
+
+/** An image in a private ECR registry: its account, region and repository name ("a/b"); undefined for any other registry. */
+export function parseEcrImage(image: string): { account: string; region: string; repository: string } | undefined {
+    const { repository } = parseImageReference(image);
+    const slash = repository.indexOf("/");
+    const match = slash > 0 ? ECR_HOST.exec(repository.slice(0, slash)) : null;
+    return match ? { account: match[1], region: match[2], repository: repository.slice(slash + 1) } : undefined;
+}

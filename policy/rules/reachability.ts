@@ -1,17 +1,17 @@
 // Reachability under NetworkPolicies. A pod selected by a NetworkPolicy with policyType Ingress
 // (e.g. a namespace's default-deny) accepts only what some policy selecting it allows; likewise
-// for Egress. A default-deny with no allow rule for the ingress controller turns every Ingress
-// route into a timeout, and one without DNS or database egress breaks the backend, while each
+// for Egress. A default-deny with no allow rule for the edge controller turns every Ingress or
+// HTTPRoute route into a timeout, and one without DNS or database egress breaks the backend, while each
 // policy on its own is valid. Semantics as the NetworkPolicy API defines them: selectors with full
 // label-selector semantics, the policy's own namespace, rules ORed, an empty `from`/`to`/`ports`
 // allowing all, policyTypes defaulting to Ingress (plus Egress when egress rules are listed).
 import type { PolicyResource } from "@pulumi/policy";
-import { LABEL_KEYS } from "../facts";
+import { DEFAULT_EDGE_CONTROLLER } from "../facts";
 import { tryRead, Props, stackPolicy, unknownMessage } from "./common";
 import { containersOf, DeclaredPort, namespaceOf, nameOf, POD_WORKLOADS, TYPES } from "./k8s";
 import { displayName, StackModel, WorkloadRef } from "./model";
 import { LabelSelector, Labels, selects } from "./selectors";
-import { backendTarget, readIngresses, readServices, selectedWorkloads, targetPortIn } from "./services";
+import { backendTarget, readRouteBackends, readServices, selectedWorkloads, targetPortIn } from "./services";
 
 interface NetworkPolicyRef {
     resource: PolicyResource;
@@ -141,9 +141,9 @@ interface ReachabilityConfig {
 export const networkPolicyReachability = stackPolicy({
     name: "network-policy-reachability",
     description: "Where NetworkPolicies isolate pods (a default-deny, or any policy selecting them), the traffic they "
-        + "need is still allowed: (1) some policy selecting the pods behind every Service an Ingress routes to admits "
-        + "the ingress controller's pods (namespace `ingressControllerNamespace`, pod labels "
-        + "`ingressControllerPodLabels`) on the Service's target port; (2) pods isolated for egress may send DNS "
+        + "need is still allowed: (1) some policy selecting the pods behind every Service an Ingress or HTTPRoute routes "
+        + "to admits the edge controller's pods (namespace `ingressControllerNamespace`, pod labels "
+        + "`ingressControllerPodLabels`; Traefik as its chart installs it by default) on the Service's target port; (2) pods isolated for egress may send DNS "
         + "(UDP 53) when `requireDns`; (3) pods whose env names a database port (DB_PORT, MYSQL_PORT, PGPORT, … with "
         + "a number) may send to that port. Fix: add a NetworkPolicy selecting those pods with an ingress rule from "
         + "the controller's namespace (namespaceSelector kubernetes.io/metadata.name) and pods on the container "
@@ -152,12 +152,16 @@ export const networkPolicyReachability = stackPolicy({
     severity: "high",
     configSchema: {
         properties: {
-            ingressControllerNamespace: { type: "string", default: "ingress-nginx", description: "Namespace of the ingress controller's pods." },
+            ingressControllerNamespace: {
+                type: "string", default: DEFAULT_EDGE_CONTROLLER.namespace,
+                description: "Namespace of the edge (Gateway API or Ingress) controller's pods.",
+            },
             ingressControllerPodLabels: {
                 type: "object",
                 additionalProperties: { type: "string" },
-                default: { [LABEL_KEYS.name]: "ingress-nginx", [LABEL_KEYS.instance]: "ingress-nginx", [LABEL_KEYS.component]: "controller" },
-                description: "Labels of the ingress controller's pods (the ingress-nginx chart's by default).",
+                default: { ...DEFAULT_EDGE_CONTROLLER.labels },
+                description: "Labels of the edge controller's pods (Traefik's Helm chart's by default; ingress-nginx's chart labels "
+                    + "app.kubernetes.io/name=ingress-nginx, component=controller in namespace ingress-nginx).",
             },
             requireDns: { type: "boolean", default: true, description: "Pods isolated for egress must be allowed DNS (UDP 53)." },
         },
@@ -177,27 +181,25 @@ export const networkPolicyReachability = stackPolicy({
         };
         const name = (w: WorkloadRef) => `${w.kind} ${w.name ?? w.resource.name}`;
         const reported = new Set<string>();
-        for (const ingress of readIngresses(resources, report)) {
-            for (const b of ingress.backends) {
-                const { service, port } = backendTarget(ingress, b, services);
-                if (!service || !port) {
-                    continue; // ingress-backends-exist
+        for (const b of readRouteBackends(resources, report)) {
+            const { service, port } = backendTarget(b, services);
+            if (!service || !port) {
+                continue; // ingress-backends-exist, httproute-backends-exist
+            }
+            for (const w of selectedWorkloads(service, model.workloads)) {
+                const isolating = governing(policies, w, "Ingress");
+                const target = targetPortIn(port.targetPort, w);
+                const key = `${w.resource.urn}|${target?.containerPort}`;
+                if (isolating.length === 0 || !target || reported.has(key) || !decidable(w)) {
+                    continue; // not isolated; or service-routes-to-pods reports the port
                 }
-                for (const w of selectedWorkloads(service, model.workloads)) {
-                    const isolating = governing(policies, w, "Ingress");
-                    const target = targetPortIn(port.targetPort, w);
-                    const key = `${w.resource.urn}|${target?.containerPort}`;
-                    if (isolating.length === 0 || !target || reported.has(key) || !decidable(w)) {
-                        continue; // not isolated; or service-routes-to-pods reports the port
-                    }
-                    if (!ingressAllowed(isolating, controller, target)) {
-                        reported.add(key);
-                        report(`${name(w)} serves Ingress ${ingress.name ?? ingress.resource.name} (Service ${b.service}, container port `
-                            + `${target.name ? `${target.name}:` : ""}${target.containerPort}) but its NetworkPolicies `
-                            + `(${isolating.map((p) => p.resource.props.metadata?.name ?? p.resource.name).join(", ")}) admit no traffic from the `
-                            + `ingress controller (namespace ${controller.namespace}) on that port: every request through the Ingress times out.`,
-                        w.resource.urn);
-                    }
+                if (!ingressAllowed(isolating, controller, target)) {
+                    reported.add(key);
+                    report(`${name(w)} serves ${b.route.kind} ${b.route.name} (Service ${b.service}, container port `
+                        + `${target.name ? `${target.name}:` : ""}${target.containerPort}) but its NetworkPolicies `
+                        + `(${isolating.map((p) => p.resource.props.metadata?.name ?? p.resource.name).join(", ")}) admit no traffic from the `
+                        + `edge controller (namespace ${controller.namespace}) on that port: every request through the ${b.route.kind} times out.`,
+                    w.resource.urn);
                 }
             }
         }

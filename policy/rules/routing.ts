@@ -1,12 +1,13 @@
-// Routing: the path a request takes must exist end to end. An Ingress backend names a Service of
-// the stack and one of its ports; the Service selects the pods of a workload (every selector label,
+// Routing: the path a request takes must exist end to end. An Ingress or HTTPRoute backend names a
+// Service of the stack and one of its ports (one reader for both: readRouteBackends); the Service selects the pods of a workload (every selector label,
 // same namespace) and its targetPort is a port those pods declare. Each link can be wrong while
 // every resource on its own looks fine, and each broken link is an outage.
+import type { PolicyResource } from "@pulumi/policy";
 import { formatPort, POD_WORKLOADS, TYPES } from "./k8s";
-import { stackPolicy } from "./common";
+import { StackReport, stackPolicy } from "./common";
 import { StackModel } from "./model";
 import { formatLabels, formatSelector } from "./selectors";
-import { backendTarget, formatBackendPort, readIngresses, readServices, selectedWorkloads, ServiceRef, targetPortIn } from "./services";
+import { backendTarget, formatBackendPort, readRouteBackends, readServices, RouteBackendRef, selectedWorkloads, ServiceRef, targetPortIn } from "./services";
 import { attachedListeners, GATEWAY_GROUP, parentGateway, readGateways, readHttpRoutes } from "./gatewayApi";
 import { schema } from "./common";
 
@@ -68,27 +69,7 @@ export const ingressBackendsExist = stackPolicy({
     enforcementLevel: "mandatory",
     severity: "high",
     validate(resources, _args, report) {
-        const services = readServices(resources, report);
-        // A Service we could not read (reported) may be the one a backend names: claim nothing missing then.
-        const allRead = services.length === resources.filter((r) => r.type === TYPES.service).length;
-        for (const ingress of readIngresses(resources, report)) {
-            for (const b of ingress.backends) {
-                const { service, port } = backendTarget(ingress, b, services);
-                const where = `Ingress ${ingress.name ?? ingress.resource.name} ${b.where}`;
-                if (!service && !allRead) {
-                    continue;
-                } else if (!service) {
-                    const elsewhere = services.filter((s) => s.name === b.service).map((s) => s.namespace);
-                    report(`${where} names Service ${b.service}, which this stack does not define in namespace ${ingress.namespace}`
-                        + (elsewhere.length > 0 ? ` (it is in namespace ${elsewhere.join(", ")}; an Ingress reaches only its own namespace)` : "")
-                        + ": that path answers 503.", ingress.resource.urn);
-                } else if (!port) {
-                    const ports = service.ports.map((p) => (p.name ? `${p.name}:${p.port}` : String(p.port))).join(", ");
-                    report(`${where} names ${formatBackendPort(b.port)} of Service ${b.service}, which serves only ${ports || "no ports"}.`,
-                        ingress.resource.urn);
-                }
-            }
-        }
+        reportMissingBackends("Ingress", resources, report);
     },
 });
 
@@ -147,34 +128,38 @@ export const httpRouteBackendsExist = stackPolicy({
     enforcementLevel: "mandatory",
     severity: "high",
     validate(resources, _args, report) {
-        const services = readServices(resources, report);
-        const allRead = services.length === resources.filter((r) => r.type === TYPES.service).length;
-        for (const route of readHttpRoutes(resources, report)) {
-            for (const rule of route.rules) {
-                for (const b of rule.backends) {
-                    if (b.group !== "" || b.kind !== "Service") {
-                        continue;
-                    }
-                    const where = `HTTPRoute ${route.name ?? route.resource.name} ${b.where} (${rule.paths.join(", ")})`;
-                    const service = services.find((s) => s.namespace === b.namespace && s.name === b.name);
-                    if (!service) {
-                        if (!allRead) {
-                            continue;
-                        }
-                        const elsewhere = services.filter((s) => s.name === b.name).map((s) => s.namespace);
-                        report(`${where} names Service ${b.namespace}/${b.name}, which this stack does not define`
-                            + (elsewhere.length > 0 ? ` (it is in namespace ${elsewhere.join(", ")})` : "") + ": that rule answers 500.",
-                        route.resource.urn);
-                    } else if (b.port === undefined) {
-                        report(`${where} names Service ${b.name} without a port: the API requires one for a Service backend.`, route.resource.urn);
-                    } else if (!service.ports.some((p) => p.port === b.port)) {
-                        report(`${where} names port ${b.port} of Service ${b.name}, which serves only `
-                            + `${service.ports.map((p) => p.port).join(", ") || "no ports"}.`, route.resource.urn);
-                    }
-                }
-            }
-        }
+        reportMissingBackends("HTTPRoute", resources, report);
     },
 });
+
+/** What a request gets on a path or rule whose backend is missing: ingress controllers answer 503, the Gateway API 500. */
+const MISSING_BACKEND = {
+    Ingress: { unit: "path", answer: 503, reach: "; an Ingress reaches only its own namespace" },
+    HTTPRoute: { unit: "rule", answer: 500, reach: "" },
+} as const;
+
+/** Reports each Service backend of `kind`'s routes that names a Service, or a port of one, the stack does not define. */
+function reportMissingBackends(kind: RouteBackendRef["route"]["kind"], resources: PolicyResource[], report: StackReport): void {
+    const services = readServices(resources, report);
+    // A Service we could not read (reported) may be the one a backend names: claim nothing missing then.
+    const allRead = services.length === resources.filter((r) => r.type === TYPES.service).length;
+    const missing = MISSING_BACKEND[kind];
+    for (const b of readRouteBackends(resources, report).filter((x) => x.route.kind === kind)) {
+        const { service, port } = backendTarget(b, services);
+        if (!service && !allRead) {
+            continue;
+        } else if (!service) {
+            const elsewhere = services.filter((s) => s.name === b.service).map((s) => s.namespace);
+            report(`${b.where} names Service ${b.service}, which this stack does not define in namespace ${b.namespace}`
+                + (elsewhere.length > 0 ? ` (it is in namespace ${elsewhere.join(", ")}${missing.reach})` : "")
+                + `: that ${missing.unit} answers ${missing.answer}.`, b.route.resource.urn);
+        } else if (b.port.number === undefined && b.port.name === undefined) {
+            report(`${b.where} names Service ${b.service} without a port: the API requires one for a Service backend.`, b.route.resource.urn);
+        } else if (!port) {
+            const ports = service.ports.map((p) => (p.name ? `${p.name}:${p.port}` : String(p.port))).join(", ");
+            report(`${b.where} names ${formatBackendPort(b.port)} of Service ${b.service}, which serves only ${ports || "no ports"}.`, b.route.resource.urn);
+        }
+    }
+}
 
 export const routingPolicies = [serviceRoutesToPods, ingressBackendsExist, httpRouteParentsExist, httpRouteBackendsExist];

@@ -1,9 +1,11 @@
-// Services and Ingress backends as the routing and reachability policies read them: which pods a
+// Services and route backends as the routing and reachability policies read them: which pods a
 // Service selects (a Service selector is equality on every listed label, in the Service's own
 // namespace), which container port each of its targetPorts lands on, and which Service and port
-// each Ingress path names. Each resource is read on its own; unknown fields are kept aside.
+// each Ingress path and HTTPRoute backendRef names (readRouteBackends: one reader for both). Each
+// resource is read on its own; unknown fields are kept aside.
 import type { PolicyResource } from "@pulumi/policy";
 import { tryRead, Props, StackReport, unknownMessage } from "./common";
+import { readHttpRoutes } from "./gatewayApi";
 import { containersOf, DeclaredPort, nameOf, namespaceOf, resolveDeclaredPort, TYPES } from "./k8s";
 import { displayName, WorkloadRef } from "./model";
 import { selects } from "./selectors";
@@ -127,8 +129,36 @@ export function targetPortIn(targetPort: number | string, w: WorkloadRef): Decla
 }
 
 /** The Service an Ingress backend names (same namespace), and the Service port it names. */
-export function backendTarget(ingress: IngressRef, backend: IngressBackend, services: ServiceRef[]): { service?: ServiceRef; port?: ServicePort } {
-    const service = services.find((s) => s.namespace === ingress.namespace && s.name === backend.service);
+/** A Service an edge route sends to: an Ingress path (or defaultBackend) or an HTTPRoute rule's Service backendRef. */
+export interface RouteBackendRef {
+    route: { kind: "Ingress" | "HTTPRoute"; name: string; resource: PolicyResource };
+    /** "Ingress shop rules[0].http.paths[1] (/api)", "HTTPRoute shop spec.rules[1].backendRefs[0] (/api)". */
+    where: string;
+    /** The Service's namespace: the Ingress's own; the HTTPRoute's unless the backendRef names another. */
+    namespace: string;
+    service: string;
+    /** By number or (Ingress only) by name; an HTTPRoute backendRef without a port has neither. */
+    port: IngressBackend["port"];
+}
+
+/** Every Service backend of the stack's Ingresses and HTTPRoutes (other kinds of backends are not Services). */
+export function readRouteBackends(resources: PolicyResource[], report: StackReport): RouteBackendRef[] {
+    const fromIngresses = readIngresses(resources, report).flatMap((ingress) => {
+        const route = { kind: "Ingress" as const, name: ingress.name ?? ingress.resource.name, resource: ingress.resource };
+        return ingress.backends.map((b) => ({ route, where: `Ingress ${route.name} ${b.where}`, namespace: ingress.namespace, service: b.service, port: b.port }));
+    });
+    const fromHttpRoutes = readHttpRoutes(resources, report).flatMap((r) => {
+        const route = { kind: "HTTPRoute" as const, name: r.name ?? r.resource.name, resource: r.resource };
+        return r.rules.flatMap((rule) => rule.backends.filter((b) => b.group === "" && b.kind === "Service").map((b) => ({
+            route, where: `HTTPRoute ${route.name} ${b.where} (${rule.paths.join(", ")})`, namespace: b.namespace, service: b.name, port: { number: b.port },
+        })));
+    });
+    return [...fromIngresses, ...fromHttpRoutes];
+}
+
+/** The Service and port a route backend names, where the stack defines them. */
+export function backendTarget(backend: RouteBackendRef, services: ServiceRef[]): { service?: ServiceRef; port?: ServicePort } {
+    const service = services.find((s) => s.namespace === backend.namespace && s.name === backend.service);
     const port = service?.ports.find((p) => (backend.port.name !== undefined ? p.name === backend.port.name : p.port === backend.port.number));
     return { service, port };
 }

@@ -9,7 +9,8 @@
 // Proven: the login POST and the frontend reach their Services through the controller; a WebSocket
 // upgrade on /ws passes, carries messages both ways and stays open past the entry point's read
 // timeout; requests spread over both replicas (no affinity) and a token from one replica opens a
-// WebSocket on the other. Skipped when the cluster binaries or Traefik are not installed, unless
+// WebSocket on the other. Traefik's own Prometheus series carry the service names and protocol the
+// edge alerts select (components/alerts/edgeMetrics.ts). Skipped when the cluster binaries or Traefik are not installed, unless
 // KUBEPOLARIS_REQUIRE_CLUSTER=1.
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -18,6 +19,9 @@ import * as net from "net";
 import * as path from "path";
 import { frame, FRONTEND_PAGE, LOGIN, readFrames, sign } from "./edgeBackend";
 import { TRAEFIK_PORTS } from "../../components/edge";
+import { EDGE_METRICS, traefikBackendServices } from "../../components/alerts/edgeMetrics";
+import { componentName } from "../../components/labels";
+import { stackAlertParams } from "../../scripts/render-alert-rules";
 import { describeFailure, REPO, tempDir } from "../engine/engine";
 import { runStack } from "../support/program";
 import { TYPES } from "../support/types";
@@ -190,6 +194,8 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
             `--entryPoints.web.transport.respondingTimeouts.readTimeout=${READ_TIMEOUT_S}s`,
             `--entryPoints.traefik.address=127.0.0.1:${TRAEFIK_PORTS.healthCheck.port}`, "--ping=true",
             "--providers.kubernetesgateway=true",
+            // Served on the traefik entry point (:8080/metrics), as the Helm chart's defaults do.
+            "--metrics.prometheus=true",
         ], { ...process.env, KUBECONFIG: kubeconfig });
         await waitFor("the HTTPRoute accepted by Traefik and its backends resolved", 90_000, () => {
             if (traefikProcess?.exitCode !== null) {
@@ -290,5 +296,39 @@ describeEdge(`the Gateway edge through Traefik (${TRAEFIK ?? "not built: run scr
         ws.socket.write(frame("still there?", true));
         expect(await ws.next()).toBe(`${replica} echo: still there?`);
         ws.socket.destroy();
+    }, 30_000);
+
+    test("Traefik's own series for the backend's requests carry the service names and protocol the edge alerts select", async () => {
+        // Traffic of every kind: API calls, the frontend, a WebSocket (counted when it closes).
+        await request(entry, host, "POST", "/api/v1/auth/login", LOGIN);
+        await request(entry, host, "GET", "/");
+        const token = JSON.parse((await request(entry, host, "POST", "/api/v1/auth/login", LOGIN)).body).data.token;
+        const ws = await openWebSocket(entry, host, `/ws/clusters/1/terminal?token=${token}`);
+        expect(ws.status).toBe(101);
+        await ws.next();
+        ws.socket.destroy();
+
+        // The alerts' selector (Prometheus anchors label regexes) for the local stack's route and backend Service.
+        const params = stackAlertParams("local");
+        if (params.edge.controller !== "traefik") {
+            throw new Error(`the local stack's edge alerts read ${params.edge.controller}, not Traefik`);
+        }
+        const selected = new RegExp(`^(?:${traefikBackendServices(params.edge, params.namespace)})$`);
+        const scrape = () => {
+            const exposition = run("ip", ["netns", "exec", netns, "curl", "-sf", `http://127.0.0.1:${TRAEFIK_PORTS.healthCheck.port}/metrics`]);
+            return [...exposition.matchAll(new RegExp(`^${EDGE_METRICS.traefik.requests}\\{(.*)\\} \\S+$`, "gm"))]
+                .map((m) => Object.fromEntries([...m[1].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]])));
+        };
+        const series = await waitFor("the WebSocket counted in Traefik's metrics", 10_000,
+            () => { const all = scrape(); return all.some((l) => l.protocol === "websocket") ? all : undefined; });
+        const summary = (backend: boolean) => [...new Set(series.filter((l) => selected.test(l.service) === backend)
+            .map((l) => `${l.method} ${l.protocol} ${l.service.split("-svc-").pop()}`))].sort();
+        // The API's POSTs (http) and the WebSocket upgrade (protocol websocket, which the alerts leave out)
+        // are the backend's; the frontend's GETs are not selected.
+        expect(summary(true)).toEqual(expect.arrayContaining([
+            `POST http ${params.namespace}-${params.edge.backendService}-0@kubernetesgateway`,
+            `GET websocket ${params.namespace}-${params.edge.backendService}-0@kubernetesgateway`,
+        ]));
+        expect(summary(false)).toEqual([`GET http ${params.namespace}-${componentName(params.groupPrefix, "frontend")}-0@kubernetesgateway`]);
     }, 30_000);
 });

@@ -69,9 +69,14 @@ export function httpFromPod(c: Cluster, ns: string, pod: string, host: string, p
     return /^HTTP\/1\.[01] 200 /.test(head) ? body.join("\r\n\r\n").trim() : undefined;
 }
 
-/** A TCP connection from inside a pod (busybox nc, 3 s): whether it was accepted. */
+/**
+ * Whether a server answered a connection from inside a pod (busybox nc, 3 s): an HTTP request line is
+ * sent, and any byte back counts (an HTTP answer, a TLS server's complaint, a database's greeting).
+ * busybox's nc has no -z: an exit status alone would not tell a refused connection from a timeout.
+ */
 export function tcpFromPod(c: Cluster, ns: string, pod: string, host: string, port: number): boolean {
-    return kubectl(c, ["exec", "-n", ns, pod, "--", "sh", "-c", `nc -z -w 3 ${host} ${port}`]).status === 0;
+    const r = kubectl(c, ["exec", "-n", ns, pod, "--", "sh", "-c", `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port}`]);
+    return r.stdout.length > 0;
 }
 
 /** A pod that sleeps in the test image, as Pod Security "restricted" admits it, to run commands from. */

@@ -13,6 +13,7 @@ const TARGETS: AlertTargets = {
     namespace: "kp",
     minReplicas: { backend: 3, frontend: 2 },
     tlsSecretName: "rel-tls",
+    edge: { kind: "gateway", metrics: "traefik" },
     runbookBaseUrl: "https://git.example.com/ops/blob/main/docs/runbooks.md",
 };
 
@@ -43,5 +44,14 @@ test("the rules watch the objects HaWorkload and Edge create, with each workload
     const byDeployment = Object.fromEntries(params.workloads.map((w) => [w.deployment, w]));
     expect(byDeployment[componentName("rel", "backend")]).toMatchObject({ hpa: "rel-backend", pdb: "rel-backend", container: "backend", minReplicas: 3 });
     expect(byDeployment[componentName("rel", "frontend")]).toMatchObject({ container: "frontend", minReplicas: 2 });
-    expect(params).toMatchObject({ namespace: "kp", backendService: "rel-backend", certificate: "rel-tls", groupPrefix: "rel" });
+    expect(params).toMatchObject({ namespace: "kp", certificate: "rel-tls", groupPrefix: "rel" });
+});
+
+test("the edge alerts follow the stack's edge: its kind, and the controller whose metrics are read", () => {
+    const edge = (kind: "gateway" | "ingress", metrics: "traefik" | "ingress-nginx") => alertRuleParams({ ...TARGETS, edge: { kind, metrics } }).edge;
+    // Edge names its Gateway, HTTPRoute and Ingress after the release; the route sends to the backend Service on BACKEND.port.
+    expect(edge("gateway", "traefik")).toEqual({ controller: "traefik", kind: "gateway", gateway: "rel", route: "rel", backendService: "rel-backend" });
+    expect(edge("ingress", "traefik")).toEqual({ controller: "traefik", kind: "ingress", route: "rel", backendService: "rel-backend", backendPort: 8080 });
+    expect(edge("ingress", "ingress-nginx")).toEqual({ controller: "ingress-nginx", kind: "ingress", route: "rel", backendService: "rel-backend" });
+    expect(() => edge("gateway", "ingress-nginx")).toThrow(/edge metrics "ingress-nginx" need edge kind "ingress", got "gateway"/);
 });

@@ -32,7 +32,11 @@ const cases: [fixture: string, expected: string[]][] = [
     ["container-without-limits", ["quota-fits-scale-out", "workload-resources"]],
     ["no-zone-spread", ["workload-zone-spread"]],
     ["no-anti-affinity", ["workload-hostname-anti-affinity"]],
-    ["image-latest", ["workload-immutable-image"]],
+    // :latest from the upstream registry: floating, and not the stack's own registry either.
+    ["image-latest", ["image-from-stack-registry", "workload-immutable-image"]],
+    ["image-from-upstream-registry", ["image-from-stack-registry"]],
+    // A version tag passes workload-immutable-image; the stack's own registry still wants the digest.
+    ["image-mirror-by-tag", ["image-from-stack-registry"]],
     ["privileged-container", ["workload-security-context"]],
     ["rollout-recreate", ["rollout-respects-pdb"]],
     ["rds-multi-az-false", ["rds-multi-az"]],
@@ -55,6 +59,7 @@ const cases: [fixture: string, expected: string[]][] = [
     ["quota-too-small", ["quota-fits-scale-out"]],
     ["quota-unknown-in-preview", ["quota-fits-scale-out"]],
     ["netpol-blocks-ingress-controller", ["network-policy-reachability"]],
+    ["netpol-blocks-gateway-controller", ["network-policy-reachability"]],
     ["literal-db-password", ["env-no-literal-credentials"]],
     ["promql-invalid", ["prometheus-rules-valid"]],
 ];

@@ -43,12 +43,12 @@ policyCases(httpRouteBackendsExist, [
     {
         title: "a backendRef to a missing Service",
         mutate: (s) => { app(s).rules[1].backendRefs[0].name = "shop-apis"; },
-        expected: ["httproute-0: HTTPRoute shop spec.rules[1].backendRefs[0] (/api) names Service shop/shop-apis, which this stack does not define: that rule answers 500."],
+        expected: ["httproute-0: HTTPRoute shop spec.rules[1].backendRefs[0] (/api) names Service shop-apis, which this stack does not define in namespace shop: that rule answers 500."],
     },
     {
         title: "a backendRef to the container's port instead of the Service's",
         mutate: (s) => { app(s).rules[1].backendRefs[0].port = 8080; },
-        expected: ["names port 8080 of Service shop-api, which serves only 80."],
+        expected: ["names port 8080 of Service shop-api, which serves only http:80."],
     },
     {
         title: "a Service backendRef without a port",
@@ -58,7 +58,7 @@ policyCases(httpRouteBackendsExist, [
     {
         title: "a backendRef to a Service in another namespace the stack does not have",
         mutate: (s) => { app(s).rules[2].backendRefs[0].namespace = "web"; },
-        expected: ["names Service web/shop-web, which this stack does not define (it is in namespace shop)"],
+        expected: ["names Service shop-web, which this stack does not define in namespace web (it is in namespace shop)"],
     },
 ]);
 

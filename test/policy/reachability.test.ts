@@ -1,5 +1,5 @@
-// Reachability: with default-deny, the ingress controller still reaches every routed pod on its
-// target port, and isolated pods may still resolve names and reach their database port.
+// Reachability: with default-deny, the edge controller still reaches every pod an Ingress or HTTPRoute
+// routes to on its target port, and isolated pods may still resolve names and reach their database port.
 import { networkPolicyReachability } from "../../policy/rules/reachability";
 import { defaultSpec, Spec } from "../fixtures/_lib/spec";
 import { policyCases, specResources, UNKNOWN, violationsOf } from "./support";
@@ -14,7 +14,7 @@ policyCases(networkPolicyReachability, [
         title: "no policy admits the ingress controller",
         mutate: (s) => { s.networkPolicies = s.networkPolicies.filter((np) => np !== allowController(s)); },
         expected: [
-            "api-deployment: Deployment shop-api serves Ingress shop (Service shop-api, container port http:8080) but its NetworkPolicies (default-deny) admit no traffic from the ingress controller (namespace ingress-nginx) on that port: every request through the Ingress times out.",
+            "api-deployment: Deployment shop-api serves Ingress shop (Service shop-api, container port http:8080) but its NetworkPolicies (default-deny) admit no traffic from the edge controller (namespace traefik) on that port: every request through the Ingress times out.",
             "web-deployment: Deployment shop-web serves Ingress shop",
         ],
     },
@@ -27,23 +27,39 @@ policyCases(networkPolicyReachability, [
     { title: "admitted on a port range", mutate: (s) => { fromController(s).ports = [{ port: 8000, endPort: 8100 }]; }, expected: [] },
     {
         title: "a namespaceSelector naming another namespace",
-        mutate: (s) => { fromController(s).from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "traefik"; },
+        mutate: (s) => { fromController(s).from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "ingress-nginx"; },
         expected: ["api-deployment: Deployment shop-api serves Ingress shop", "web-deployment: Deployment shop-web serves Ingress shop"],
     },
     {
         title: "a podSelector the controller's pods do not match (full selector semantics)",
-        mutate: (s) => { fromController(s).from[0].podSelector = { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "NotIn", values: ["controller"] }] }; },
+        mutate: (s) => { fromController(s).from[0].podSelector = { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "NotIn", values: ["traefik"] }] }; },
         expected: ["api-deployment: Deployment shop-api serves Ingress shop", "web-deployment: Deployment shop-web serves Ingress shop"],
     },
     {
         title: "a podSelector alone only admits pods of the policy's own namespace",
-        mutate: (s) => { fromController(s).from = [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } } }]; },
+        mutate: (s) => { fromController(s).from = [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } } }]; },
         expected: ["api-deployment: Deployment shop-api serves Ingress shop", "web-deployment: Deployment shop-web serves Ingress shop"],
     },
     {
         title: "the allowing policy selects only the web pods",
         mutate: (s) => { allowController(s).spec.podSelector = { matchLabels: { "app.kubernetes.io/component": "web" } }; },
         expected: ["api-deployment: Deployment shop-api serves Ingress shop"],
+    },
+    {
+        title: "HTTPRoutes alone (no Ingress): the pods behind their backendRefs must admit the controller too",
+        mutate: (s) => {
+            s.ingress.spec.rules = [];
+            s.networkPolicies = s.networkPolicies.filter((np) => np !== allowController(s));
+        },
+        expected: [
+            "api-deployment: Deployment shop-api serves HTTPRoute shop (Service shop-api, container port http:8080) but its NetworkPolicies (default-deny) admit no traffic from the edge controller (namespace traefik) on that port: every request through the HTTPRoute times out.",
+            "web-deployment: Deployment shop-web serves HTTPRoute shop",
+        ],
+    },
+    {
+        title: "HTTPRoutes alone, the controller admitted: nothing to report",
+        mutate: (s) => { s.ingress.spec.rules = []; },
+        expected: [],
     },
     {
         title: "without any isolating policy nothing is checked",
@@ -91,7 +107,7 @@ test("network-policy-reachability: the controller's namespace and labels come fr
     const resources = specResources(spec);
     const config = { properties: { ingressControllerNamespace: "edge", ingressControllerPodLabels: { app: "haproxy" } } };
     expect(await violationsOf(networkPolicyReachability, resources, config)).toEqual([
-        expect.stringContaining("admit no traffic from the ingress controller (namespace edge)"),
-        expect.stringContaining("admit no traffic from the ingress controller (namespace edge)"),
+        expect.stringContaining("admit no traffic from the edge controller (namespace edge)"),
+        expect.stringContaining("admit no traffic from the edge controller (namespace edge)"),
     ]);
 });

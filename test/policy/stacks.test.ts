@@ -16,10 +16,16 @@ const ROOT = path.resolve(__dirname, "..", "..");
 /**
  * Findings ("<policy> <resource name>") an environment accepts. local runs its database as one
  * MySQL pod in the local cluster (no RDS there): a single StatefulSet replica, neither spread nor
- * anti-affine. Everything else must meet the checklist everywhere.
+ * anti-affine; and it has no registry (no AWS account): its images are built on the nodes and
+ * named by tag. Everything else must meet the checklist everywhere.
  */
 const ACCEPTED: Record<Stack, string[]> = {
     local: [
+        "image-from-stack-registry admin-job",
+        "image-from-stack-registry backend-deployment",
+        "image-from-stack-registry database-statefulset",
+        "image-from-stack-registry edge-controller-deployment",
+        "image-from-stack-registry frontend-deployment",
         "workload-hostname-anti-affinity database-statefulset",
         "workload-min-replicas database-statefulset",
         "workload-zone-spread database-statefulset",
@@ -50,7 +56,9 @@ function mandatoryConfig(stack: Stack): string {
 describe.each(STACKS)("stack %s, every advisory policy made mandatory", (stack) => {
     test.each([["preview", true], ["up", false]])("only the findings the environment accepts (%s)", async (_mode, preview) => {
         const result = await policyCheck({ stack, policyConfig: mandatoryConfig(stack), preview });
-        expect(result.notes).toEqual([]);
+        // The committed cloud stack files record no mirror digests yet (docs/images.md): judged with sample pins, and said so.
+        expect(result.notes).toEqual(stack === "local" ? [] : [`Pulumi.${stack}.yaml records no images.mirror.digests.backend, images.mirror.digests.frontend yet:`
+            + " judged with sample pins in their place (the images are mirrored later; `pulumi up` refuses the stack until they are recorded)"]);
         expect(result.violations.every((v) => v.level === "mandatory")).toBe(true);
         expect(result.violations.map((v) => `${v.policy} ${v.urn.slice(v.urn.lastIndexOf("::") + 2)}`).sort()).toEqual(ACCEPTED[stack]);
     });

@@ -23,6 +23,8 @@ export interface FakeResource {
     ignoreChanges?: string[];
     parent?: string;
     custom?: boolean;
+    /** "<provider urn>::<id>" of an explicit provider. */
+    provider?: string;
 }
 
 export function urnOf(type: string, name: string): string {
@@ -38,6 +40,7 @@ function record(r: FakeResource): RecordedResource {
         inputs: JSON.parse(JSON.stringify(r.inputs)),
         secretInputs: [],
         parent: r.parent ?? STACK_URN,
+        provider: r.provider,
         dependencies: [],
         propertyDependencies: {},
         protect: false,
@@ -78,7 +81,14 @@ export { TYPES };
 
 /** The fixture spec as the resources baseline.ts registers (same types and names). */
 export function specResources(spec: Spec): FakeResource[] {
+    const registry = "pulumi:providers:aws";
     const out: FakeResource[] = [
+        // As the engine passes provider inputs: lists JSON-encoded.
+        { type: registry, name: "registry", inputs: { region: spec.registry.region, allowedAccountIds: JSON.stringify([spec.registry.account]) } },
+        ...spec.registry.repositories.map((name) => ({
+            type: "aws:ecr/repository:Repository", name: `repo-${name.replace(/\//g, "-")}`, provider: `${urnOf(registry, "registry")}::id`,
+            inputs: { name, imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } },
+        })),
         { type: TYPES.namespace, name: "namespace", inputs: { apiVersion: "v1", kind: "Namespace", ...spec.namespace } },
     ];
     if (spec.quota) {

@@ -191,7 +191,7 @@ policyCases(workloadImmutableImage, [
     { title: "a floating tag in capitals", mutate: (s) => { container(s).image = "shop-api:Stable"; }, expected: ["uses the floating tag :Stable"] },
     { title: ":canary (a tag the program's config refuses too)", mutate: (s) => { container(s).image = "ghcr.io/example/shop-api:canary"; }, expected: ["uses the floating tag :canary"] },
     { title: "an init container on :main", mutate: (s) => { podSpec(s).initContainers = [{ name: "migrate", image: "migrate:main" }]; }, expected: ["initContainers[0] (migrate) image \"migrate:main\""] },
-    { title: "a tag where digests are required", mutate: () => undefined, config: { properties: { requireDigest: true } }, expected: ["api-deployment: containers[0] (api) image \"ghcr.io/example/shop-api:v1.4.2\" is pinned by tag only"] },
+    { title: "a tag where digests are required", mutate: (s) => { container(s).image = "ghcr.io/example/shop-api:v1.4.2"; }, config: { properties: { requireDigest: true } }, expected: ["api-deployment: containers[0] (api) image \"ghcr.io/example/shop-api:v1.4.2\" is pinned by tag only"] },
     { title: "no image", mutate: (s) => { delete container(s).image; }, expected: ["containers[0] (api) has no image."] },
 ]);
 

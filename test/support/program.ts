@@ -55,9 +55,13 @@ export function isSecretInput(resource: RecordedResource, path: string): boolean
     return resource.secretInputs.some((s) => s === "" || path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
 }
 
-/** A stack file's config in parseConfig's shape, with `changes` to `kubepolaris:` keys applied (undefined deletes). */
-export function stackValues(stack: string, changes: Record<string, unknown> = {}): RawConfig {
-    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack);
+/**
+ * A stack file's config in parseConfig's shape, with `changes` to `kubepolaris:` keys applied
+ * (undefined deletes). Image mirror digests the file has not recorded yet are sample pins
+ * (tools/stackConfig.ts) unless `mirrorPins` is "recorded".
+ */
+export function stackValues(stack: string, changes: Record<string, unknown> = {}, mirrorPins: "sample" | "recorded" = "sample"): RawConfig {
+    const { config, secretKeys } = loadStackConfig(PROJECT_DIR, stack, { mirrorPins });
     const raw = rawConfig(stack, config, secretKeys);
     for (const [key, value] of Object.entries(changes)) {
         if (value === undefined) {

@@ -15,6 +15,7 @@ import * as path from "path";
 import { PACK_NAME, packArgs } from "../../policy/pack";
 import * as yaml from "js-yaml";
 import { computedAtUp } from "../computedState";
+import { loadStackConfig } from "../stackConfig";
 import { runUnderMocks } from "../mockRun";
 import { loadPolicyConfigFile, PolicyConfigEntry, reconcilePolicyConfig, unknownPolicyKeys } from "./config";
 import { evaluatePolicies, NotApplicable, packVersion, Violation } from "./engine";
@@ -160,6 +161,11 @@ export async function policyCheck(options: PolicyCheckOptions): Promise<PolicyCh
     const program = programEntry(options.program ?? DEFAULT_PROGRAM);
     const project = resolveProject(program, options.stack);
     const notes = [...project.notes];
+    const { samplePins } = loadStackConfig(project.projectDir, options.stack);
+    if (samplePins.length > 0) {
+        notes.push(`Pulumi.${options.stack}.yaml records no ${samplePins.join(", ")} yet: judged with sample pins in their place`
+            + " (the images are mirrored later; `pulumi up` refuses the stack until they are recorded)");
+    }
     try {
         return await checkProject(options, program, project, notes);
     } catch (e) {
