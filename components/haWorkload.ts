@@ -10,6 +10,9 @@ import { Waiver, WAIVERS, imageUserWaivers, pullPolicyWaivers, waiverAnnotations
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
+import { MAX_SURGE } from "./rollout";
+// Defined in ./rollout (config/ reads it without loading the Kubernetes provider); offered here too.
+export { MAX_SURGE, maxPodsDuringRollout } from "./rollout";
 import { ContainerResources, ImagePullPolicy, RunAs } from "./types";
 import { MAX_DISRUPTED_PERCENT, TOPOLOGY_KEYS } from "../policy/facts";
 
@@ -80,15 +83,8 @@ export interface HaWorkloadArgs {
     waivers?: Waiver[];
 }
 
-/** Pods a rollout adds above the desired count (and never takes below it). */
-export const MAX_SURGE = 1;
 /** Size limit of each writable emptyDir. */
 const WRITABLE_VOLUME_SIZE = "256Mi";
-
-/** The most pods a workload with this HPA maximum runs at once: the maximum plus a rollout's surge. */
-export function maxPodsDuringRollout(maxReplicas: number): number {
-    return maxReplicas + MAX_SURGE;
-}
 
 /** What a workload's PodDisruptionBudget allows, and the floor it keeps at a given replica count. */
 export interface DisruptionBudgetPlan {

@@ -4,6 +4,7 @@
 import { BACKEND, FRONTEND } from "../app/kubepolaris";
 import { EDGE_METRICS_SOURCES } from "../components/alerts/edgeMetrics";
 import { APP_NAME } from "../components/labels";
+import { maxPodsDuringRollout } from "../components/rollout";
 import { DEFAULT_EDGE_CONTROLLER } from "../policy/facts";
 import { parseDatabase } from "./database";
 import { parseImages, type ParsedImages } from "./images";
@@ -82,7 +83,7 @@ export function parseConfig(raw: RawConfig): AppConfig {
 
     const database = parseDatabase(p, values.database, {
         environment, tier, profile, decisions, secretKeys: raw.secretKeys, awsRegion: raw.awsRegion,
-        backendMaxPods: backend.maxReplicas + 1,
+        backendMaxPods: maxPodsDuringRollout(backend.maxReplicas),
     });
     // The seeded admin password is published: a stack without a generator must bring its own.
     if (database.mode === "in-cluster" && !raw.secretKeys.has("adminPassword")) {

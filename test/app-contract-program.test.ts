@@ -4,9 +4,9 @@
 // drive the contract test, so a change to the app is made in one place.
 import { APP_RELEASE, BACKEND, FRONTEND } from "../app/kubepolaris";
 import { ADMIN_PASSWORD_ENV, ADMIN_SECRET_KEYS } from "../components/adminPassword";
-import { DB_RESERVED_CONNECTIONS, parseConfig } from "../config";
+import { parseConfig } from "../config";
 import { RecordedResource } from "../tools/mockRun";
-import { configProblems, isSecretInput, runStack, STACKS, stackValues } from "./support/program";
+import { configProblems, isSecretInput, peakPods, runStack, serverMaxConnections, STACKS, stackValues } from "./support/program";
 import { TYPES } from "./support/types";
 import { findDirectives, hostsResolvedAtStart, parseNginxConf } from "./support/nginxConf";
 
@@ -171,10 +171,17 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(directives.proxy_pass).toBeUndefined();
     });
 
-    test("max_connections is sized from the backend's real pool (100 per pod) at the HPA maximum plus surge", () => {
-        const config = parseConfig(stackValues(stack));
-        expect(config.database.maxConnections).toBe(BACKEND.dbPool.maxOpenConns * (config.backend.maxReplicas + 1) + DB_RESERVED_CONNECTIONS);
-        expect(config.database.requireTls).toBe(false);
+    // The backend opens up to its full pool (app/kubepolaris.ts: hard-coded, proven by test/app) in
+    // every pod; a server refusing connections at the peak breaks logins on the newest pods.
+    test("the database server accepts every backend pod's full pool at the peak (HPA maximum plus rollout surge), with room left for replication, probes and an operator", async () => {
+        const program = await runStack(stack);
+        const pools = BACKEND.dbPool.maxOpenConns * peakPods(program, "backend");
+        // Other clients of the server: each read replica's replication thread on the writer, the
+        // in-cluster MySQL's readiness and liveness probes, one operator's session.
+        const replicas = program.ofType(TYPES.rds).filter((r) => r.inputs.replicateSourceDb !== undefined).length;
+        const probes = program.ofType("kubernetes:apps/v1:StatefulSet").length * 2;
+        expect(serverMaxConnections(program) - pools).toBeGreaterThanOrEqual(replicas + probes + 1);
+        expect(parseConfig(stackValues(stack)).database.requireTls).toBe(false);
     });
 
     test("the published admin password is replaced by a Job with the stack's secret password", async () => {

@@ -7,7 +7,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { quotaFor } from "../components/namespaceBaseline";
 import { cpuMillis, memoryBytes } from "../components/quantity";
-import { isSecretInput, runStack, stackAppConfig, STACKS } from "./support/program";
+import { isSecretInput, peakPods, runStack, stackAppConfig, STACKS } from "./support/program";
 import { TYPES } from "./support/types";
 import { BACKEND } from "../app/kubepolaris";
 
@@ -111,10 +111,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         let memory = 0;
         let pods = 0;
         for (const tier of ["backend", "frontend"] as const) {
-            const hpa = program.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${tier}`);
             const d = program.one("kubernetes:apps/v1:Deployment", (x) => x.inputs.metadata.name === `kubepolaris-${tier}`);
             const limits = d.inputs.spec.template.spec.containers[0].resources.limits;
-            const maxPods = hpa.inputs.spec.maxReplicas + d.inputs.spec.strategy.rollingUpdate.maxSurge;
+            const maxPods = peakPods(program, tier);
             cpu += maxPods * cpuMillis(limits.cpu);
             memory += maxPods * memoryBytes(limits.memory);
             pods += maxPods;
@@ -135,9 +134,8 @@ describe.each(STACKS)("stack %s", (stack) => {
             let cpu = 0;
             let memory = 0;
             for (const tier of ["backend", "frontend"] as const) {
-                const hpa = program.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", (h) => h.inputs.spec.scaleTargetRef.name === `kubepolaris-${tier}`);
                 // At most maxReplicas + surge pods, every one as big as the other tier's.
-                const pods = hpa.inputs.spec.maxReplicas + 1;
+                const pods = peakPods(program, tier);
                 cpu += pods * cpuMillis(from[tier].resources.requests.cpu);
                 memory += pods * memoryBytes(from[tier].resources.limits.memory);
             }

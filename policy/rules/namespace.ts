@@ -83,6 +83,30 @@ export const namespacePodSecurity = stackPolicy({
     },
 });
 
+/**
+ * In every namespace that runs workloads, one object of `type` must pass `check`; else `missing`
+ * is reported on the namespace's first workload. An object whose value is unknown is reported as
+ * such, and counts as passing (the namespace is not also called missing).
+ */
+function requireInEachNamespace(resources: PolicyResource[], report: StackReport, type: string,
+    check: (props: Props) => boolean, missing: (ns: string, workloads: number) => string): void {
+    const used = workloadNamespaces(resources, report);
+    const objects = inNamespace(resources, type, report);
+    for (const [ns, use] of used) {
+        const passing = (objects.get(ns) ?? []).filter((o) => {
+            const verdict = tryRead(() => check(o.props));
+            if (!verdict.ok) {
+                report(unknownMessage(verdict.unknown, displayName(o)), o.urn);
+                return true;
+            }
+            return verdict.value;
+        });
+        if (passing.length === 0) {
+            report(missing(ns, use.workloads), use.firstWorkload.urn);
+        }
+    }
+}
+
 export const namespaceResourceQuota = stackPolicy({
     name: "namespace-resource-quota",
     description: "Every namespace that runs workloads has a ResourceQuota with hard limits, so a runaway rollout or "
@@ -91,21 +115,8 @@ export const namespaceResourceQuota = stackPolicy({
     enforcementLevel: "mandatory",
     severity: "medium",
     validate(resources, _args, report) {
-        const used = workloadNamespaces(resources, report);
-        const quotas = inNamespace(resources, TYPES.resourceQuota, report);
-        for (const [ns, use] of used) {
-            const withHard = (quotas.get(ns) ?? []).filter((q) => {
-                const hard = tryRead(() => Object.keys(q.props.spec?.hard ?? {}).length > 0);
-                if (!hard.ok) {
-                    report(unknownMessage(hard.unknown, displayName(q)), q.urn);
-                    return true; // reported as unknown; do not also call it missing
-                }
-                return hard.value;
-            });
-            if (withHard.length === 0) {
-                report(`namespace ${ns} runs ${use.workloads} workload(s) without a ResourceQuota (with spec.hard).`, use.firstWorkload.urn);
-            }
-        }
+        requireInEachNamespace(resources, report, TYPES.resourceQuota, (props) => Object.keys(props.spec?.hard ?? {}).length > 0,
+            (ns, workloads) => `namespace ${ns} runs ${workloads} workload(s) without a ResourceQuota (with spec.hard).`);
     },
 });
 
@@ -129,24 +140,9 @@ export const namespaceDefaultDeny = stackPolicy({
     enforcementLevel: "mandatory",
     severity: "high",
     validate(resources, _args, report) {
-        const used = workloadNamespaces(resources, report);
-        const policies = inNamespace(resources, TYPES.networkPolicy, report);
-        for (const [ns, use] of used) {
-            let unknown = false;
-            const denyAll = (policies.get(ns) ?? []).filter((p) => {
-                const verdict = tryRead(() => isDefaultDeny(p.props));
-                if (!verdict.ok) {
-                    report(unknownMessage(verdict.unknown, displayName(p)), p.urn);
-                    unknown = true;
-                    return false;
-                }
-                return verdict.value;
-            });
-            if (denyAll.length === 0 && !unknown) {
-                report(`namespace ${ns} runs ${use.workloads} workload(s) without a default-deny NetworkPolicy (podSelector {}, `
-                    + "policyTypes Ingress and Egress, no rules): every pod accepts and opens any connection.", use.firstWorkload.urn);
-            }
-        }
+        requireInEachNamespace(resources, report, TYPES.networkPolicy, isDefaultDeny,
+            (ns, workloads) => `namespace ${ns} runs ${workloads} workload(s) without a default-deny NetworkPolicy (podSelector {}, `
+                + "policyTypes Ingress and Egress, no rules): every pod accepts and opens any connection.");
     },
 });
 

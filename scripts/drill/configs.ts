@@ -9,7 +9,8 @@ import { componentName, podLabels } from "../../components/labels";
 import { parseConfig, rawConfig, Tier, TIER_PROFILES } from "../../config";
 import { loadStackConfig } from "../../tools/stackConfig";
 import { Workload, WORKLOADS } from "./figures";
-import { Kube, until } from "./kube";
+import { until } from "../../tools/until";
+import { Kube, unlessNotFound } from "./kube";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -110,34 +111,24 @@ function deployment(namespace: string, release: string, workload: Workload, imag
 
 function baseline(name: string, description: string, objects: (namespace: string) => any[]): Configuration {
     const namespace = `drill-${name}`;
-    const nsPath = `/api/v1/namespaces/${namespace}`;
     return {
         name, description, namespace,
         async deploy(ctx) {
-            await ctx.kube.apply(nsPath, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+            await ctx.kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
             await until(`namespace ${namespace}'s default ServiceAccount`, 60_000, async () =>
-                (await ctx.kube.request("GET", `${nsPath}/serviceaccounts/default`)).status === 200 ? true : undefined);
+                await unlessNotFound(ctx.kube.core.readNamespacedServiceAccount({ name: "default", namespace })) ? true : undefined);
             for (const o of objects(namespace)) {
-                await ctx.kube.apply(objectPath(o), o);
+                await ctx.kube.apply(o);
             }
         },
         async teardown(ctx) {
-            await ctx.kube.request("DELETE", nsPath);
+            await unlessNotFound(ctx.kube.core.deleteNamespace({ name: namespace }));
             await until(`namespace ${namespace} gone`, 180_000, async () =>
-                (await ctx.kube.request("GET", nsPath)).status === 404 ? true : undefined, 500);
+                await unlessNotFound(ctx.kube.core.readNamespace({ name: namespace })) ? undefined : true, 500);
         },
     };
 }
 
-function objectPath(o: any): string {
-    const ns = o.metadata.namespace;
-    const plural: Record<string, string> = {
-        Deployment: `/apis/apps/v1/namespaces/${ns}/deployments`,
-        PodDisruptionBudget: `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`,
-        HorizontalPodAutoscaler: `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`,
-    };
-    return `${plural[o.kind]}/${o.metadata.name}`;
-}
 
 const BACKEND_PORT = 8080;
 const FRONTEND_PORT = 80;

@@ -2,7 +2,9 @@
 // Each `run` disrupts and returns when its disruption is over (the runner then waits for the
 // workloads to come back); `restore` returns the cluster to the state every drill starts from.
 import { Workload, WORKLOADS } from "./figures";
-import { isNodeReady, Kube, sleep, until } from "./kube";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { sleep, until } from "../../tools/until";
+import { httpStatus, isNodeReady, Kube, MERGE_PATCH, STRATEGIC_MERGE_PATCH, unlessNotFound } from "./kube";
 import { PodWatch } from "./sampler";
 
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
@@ -51,11 +53,11 @@ export interface Drill {
 
 const noRefusals = (): Record<Workload, number> => ({ backend: 0, frontend: 0 });
 
-export function workloadOf(ctx: DrillContext, pod: any): Workload | undefined {
+export function workloadOf(ctx: DrillContext, pod: V1Pod): Workload | undefined {
     if (pod.metadata?.namespace !== ctx.namespace) {
         return undefined;
     }
-    return WORKLOADS.find((w) => ctx.watch.podsOf(w).some((p) => p.metadata.uid === pod.metadata.uid));
+    return WORKLOADS.find((w) => ctx.watch.podsOf(w).some((p) => p.metadata?.uid === pod.metadata?.uid));
 }
 
 /** Nodes ordered by how many of the configuration's pods they hold (backend first), busiest first. */
@@ -76,43 +78,49 @@ export function busiestNodes(ctx: DrillContext): string[] {
         .map(([n]) => n);
 }
 
-async function nodes(kube: Kube): Promise<any[]> {
-    return (await kube.get("/api/v1/nodes")).items;
+async function nodes(kube: Kube): Promise<V1Node[]> {
+    return (await kube.core.listNode()).items;
 }
 
 async function setUnschedulable(kube: Kube, node: string, unschedulable: boolean): Promise<void> {
-    await kube.patch(`/api/v1/nodes/${node}`, { spec: { unschedulable: unschedulable ? true : null } });
+    await kube.core.patchNode({ name: node, body: { spec: { unschedulable: unschedulable ? true : null } } }, MERGE_PATCH);
 }
 
 /** Pods a drain must move off `node`: not DaemonSet pods, not static (mirror) pods, not finished. */
-async function podsToEvict(kube: Kube, node: string): Promise<any[]> {
-    const pods = (await kube.get(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node}`)).items;
-    return pods.filter((p: any) =>
-        !p.metadata.ownerReferences?.some((o: any) => o.kind === "DaemonSet")
-        && !p.metadata.annotations?.["kubernetes.io/config.mirror"]
-        && !["Succeeded", "Failed"].includes(p.status?.phase));
+async function podsToEvict(kube: Kube, node: string): Promise<V1Pod[]> {
+    const pods = (await kube.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })).items;
+    return pods.filter((p) =>
+        !p.metadata?.ownerReferences?.some((o) => o.kind === "DaemonSet")
+        && !p.metadata?.annotations?.["kubernetes.io/config.mirror"]
+        && !["Succeeded", "Failed"].includes(p.status?.phase ?? ""));
 }
 
 /**
  * Evict one pod through the Eviction API until it is accepted, the pod is gone, or the deadline
  * passes; a 429 is a PDB refusal: counted, then retried after `evictionRetryS`.
  */
-async function evict(ctx: DrillContext, pod: any, deadline: number, refused: Record<Workload, number>): Promise<boolean> {
-    const { name, namespace } = pod.metadata;
+async function evict(ctx: DrillContext, pod: V1Pod, deadline: number, refused: Record<Workload, number>): Promise<boolean> {
+    const name = pod.metadata?.name as string;
+    const namespace = pod.metadata?.namespace as string;
     const workload = workloadOf(ctx, pod);
     for (;;) {
-        const r = await ctx.kube.request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/eviction`, {
-            apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace },
-        });
-        if (r.status === 200 || r.status === 201 || r.status === 404) {
+        try {
+            await ctx.kube.core.createNamespacedPodEviction({
+                name, namespace, body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
+            });
             return true;
-        }
-        if (r.status === 429) {
-            if (workload) {
-                refused[workload]++;
+        } catch (e) {
+            const status = httpStatus(e);
+            if (status === 404) {
+                return true;
             }
-        } else {
-            ctx.log(`eviction of ${namespace}/${name}: HTTP ${r.status} ${r.body?.message ?? ""}`);
+            if (status === 429) {
+                if (workload) {
+                    refused[workload]++;
+                }
+            } else {
+                ctx.log(`eviction of ${namespace}/${name}: ${status === undefined ? "" : `HTTP ${status} `}${(e as Error).message}`);
+            }
         }
         if (Date.now() + ctx.timings.evictionRetryS * 1000 > deadline) {
             return false;
@@ -131,11 +139,12 @@ async function drain(ctx: DrillContext, names: string[]): Promise<DrillOutcome> 
     const pods = (await Promise.all(names.map((n) => podsToEvict(ctx.kube, n)))).flat();
     const ours = pods.filter((p) => workloadOf(ctx, p)).length;
     const results = await Promise.all(pods.map((p) => evict(ctx, p, deadline, refused)));
-    const stuck = pods.filter((_, i) => !results[i]).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+    const key = (p: V1Pod) => `${p.metadata?.namespace}/${p.metadata?.name}`;
+    const stuck = pods.filter((_, i) => !results[i]).map(key);
     // As kubectl drain does: wait for the evicted pods to be gone.
     await until(`the evicted pods to leave ${names.join(", ")}`, Math.max(5_000, deadline - Date.now()), async () =>
         (await Promise.all(names.map((n) => podsToEvict(ctx.kube, n)))).flat()
-            .every((p) => stuck.includes(`${p.metadata.namespace}/${p.metadata.name}`)) ? true : undefined, 200)
+            .every((p) => stuck.includes(key(p))) ? true : undefined, 200)
         .catch(() => undefined);
     const notes = [`drained ${names.join(", ")}: ${pods.length} pods evicted (${ours} of backend/frontend), PDB refusals retried every ${ctx.timings.evictionRetryS} s`];
     if (stuck.length > 0) {
@@ -147,7 +156,7 @@ async function drain(ctx: DrillContext, names: string[]): Promise<DrillOutcome> 
 async function uncordonAll(ctx: DrillContext): Promise<void> {
     for (const n of await nodes(ctx.kube)) {
         if (n.spec?.unschedulable) {
-            await setUnschedulable(ctx.kube, n.metadata.name, false);
+            await setUnschedulable(ctx.kube, n.metadata?.name as string, false);
         }
     }
 }
@@ -161,39 +170,40 @@ export const drainOne = drainDrill("drain-one", "drain one node", 1);
 export const drainTwo = drainDrill("drain-two", "drain two nodes at once", 2);
 
 // ---------------------------------------------------------------------------------- zone loss
-const lostNodes = new Map<string, any>();
+const lostNodes = new Map<string, V1Node>();
 
 export const zoneLoss: Drill = {
     name: "zone-loss",
     title: "lose a zone",
     async run(ctx) {
         const all = await nodes(ctx.kube);
-        const zoneOf = new Map(all.map((n) => [n.metadata.name, n.metadata.labels?.[ZONE_LABEL]]));
+        const zoneOf = new Map(all.map((n) => [n.metadata?.name, n.metadata?.labels?.[ZONE_LABEL]]));
         const busiest = busiestNodes(ctx);
         const zone = zoneOf.get(busiest[0]) as string;
-        const victims = all.filter((n) => n.metadata.labels?.[ZONE_LABEL] === zone);
+        const victims = all.filter((n) => n.metadata?.labels?.[ZONE_LABEL] === zone);
+        const names = victims.map((n) => n.metadata?.name as string);
         const t0 = Date.now();
         // The zone fails: its nodes stop heartbeating (kwok stops managing a node without its
         // label) and nothing on them serves any more, whatever the API server still believes.
-        for (const n of victims) {
-            lostNodes.set(n.metadata.name, n);
-            ctx.watch.deadNodes.add(n.metadata.name);
-            await ctx.kube.patch(`/api/v1/nodes/${n.metadata.name}`, { metadata: { labels: { [KWOK_NODE_LABEL]: null } } });
+        for (const [i, n] of victims.entries()) {
+            lostNodes.set(names[i], n);
+            ctx.watch.deadNodes.add(names[i]);
+            await ctx.kube.core.patchNode({ name: names[i], body: { metadata: { labels: { [KWOK_NODE_LABEL]: null } } } }, MERGE_PATCH);
         }
         // The node lifecycle controller marks them NotReady (Unknown) after its grace period.
         await until(`the node controller to mark ${zone}'s nodes NotReady`, 180_000, async () => {
             const now = await nodes(ctx.kube);
-            return victims.every((v) => !isNodeReady(now.find((n) => n.metadata.name === v.metadata.name) ?? {})) ? true : undefined;
+            return names.every((name) => !isNodeReady(now.find((n) => n.metadata?.name === name))) ? true : undefined;
         }, 500);
         const detectedS = (Date.now() - t0) / 1000;
         await sleep(ctx.timings.zoneNotReadyHoldS * 1000);
-        for (const n of victims) {
-            await ctx.kube.ok("DELETE", `/api/v1/nodes/${n.metadata.name}`);
+        for (const name of names) {
+            await ctx.kube.core.deleteNode({ name });
         }
         const deletedS = (Date.now() - t0) / 1000;
         return {
             refused: noRefusals(),
-            notes: [`lost ${zone} (${victims.map((n) => n.metadata.name).join(", ")}): heartbeats stopped at 0 s, `
+            notes: [`lost ${zone} (${names.join(", ")}): heartbeats stopped at 0 s, `
                 + `NotReady (node controller) at ${detectedS.toFixed(1)} s, nodes deleted at ${deletedS.toFixed(1)} s `
                 + `(NotReady for ${(deletedS - detectedS).toFixed(1)} s); their pods counted as not serving from 0 s`],
             // The pod garbage collector deletes the pods of a deleted node after a 40 s quarantine.
@@ -203,19 +213,19 @@ export const zoneLoss: Drill = {
     async restore(ctx) {
         // Recreate the zone's nodes as scripts/cluster/cluster.sh made them; kwok takes them over again.
         for (const [name, n] of lostNodes) {
-            const node = {
+            const node: V1Node = {
                 apiVersion: "v1", kind: "Node",
-                metadata: { name, labels: { ...n.metadata.labels, [KWOK_NODE_LABEL]: "fake" }, annotations: n.metadata.annotations },
-                status: { capacity: n.status.capacity, allocatable: n.status.allocatable, nodeInfo: n.status.nodeInfo },
+                metadata: { name, labels: { ...n.metadata?.labels, [KWOK_NODE_LABEL]: "fake" }, annotations: n.metadata?.annotations },
+                status: { capacity: n.status?.capacity, allocatable: n.status?.allocatable, nodeInfo: n.status?.nodeInfo },
             };
-            await ctx.kube.ok("POST", "/api/v1/nodes", node);
+            await ctx.kube.core.createNode({ body: node });
             ctx.watch.deadNodes.delete(name);
         }
         const names = [...lostNodes.keys()];
         lostNodes.clear();
         await until(`recreated nodes ${names.join(", ")} Ready`, 120_000, async () => {
             const now = await nodes(ctx.kube);
-            return names.every((name) => isNodeReady(now.find((n) => n.metadata.name === name) ?? {})) ? true : undefined;
+            return names.every((name) => isNodeReady(now.find((n) => n.metadata?.name === name))) ? true : undefined;
         }, 500);
     },
 };
@@ -224,17 +234,19 @@ export const zoneLoss: Drill = {
 const DRILL_TAG_SUFFIX = "-drill";
 
 async function setBackendImage(ctx: DrillContext, toDrill: boolean): Promise<string> {
-    const path = `/apis/apps/v1/namespaces/${ctx.namespace}/deployments/${ctx.deployments.backend}`;
-    const d = await ctx.kube.get(path);
-    const container = d.spec.template.spec.containers[0];
-    const base = container.image.endsWith(DRILL_TAG_SUFFIX) ? container.image.slice(0, -DRILL_TAG_SUFFIX.length) : container.image;
+    const ref = { name: ctx.deployments.backend, namespace: ctx.namespace };
+    const d = await ctx.kube.apps.readNamespacedDeployment(ref);
+    const container = d.spec!.template.spec!.containers[0];
+    const current = container.image as string;
+    const base = current.endsWith(DRILL_TAG_SUFFIX) ? current.slice(0, -DRILL_TAG_SUFFIX.length) : current;
     const image = toDrill ? `${base}${DRILL_TAG_SUFFIX}` : base;
-    await ctx.kube.patch(path, { spec: { template: { spec: { containers: [{ name: container.name, image }] } } } }, true);
+    await ctx.kube.apps.patchNamespacedDeployment({ ...ref, body: { spec: { template: { spec: { containers: [{ name: container.name, image }] } } } } },
+        STRATEGIC_MERGE_PATCH);
     await until(`the backend rollout to ${image}`, 600_000, async () => {
-        const now = await ctx.kube.get(path);
+        const now = await ctx.kube.apps.readNamespacedDeployment(ref);
         const s = now.status ?? {};
-        const want = now.spec.replicas;
-        return (s.observedGeneration ?? 0) >= now.metadata.generation && s.updatedReplicas === want
+        const want = now.spec?.replicas;
+        return (s.observedGeneration ?? 0) >= (now.metadata?.generation ?? 0) && s.updatedReplicas === want
             && s.replicas === want && s.readyReplicas === want && s.availableReplicas === want ? true : undefined;
     }, 500);
     return image;
@@ -244,12 +256,12 @@ export const rollout: Drill = {
     name: "rollout",
     title: "rolling update of the backend image",
     async run(ctx) {
-        const d = await ctx.kube.get(`/apis/apps/v1/namespaces/${ctx.namespace}/deployments/${ctx.deployments.backend}`);
-        const strategy = d.spec.strategy?.rollingUpdate ?? {};
+        const d = await ctx.kube.apps.readNamespacedDeployment({ name: ctx.deployments.backend, namespace: ctx.namespace });
+        const strategy = d.spec?.strategy?.rollingUpdate ?? {};
         const image = await setBackendImage(ctx, true);
         return {
             refused: noRefusals(),
-            notes: [`backend image → ${image.split("/").pop()} (maxSurge ${strategy.maxSurge ?? "25%"}, maxUnavailable ${strategy.maxUnavailable ?? "25%"}, minReadySeconds ${d.spec.minReadySeconds ?? 0})`],
+            notes: [`backend image → ${image.split("/").pop()} (maxSurge ${strategy.maxSurge ?? "25%"}, maxUnavailable ${strategy.maxUnavailable ?? "25%"}, minReadySeconds ${d.spec?.minReadySeconds ?? 0})`],
         };
     },
     async restore(ctx) {
@@ -279,13 +291,13 @@ export const chaos: Drill = {
         const end = Date.now() + ctx.timings.chaosDurationS * 1000;
         while (Date.now() < end) {
             const workload = random() < 0.5 ? "backend" : "frontend";
-            const candidates = ctx.watch.podsOf(workload).filter((p) => !p.metadata.deletionTimestamp)
-                .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+            const candidates = ctx.watch.podsOf(workload).filter((p) => !p.metadata?.deletionTimestamp)
+                .map((p) => p.metadata?.name as string).sort((a, b) => a.localeCompare(b));
             const pick = random();
             if (candidates.length > 0) {
-                const pod = candidates[Math.floor(pick * candidates.length)];
-                const r = await ctx.kube.request("DELETE", `/api/v1/namespaces/${ctx.namespace}/pods/${pod.metadata.name}`);
-                if (r.status < 300) {
+                const name = candidates[Math.floor(pick * candidates.length)];
+                // Already gone (the watch lags behind): not counted.
+                if (await unlessNotFound(ctx.kube.core.deleteNamespacedPod({ name, namespace: ctx.namespace })) !== undefined) {
                     deleted[workload]++;
                 }
             }

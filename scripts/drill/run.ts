@@ -11,7 +11,8 @@ import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
 import { Drill, DrillContext, DRILLS, DrillTimings } from "./drills";
 import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
-import { isNodeReady, Kube, until } from "./kube";
+import { until } from "../../tools/until";
+import { isNodeReady, Kube, unlessNotFound } from "./kube";
 import { PodWatch, SAMPLE_MS } from "./sampler";
 
 /** How long full capacity must hold before a drill counts as over. */
@@ -115,22 +116,23 @@ interface Healthy {
 /** The state every drill starts from: every node Ready and schedulable, every desired pod of both workloads ready, nothing Pending or terminating. */
 async function waitHealthy(kube: Kube, watch: PodWatch, namespace: string, deployments: Record<Workload, string>, nodeCount: number, timeoutS: number): Promise<Healthy> {
     return until("a healthy starting state (all nodes Ready, all pods ready)", timeoutS * 1000, async () => {
-        const nodes = (await kube.get("/api/v1/nodes")).items;
-        if (nodes.length < nodeCount || !nodes.every((n: any) => isNodeReady(n) && !n.spec?.unschedulable)) {
+        const nodes = (await kube.core.listNode()).items;
+        if (nodes.length < nodeCount || !nodes.every((n) => isNodeReady(n) && !n.spec?.unschedulable)) {
             return undefined;
         }
         const full = {} as Record<Workload, number>;
         for (const w of WORKLOADS) {
-            const d = await kube.get(`/apis/apps/v1/namespaces/${namespace}/deployments/${deployments[w]}`);
+            const ref = { name: deployments[w], namespace };
+            const d = await kube.apps.readNamespacedDeployment(ref);
             const s = d.status ?? {};
-            const want = d.spec.replicas;
+            const want = d.spec?.replicas ?? 1;
             // An HPA owns the count: wait until it has raised it to its minimum (after a tier change).
-            const hpa = await kube.request("GET", `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${deployments[w]}`);
-            if (hpa.status === 200 && want < hpa.body.spec.minReplicas) {
+            const hpa = await unlessNotFound(kube.autoscaling.readNamespacedHorizontalPodAutoscaler(ref));
+            if (hpa && want < (hpa.spec?.minReplicas ?? 1)) {
                 return undefined;
             }
             const pods = watch.podsOf(w);
-            if ((s.observedGeneration ?? 0) < d.metadata.generation || s.updatedReplicas !== want || s.readyReplicas !== want
+            if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) || s.updatedReplicas !== want || s.readyReplicas !== want
                 || s.availableReplicas !== want || s.replicas !== want || pods.length !== want
                 || pods.some((p) => !watch.serving(p))) {
                 return undefined;
@@ -168,11 +170,11 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
         }
         const kube = new Kube(path.join(clusterDir, "kubeconfig"));
         const startDelayMs = startDelayOf(clusterDir);
-        const nodes = (await kube.get("/api/v1/nodes")).items;
-        const version = await kube.get("/version");
+        const nodes = (await kube.core.listNode()).items;
+        const version = await kube.version.getCode();
         const cluster = {
             nodes: nodes.length,
-            zones: [...new Set<string>(nodes.map((n: any) => n.metadata.labels?.["topology.kubernetes.io/zone"]))].sort(),
+            zones: [...new Set(nodes.map((n) => n.metadata?.labels?.["topology.kubernetes.io/zone"] ?? ""))].sort(),
             kubernetes: version.gitVersion,
         };
         const deployCtx = { kube, upScript: upScript(env, path.join(o.workDir, "up.log"), o.log), log: o.log };
@@ -258,9 +260,9 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
 async function checkOurFloors(kube: Kube, config: Configuration, deployments: Record<Workload, string>): Promise<void> {
     const expected = budgetsAt(config.tier as Tier);
     for (const w of WORKLOADS) {
-        const pdb = await kube.get(`/apis/policy/v1/namespaces/${config.namespace}/poddisruptionbudgets/${deployments[w]}`);
-        if (pdb.spec.maxUnavailable !== expected[w] || pdb.spec.minAvailable !== undefined) {
-            throw new Error(`${config.name}: the ${w} PDB has maxUnavailable ${pdb.spec.maxUnavailable} (minAvailable ${pdb.spec.minAvailable}), `
+        const pdb = await kube.policy.readNamespacedPodDisruptionBudget({ name: deployments[w], namespace: config.namespace });
+        if (pdb.spec?.maxUnavailable !== expected[w] || pdb.spec?.minAvailable !== undefined) {
+            throw new Error(`${config.name}: the ${w} PDB has maxUnavailable ${pdb.spec?.maxUnavailable} (minAvailable ${pdb.spec?.minAvailable}), `
                 + `the drills expected maxUnavailable ${expected[w]} (pdbBudget at tier ${config.tier})`);
         }
     }

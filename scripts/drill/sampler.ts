@@ -1,14 +1,13 @@
-// The ready pods of each workload over time: one long-lived watch on the namespace's pods keeps an
-// in-memory map, and a timer samples it every SAMPLE_MS into a series (no kubectl in a loop).
+// The ready pods of each workload over time: one long-lived watch on the namespace's pods (the
+// client library's informer and its cache), and a timer samples it every SAMPLE_MS into a series.
+import type { V1Pod } from "@kubernetes/client-node";
 import { Sample, Workload, WORKLOADS } from "./figures";
-import { isPodPending, isPodReady, Kube } from "./kube";
+import { isPodPending, isPodReady, Kube, PodCache } from "./kube";
 
 export const SAMPLE_MS = 150;
 
 export class PodWatch {
-    private readonly pods = new Map<string, any>();
-    private stopWatch?: () => void;
-    private synced = false;
+    private cache?: PodCache;
     /** Nodes that failed (a lost zone): their pods serve nothing, whatever the API still says. */
     readonly deadNodes = new Set<string>();
     errors = 0;
@@ -16,54 +15,29 @@ export class PodWatch {
     constructor(private readonly kube: Kube, private readonly namespace: string,
         private readonly selectors: Record<Workload, Record<string, string>>) {}
 
+    /** Resolves once the pods are listed (the watch goes on from there). */
     start(): Promise<void> {
-        this.stopWatch = this.kube.watch(`/api/v1/namespaces/${this.namespace}/pods`,
-            (items) => {
-                this.pods.clear();
-                for (const p of items) {
-                    this.pods.set(p.metadata.name, p);
-                }
-                this.synced = true;
-            },
-            (e) => {
-                if (e.type === "DELETED") {
-                    this.pods.delete(e.object.metadata.name);
-                } else if (e.type === "ADDED" || e.type === "MODIFIED") {
-                    this.pods.set(e.object.metadata.name, e.object);
-                }
-            },
-            () => { this.errors++; });
-        return new Promise((resolve, reject) => {
-            const t0 = Date.now();
-            const check = setInterval(() => {
-                if (this.synced) {
-                    clearInterval(check);
-                    resolve();
-                } else if (Date.now() - t0 > 30_000) {
-                    clearInterval(check);
-                    reject(new Error(`the pod watch on namespace ${this.namespace} did not list within 30 s`));
-                }
-            }, 20);
-        });
+        this.cache = this.kube.podCache(this.namespace, () => { this.errors++; });
+        return this.cache.start(30_000);
     }
 
     stop(): void {
-        this.stopWatch?.();
+        this.cache?.stop();
     }
 
     /** The workload's pods now (from the watch's map). */
-    podsOf(workload: Workload): any[] {
+    podsOf(workload: Workload): V1Pod[] {
         const selector = this.selectors[workload];
-        return [...this.pods.values()].filter((p) =>
-            Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+        return this.all().filter((p) =>
+            Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
     }
 
-    all(): any[] {
-        return [...this.pods.values()];
+    all(): readonly V1Pod[] {
+        return this.cache?.list() ?? [];
     }
 
-    serving(pod: any): boolean {
-        return isPodReady(pod) && !this.deadNodes.has(pod.spec?.nodeName);
+    serving(pod: V1Pod): boolean {
+        return isPodReady(pod) && !this.deadNodes.has(pod.spec?.nodeName ?? "");
     }
 
     snapshot(t: number): Sample {

@@ -8,12 +8,12 @@
 // cluster the developer runs is left alone.
 import * as fs from "fs";
 import * as path from "path";
-import { maxPodsDuringRollout, pdbBudget } from "../../components/haWorkload";
+import { pdbBudget } from "../../components/haWorkload";
+import { maxPodsDuringRollout } from "../../components/rollout";
 import { limitRangeFor, quotaFor } from "../../components/namespaceBaseline";
 import { TIER_PROFILES } from "../../config";
-import { describeFailure, tempDir } from "../engine/engine";
 import {
-    Cluster, clusterBinDir, clusterScript, freePortBase, kubectl, kubectlJson, kubectlOk, listening, processesUsing, waitFor,
+    clusterBinDir, clusterScript, freePortBase, kubectl, kubectlJson, kubectlOk, listening, processesUsing, startCluster, stopCluster, testCluster, waitFor,
 } from "./cluster";
 
 const BIN = clusterBinDir();
@@ -43,38 +43,20 @@ function readyCondition(pod: any): any {
 }
 
 describeCluster(suite, () => {
-    const work = tempDir("kubepolaris-cluster-test-");
-    const c: Cluster = {
-        stateDir: path.join(work, "state"),
-        kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
-        env: {
-            ...process.env,
-            KUBEPOLARIS_CLUSTER_KIND: "kwok",
-            KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"),
-            KUBEPOLARIS_CLUSTER_PORT_BASE: String(PORT_BASE),
-            KUBEPOLARIS_POD_START_DELAY: `${START_DELAY_MS}ms`,
-        },
-    };
+    const c = testCluster({
+        prefix: "kubepolaris-cluster-test-", kind: "kwok", portBase: PORT_BASE, bin: BIN,
+        env: () => ({ KUBEPOLARIS_POD_START_DELAY: `${START_DELAY_MS}ms` }),
+    });
     let upSeconds = 0;
 
     beforeAll(() => {
         if (!BIN) {
             throw new Error("KUBEPOLARIS_REQUIRE_CLUSTER=1 but the binaries are not installed: run scripts/cluster/ensure.sh");
         }
-        const t0 = Date.now();
-        const r = clusterScript(c, "up");
-        upSeconds = (Date.now() - t0) / 1000;
-        if (r.status !== 0) {
-            clusterScript(c, "down");
-            throw new Error(describeFailure("cluster.sh up", r));
-        }
-        c.kubeconfig = r.stdout.trim().split("\n").pop();
+        upSeconds = startCluster(c);
     }, 240_000);
 
-    afterAll(() => {
-        clusterScript(c, "down");
-        fs.rmSync(work, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => stopCluster(c), 120_000);
 
     test("starts in well under a minute and prints its kubeconfig, outside the repo", () => {
         expect(upSeconds).toBeLessThan(60);

@@ -3,7 +3,8 @@
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describeFailure, REPO, RunResult, runAsync } from "../engine/engine";
+import { until } from "../../tools/until";
+import { describeFailure, REPO, RunResult, runAsync, tempDir } from "../engine/engine";
 
 export const CLUSTER_SCRIPT = path.join(REPO, "scripts", "cluster", "cluster.sh");
 
@@ -25,6 +26,57 @@ export function clusterScript(c: Cluster, verb: string, timeoutMs = 180_000): Sp
     return spawnSync("bash", [CLUSTER_SCRIPT, verb], { cwd: REPO, env: c.env, encoding: "utf8", timeout: timeoutMs });
 }
 
+/** A cluster of the test's own: its state in `work/<stateSubdir>` (a temp dir), its own ports and kind of nodes. */
+export interface TestCluster extends Cluster {
+    /** The test's temp dir; stopCluster removes it. */
+    work: string;
+}
+
+export function testCluster(o: {
+    /** Prefix of the temp dir's name. */
+    prefix: string;
+    kind: "kwok" | "real";
+    portBase: number;
+    /** Where kubectl is (clusterBinDir()); undefined when the binaries are missing. */
+    bin: string | undefined;
+    /** The state dir's name in the temp dir. Default: "state". */
+    stateSubdir?: string;
+    /** More environment for cluster.sh (and scripts/up.sh), given the temp dir. */
+    env?: (work: string) => NodeJS.ProcessEnv;
+}): TestCluster {
+    const work = tempDir(o.prefix);
+    const stateDir = path.join(work, o.stateSubdir ?? "state");
+    return {
+        work, stateDir,
+        kubectl: path.join(o.bin ?? "/nonexistent", "kubectl"),
+        env: {
+            ...process.env,
+            KUBEPOLARIS_CLUSTER_KIND: o.kind,
+            KUBEPOLARIS_CLUSTER_DIR: stateDir,
+            KUBEPOLARIS_CLUSTER_PORT_BASE: String(o.portBase),
+            ...o.env?.(work),
+        },
+    };
+}
+
+/** `cluster.sh up`: sets the kubeconfig and returns the seconds it took; when up fails, `down`, then throw with its output. */
+export function startCluster(c: Cluster, timeoutMs?: number): number {
+    const t0 = Date.now();
+    const r = clusterScript(c, "up", timeoutMs);
+    if (r.status !== 0) {
+        clusterScript(c, "down");
+        throw new Error(describeFailure("cluster.sh up", r));
+    }
+    c.kubeconfig = r.stdout.trim().split("\n").pop();
+    return (Date.now() - t0) / 1000;
+}
+
+/** `cluster.sh down`, then the test's temp dir removed. */
+export function stopCluster(c: TestCluster, timeoutMs?: number): void {
+    clusterScript(c, "down", timeoutMs);
+    fs.rmSync(c.work, { recursive: true, force: true });
+}
+
 export function kubectl(c: Cluster, args: string[], input?: string): SpawnSyncReturns<string> {
     return spawnSync(c.kubectl, ["--kubeconfig", c.kubeconfig ?? "", ...args], {
         encoding: "utf8", input, timeout: 120_000, maxBuffer: 64 * 1024 * 1024,
@@ -44,18 +96,9 @@ export function kubectlJson(c: Cluster, args: string[]): any {
     return JSON.parse(kubectlOk(c, [...args, "-o", "json"]));
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+/** Polls `probe` (awaited when async) every 500 ms until it returns a value; throws naming `what` after `timeoutMs`. */
+export function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+    return until(what, timeoutMs, probe, 500);
 }
 
 /** Pids of processes whose command line names a file under `dir`. */

@@ -12,8 +12,8 @@
 // a mirror of the project in a temp dir (KUBEPOLARIS_STACK_WORKDIR), whose copy the tier change edits.
 import * as fs from "fs";
 import * as path from "path";
-import { describeFailure, REPO, RunResult, tempDir, toolchainBinDir } from "../engine/engine";
-import { Cluster, clusterBinDir, clusterScript, freePortBase, kubectl, kubectlJson, localStack, waitFor } from "./cluster";
+import { describeFailure, REPO, RunResult, toolchainBinDir } from "../engine/engine";
+import { clusterBinDir, freePortBase, kubectl, kubectlJson, localStack, stopCluster, testCluster, waitFor } from "./cluster";
 
 const CLUSTER_BIN = clusterBinDir();
 const ENGINE_BIN = toolchainBinDir();
@@ -49,21 +49,15 @@ function resourceSummary(stdout: string): string[] {
 }
 
 describeProgram(suite, () => {
-    const work = tempDir("kubepolaris-program-test-");
-    const c: Cluster = {
-        stateDir: path.join(work, "cluster"),
-        kubectl: path.join(CLUSTER_BIN ?? "/nonexistent", "kubectl"),
-        env: {
-            ...process.env,
-            KUBEPOLARIS_CLUSTER_KIND: "kwok",
-            KUBEPOLARIS_CLUSTER_DIR: path.join(work, "cluster"),
-            KUBEPOLARIS_CLUSTER_PORT_BASE: String(freePortBase()),
+    const c = testCluster({
+        prefix: "kubepolaris-program-test-", kind: "kwok", portBase: freePortBase(), bin: CLUSTER_BIN, stateSubdir: "cluster",
+        env: (work) => ({
             KUBEPOLARIS_POD_START_DELAY: START_DELAY,
             KUBEPOLARIS_STATE_DIR: path.join(work, "state"),
             KUBEPOLARIS_STACK_WORKDIR: path.join(work, "project"),
             NO_COLOR: "1",
-        },
-    };
+        }),
+    });
     const stackFileBefore = fs.readFileSync(STACK_FILE, "utf8");
     const seconds: Record<string, number> = {};
     const timed = async (what: string, args: string[]) => {
@@ -88,10 +82,9 @@ describeProgram(suite, () => {
     }, 540_000);
 
     afterAll(() => {
-        clusterScript(c, "down");
+        stopCluster(c);
         console.log(`timings (pod start-up delay ${START_DELAY}): ${JSON.stringify(seconds)}\n`
             + `tier change: fewest ready pods sampled ${JSON.stringify(minReady)}; when pulumi up returned: ${rolloutAtReturn}`);
-        fs.rmSync(work, { recursive: true, force: true });
     }, 120_000);
 
     test("up starts the cluster, deploys every object through the API server and prints the stack outputs", async () => {

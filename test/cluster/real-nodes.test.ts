@@ -11,8 +11,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describeFailure, REPO, tempDir } from "../engine/engine";
-import { Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, waitFor } from "./cluster";
+import { REPO } from "../engine/engine";
+import { clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, startCluster, stopCluster, testCluster, waitFor } from "./cluster";
 import { clientPod, hostTraces, httpFromPod, image, realNodesReady, RESTRICTED_CONTAINER } from "./realNodes";
 
 const BIN = clusterBinDir();
@@ -28,17 +28,7 @@ const ZONES = ["zone-a", "zone-b", "zone-c"];
 const PORT_BASE = freeRealPortBase();
 
 describeReal(suite, () => {
-    const work = tempDir("kubepolaris-real-test-");
-    const c: Cluster = {
-        stateDir: path.join(work, "state"),
-        kubectl: path.join(BIN ?? "/nonexistent", "kubectl"),
-        env: {
-            ...process.env,
-            KUBEPOLARIS_CLUSTER_KIND: "real",
-            KUBEPOLARIS_CLUSTER_DIR: path.join(work, "state"),
-            KUBEPOLARIS_CLUSTER_PORT_BASE: String(PORT_BASE),
-        },
-    };
+    const c = testCluster({ prefix: "kubepolaris-real-test-", kind: "real", portBase: PORT_BASE, bin: BIN });
     let before: Record<string, string[]> = {};
     let upSeconds = 0;
     let busybox = "";
@@ -49,23 +39,13 @@ describeReal(suite, () => {
         }
         before = hostTraces(c.stateDir);
         busybox = image("busybox");
-        const t0 = Date.now();
-        const r = clusterScript(c, "up", 300_000);
-        upSeconds = (Date.now() - t0) / 1000;
-        if (r.status !== 0) {
-            clusterScript(c, "down");
-            throw new Error(describeFailure("cluster.sh up", r));
-        }
-        c.kubeconfig = r.stdout.trim().split("\n").pop();
+        upSeconds = startCluster(c, 300_000);
     }, 360_000);
 
-    afterAll(() => {
-        clusterScript(c, "down");
-        fs.rmSync(work, { recursive: true, force: true });
-    }, 180_000);
+    afterAll(() => stopCluster(c), 180_000);
 
     test("up refuses a user who is not root, saying why and what to use instead, before it makes anything", () => {
-        const dir = path.join(work, "not-root");
+        const dir = path.join(c.work, "not-root");
         const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", path.join(REPO, "scripts", "cluster", "cluster.sh"), "up"], {
             encoding: "utf8", timeout: 30_000,
             env: { ...process.env, KUBEPOLARIS_CLUSTER_KIND: "real", KUBEPOLARIS_CLUSTER_DIR: dir, HOME: "/nonexistent" },
@@ -163,17 +143,7 @@ describeReal(suite, () => {
     test("NetworkPolicies are enforced (kube-router): a policy admitting one namespace's client blocks another namespace", async () => {
         const other = `${NS}-other`;
         kubectlOk(c, ["create", "namespace", other]);
-        const stranger = {
-            apiVersion: "v1", kind: "Pod", metadata: { name: "stranger", namespace: other },
-            spec: {
-                nodeName: "node2",
-                containers: [{
-                    name: "stranger", image: busybox, imagePullPolicy: "Never", command: ["sleep", "3600"],
-                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
-                }],
-                terminationGracePeriodSeconds: 1,
-            },
-        };
+        const stranger = clientPod("stranger", other, busybox, "node2");
         kubectlOk(c, ["apply", "-f", "-"], JSON.stringify(stranger));
         kubectlOk(c, ["wait", "--for=condition=Ready", "pod/stranger", "-n", other, "--timeout=60s"]);
         const get = (ns: string, pod: string) => httpFromPod(c, ns, pod, `web.${NS}.svc.cluster.local`, 80) !== undefined;

@@ -139,33 +139,27 @@ function diagnostics(resp: any, urn?: string): Violation[] {
 
 async function viaServer(resources: RecordedResource[], stackUrn: string): Promise<Violation[]> {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const found: Violation[] = [];
-    for (const r of resources) {
-        const req = new analyzerPb.AnalyzeRequest();
-        req.setType(r.type);
-        req.setProperties(Struct.fromJavaScript(toWire(r.inputs)));
-        req.setUrn(r.urn);
-        req.setName(r.name);
-        req.setOptions(options(r));
+    /** The fields an Analyze request and a stack's resource share. */
+    const describe = (message: any, r: RecordedResource): any => {
+        message.setType(r.type);
+        message.setProperties(Struct.fromJavaScript(toWire(r.inputs)));
+        message.setUrn(r.urn);
+        message.setName(r.name);
+        message.setOptions(options(r));
         const p = provider(r, byUrn);
         if (p) {
-            req.setProvider(p);
+            message.setProvider(p);
         }
+        return message;
+    };
+    const found: Violation[] = [];
+    for (const r of resources) {
         // The engine reports resource diagnostics against the analyzed resource.
-        found.push(...diagnostics(await call("analyze", req), r.urn));
+        found.push(...diagnostics(await call("analyze", describe(new analyzerPb.AnalyzeRequest(), r)), r.urn));
     }
     const stackReq = new analyzerPb.AnalyzeStackRequest();
     stackReq.setResourcesList(resources.map((r) => {
-        const res = new analyzerPb.AnalyzerResource();
-        res.setType(r.type);
-        res.setProperties(Struct.fromJavaScript(toWire(r.inputs)));
-        res.setUrn(r.urn);
-        res.setName(r.name);
-        res.setOptions(options(r));
-        const p = provider(r, byUrn);
-        if (p) {
-            res.setProvider(p);
-        }
+        const res = describe(new analyzerPb.AnalyzerResource(), r);
         if (r.parent) {
             res.setParent(r.parent);
         }

@@ -88,3 +88,31 @@ export function configProblems(raw: RawConfig): string[] {
     }
     throw new Error("expected the config to be rejected");
 }
+
+const COMPONENT_LABEL = "app.kubernetes.io/component";
+
+/**
+ * The most pods of a workload the program lets run at once, read from what it renders: the HPA's
+ * maxReplicas plus the surge the Deployment's rolling update adds on top (a percentage rounds up,
+ * as the Deployment controller does).
+ */
+export function peakPods(program: Program, component: string): number {
+    const deployment = program.one("kubernetes:apps/v1:Deployment", (r) => r.inputs.metadata?.labels?.[COMPONENT_LABEL] === component);
+    const hpa = program.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        (r) => r.inputs.spec.scaleTargetRef.name === deployment.inputs.metadata.name);
+    const max: number = hpa.inputs.spec.maxReplicas;
+    const surge = deployment.inputs.spec.strategy?.rollingUpdate?.maxSurge ?? "25%";
+    return max + (typeof surge === "number" ? surge : Math.ceil((max * parseInt(surge, 10)) / 100));
+}
+
+/** The database server's max_connections as the program sets it: the RDS parameter group, or the in-cluster mysqld's flag. */
+export function serverMaxConnections(program: Program): number {
+    const groups = program.ofType("aws:rds/parameterGroup:ParameterGroup").filter((g) => g.provider === undefined);
+    if (groups.length > 0) {
+        const values = groups.map((g) => Number(g.inputs.parameters.find((x: { name: string }) => x.name === "max_connections").value));
+        return Math.min(...values);
+    }
+    const mysql = program.one("kubernetes:apps/v1:StatefulSet").inputs.spec.template.spec.containers[0];
+    const flag: string = mysql.args.find((a: string) => a.startsWith("--max-connections="));
+    return Number(flag.split("=")[1]);
+}

@@ -240,6 +240,21 @@ export async function evaluatePolicies(options: EvaluateOptions): Promise<Evalua
         const provider = urn ? byUrn.get(urn) : undefined;
         return provider ? { type: provider.type, props: policyProps(provider.inputs), urn: provider.urn, name: urnName(provider.urn) } : undefined;
     };
+    /** What a policy sees of a resource in both hooks: a fresh copy of its inputs each time. */
+    const viewOf = (r: RecordedResource) => {
+        const props = policyProps(r.inputs);
+        const provider = providerFor(r);
+        return {
+            type: r.type,
+            props,
+            urn: r.urn,
+            name: urnName(r.urn),
+            opts: resourceOptions(r),
+            isType: (cls: any) => isTypeOf(r.type, cls),
+            asType: ((cls: any) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"] & ResourceValidationArgs["asType"],
+            ...(provider ? { provider } : {}),
+        };
+    };
     const reporter = (p: Policy, level: ViolationLevel, fixedUrn: string | undefined) =>
         (message: any, urn?: string) => {
             if (typeof message === "object" && message !== null) {
@@ -280,23 +295,12 @@ export async function evaluatePolicies(options: EvaluateOptions): Promise<Evalua
             const report = reporter(p, level, r.urn);
             const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
             for (const validate of validations) {
-                const props = policyProps(r.inputs);
                 const args: ResourceValidationArgs = {
-                    type: r.type,
-                    props,
-                    urn: r.urn,
-                    name: urnName(r.urn),
-                    opts: resourceOptions(r),
+                    ...viewOf(r),
                     stackTags: NO_STACK_TAGS,
-                    isType: (cls: any) => isTypeOf(r.type, cls),
-                    asType: ((cls: any) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
                     getConfig: getConfigOf(p),
                     notApplicable: throwNotApplicable,
                 };
-                const provider = providerFor(r);
-                if (provider) {
-                    args.provider = provider;
-                }
                 try {
                     await Promise.resolve(validate(args, report));
                 } catch (e) {
@@ -330,23 +334,7 @@ export async function evaluatePolicies(options: EvaluateOptions): Promise<Evalua
         }
         const policyResources = new Map<string, PolicyResource>();
         for (const r of resources) {
-            const props = policyProps(r.inputs);
-            const resource: PolicyResource = {
-                type: r.type,
-                props,
-                urn: r.urn,
-                name: urnName(r.urn),
-                opts: resourceOptions(r),
-                dependencies: [],
-                propertyDependencies: {},
-                isType: (cls: any) => isTypeOf(r.type, cls),
-                asType: ((cls: any) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
-            };
-            const provider = providerFor(r);
-            if (provider) {
-                resource.provider = provider;
-            }
-            policyResources.set(r.urn, resource);
+            policyResources.set(r.urn, { ...viewOf(r), dependencies: [], propertyDependencies: {} });
         }
         for (const r of resources) {
             const resource = policyResources.get(r.urn)!;
