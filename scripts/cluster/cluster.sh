@@ -256,14 +256,19 @@ cmd_load() {
   done
   for n in "${pids[@]}"; do wait "$n" || failed=1; done
   ((failed == 0)) || die "scripts/cluster/images.sh failed (log: $LOGS/images.log)"
+  local tars=()
   for image in "$@"; do
-    tar="$(tail -1 "$STATE/.image-$image")"
+    tars+=("$(tail -1 "$STATE/.image-$image")")
     rm -f "$STATE/.image-$image"
-    for ((n = 1; n <= REAL_NODES; n++)); do
-      import_image "$n" "$tar" || die "could not import $tar into node$n (log: $LOGS/images.log)"
-    done
-    say "$(basename "$tar" .tar) on ${REAL_NODES} nodes"
   done
+  # Every node imports at once (each has its own containerd): a third of the time on a new cluster.
+  pids=()
+  for ((n = 1; n <= REAL_NODES; n++)); do
+    ( for tar in "${tars[@]}"; do import_image "$n" "$tar" || exit 1; done ) & pids+=($!)
+  done
+  for n in "${pids[@]}"; do wait "$n" || failed=1; done
+  ((failed == 0)) || die "could not import the images into every node (log: $LOGS/images.log)"
+  for tar in "${tars[@]}"; do say "$(basename "$tar" .tar) on ${REAL_NODES} nodes"; done
 }
 
 case "${1:-}" in
