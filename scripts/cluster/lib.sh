@@ -38,6 +38,14 @@ start() { # <name> <binary> <args...>: its own session and process group, log in
     runs_from_state "$pid" && break
     sleep 0.1
   done
+  # setsid forks when its caller leads a process group, and the pid above is then gone at once:
+  # record the process it started (the binary, naming this state dir) instead.
+  if ! runs_from_state "$pid"; then
+    local p
+    for p in $(pgrep -f -- "$1" 2>/dev/null); do
+      if runs_from_state "$p"; then echo "$p" > "$PIDS/$name.pid"; break; fi
+    done
+  fi
 }
 
 stop() { # <name>: TERM its process group, KILL what is left after 10 s
@@ -89,7 +97,8 @@ wait_for() { # <name> <timeout s> <command...>: until the command succeeds; fail
   local name="$1" timeout="$2"; shift 2
   local deadline=$(( $(date +%s) + timeout ))
   until "$@" >/dev/null 2>&1; do
-    if [[ -f "$PIDS/$name.pid" ]]; then alive "$name" || fail_component "$name" "exited during start-up"; fi
+    # Dead only if still dead a moment later (a process is never called dead on one reading).
+    if [[ -f "$PIDS/$name.pid" ]] && ! alive "$name"; then sleep 1; alive "$name" || fail_component "$name" "exited during start-up"; fi
     (( $(date +%s) < deadline )) || fail_component "$name" "was not healthy within ${timeout}s"
     sleep 0.2
   done
