@@ -149,20 +149,29 @@ make_cgroup() { # <path>: in every v1 hierarchy, cpuset's cpus/mems copied from 
   record cgroup "$1"
 }
 
-remove_cgroup() { # <path>: every process left in it killed, then every folder, deepest first
-  local d dir pid i
-  for ((i = 0; i < 20; i++)); do
+remove_cgroup() { # <path>: every process in it killed, then every folder, deepest first
+  local d dir pid f i left
+  # Retried for up to 10 s: a killed task leaves its cgroup only once the kernel has reaped it, and
+  # rmdir fails (EBUSY) until then; one pass left node cgroups behind on a busy CI host.
+  for ((i = 0; i < 50; i++)); do
+    # A frozen task ignores SIGKILL until thawed (runc freezes a container while it kills it).
+    while IFS= read -r f; do echo THAWED > "$f" 2>/dev/null || true; done \
+      < <(find "$CGROUP_FS/freezer$1" -name freezer.state 2>/dev/null)
     pid="$(find "$CGROUP_FS"/*"$1" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
-    [[ -z "$pid" ]] && break
     # shellcheck disable=SC2086
-    kill -KILL $pid 2>/dev/null || true
+    [[ -n "$pid" ]] && { kill -KILL $pid 2>/dev/null || true; }
+    left=""
+    # The kubelet and runc also make the path in the unified (v2) hierarchy of this hybrid layout.
+    for d in $(cgroup_controllers) "$CGROUP_FS/unified"; do
+      [[ -d "$d$1" ]] || continue
+      while IFS= read -r dir; do rmdir "$dir" 2>/dev/null || true; done < <(find "$d$1" -depth -type d 2>/dev/null)
+      [[ -d "$d$1" ]] && left+=" ${d##*/}"
+    done
+    [[ -z "$left" ]] && return 0
     sleep 0.2
   done
-  # The kubelet and runc also make the path in the unified (v2) hierarchy of this hybrid layout.
-  for d in $(cgroup_controllers) "$CGROUP_FS/unified"; do
-    [[ -d "$d$1" ]] || continue
-    while IFS= read -r dir; do rmdir "$dir" 2>/dev/null || true; done < <(find "$d$1" -depth -type d 2>/dev/null)
-  done
+  say "cgroup $1 still present after 10 s in:$left (tasks: ${pid:-none})"
+  return 1
 }
 
 set_sysctl() { # <key> <value>: recorded with the value it had
