@@ -9,6 +9,8 @@
 #   - as root, the real nodes' add-ons (scripts/cluster/ensure.sh --node), for the real-node test.
 #   - crane (scripts/images/crane.sh: the release download, else built niced from the Go module
 #     proxy, ~1 min of CPU, in the background), for the image mirror test (test/images);
+#   - vegeta (scripts/drill/vegeta.sh: the release download, else ~10 s of `go install`), the load
+#     generator of the served drill in the real-node test;
 #   - Traefik and the Gateway API CRDs (scripts/edge/traefik.sh, niced, started first and in the
 #     background: ~3 min of module downloads, then ~4.5 min and ~3.4 GB compiling), for the edge test;
 #   - as root, the local stack's images (scripts/cluster/images.sh), for the main job on real nodes.
@@ -27,6 +29,8 @@ traefik_build=$!
 # crane for the image mirror test: small, beside the others.
 bash scripts/images/crane.sh >/dev/null &
 crane_build=$!
+bash scripts/drill/vegeta.sh >/dev/null &
+vegeta_build=$!
 
 bash scripts/install-promtool.sh >&2
 
@@ -73,6 +77,7 @@ fi
 wait "$ui_build" || { say "the KubePolaris UI build failed (scripts/app/frontend.sh)"; exit 1; }
 say "crane (cached after the first build)"
 wait "$crane_build" || { say "scripts/images/crane.sh failed"; exit 1; }
+wait "$vegeta_build" || { say "scripts/drill/vegeta.sh failed"; exit 1; }
 say "Traefik and the Gateway API CRDs (cached after the first build)"
 wait "$traefik_build" || { say "scripts/edge/traefik.sh failed"; exit 1; }
 if [[ -n "$node_addons" ]]; then

@@ -1,8 +1,13 @@
 // npm run drill [-- options]: the HA drills on a local control plane of their own; see docs/drills.md.
 //
-//   --fast                 the CI drill: one node drain on ours at tier small
-//   --drills a,b           drain-one, drain-two, rollout, chaos, zone-loss (default: all)
-//   --configs a,b          seed-ha, naive, ours-small, ours-medium (default: all, in that order)
+//   --real                 real nodes (root): every drill under traffic through the edge (vegeta),
+//                          failed requests and latency measured; without it, kwok's fake nodes and pod counts
+//   --rate N               --real: requests per second through the edge (default 40)
+//   --fast                 the CI drill: one node drain on ours at tier small (with --real: a drain
+//                          and a rollout, on ours-small and naive)
+//   --drills a,b           drain-one, drain-two, rollout, chaos, zone-loss (default: all; real nodes: not zone-loss yet)
+//   --configs a,b          seed-ha, naive, ours-small, ours-medium (default: all, in that order; real
+//                          nodes: ours-small, ours-medium, naive)
 //   --out DIR              report folder (default reports/drills: latest.md, latest.json, ready-pods.png)
 //   --keep-cluster         leave the cluster running (the next run reuses it)
 //   --chaos-seconds N      how long the chaos drill deletes pods (default 60)
@@ -15,8 +20,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { CONFIGURATION_NAMES, REPO } from "./configs";
-import { DRILLS, FULL_TIMINGS } from "./drills";
-import { markdownTable, writeReport } from "./report";
+import { DRILLS, FULL_TIMINGS, REAL_DRILLS } from "./drills";
+import { markdownTable, servedTable, writeReport } from "./report";
 import { RunOptions, RunResult, runDrills } from "./run";
 
 export function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
@@ -28,6 +33,8 @@ export function parse(argv: string[]): { options: RunOptions; out: string; rende
             allowPositionals: false,
             options: {
                 fast: { type: "boolean" },
+                real: { type: "boolean" },
+                rate: { type: "string" },
                 "keep-cluster": { type: "boolean" },
                 drills: { type: "string" },
                 configs: { type: "string" },
@@ -53,12 +60,21 @@ export function parse(argv: string[]): { options: RunOptions; out: string; rende
         throw new Error(`--chaos-seconds: got '${chaos}'; allowed: a whole number of seconds ≥ 1`);
     }
     const portBase = Number(process.env.KUBEPOLARIS_DRILL_PORT_BASE ?? 17440);
+    const real = values.real === true;
+    const rate = value("--rate");
+    if (rate !== undefined && (!real || !/^[1-9]\d*$/.test(rate) || Number(rate) > 200)) {
+        throw new Error(`--rate: got '${rate}'; allowed: with --real, a whole number of requests per second from 1 to 200`);
+    }
+    const defaultConfigs = real ? (fast ? ["ours-small", "naive"] : ["ours-small", "ours-medium", "naive"]) : (fast ? ["ours-small"] : [...CONFIGURATION_NAMES]);
+    const defaultDrills = real ? (fast ? ["drain-one", "rollout"] : REAL_DRILLS.map((d) => d.name)) : (fast ? ["drain-one"] : DRILLS.map((d) => d.name));
     return {
         out: path.resolve(value("--out") ?? path.join(REPO, "reports", "drills")),
         render: value("--render"),
         options: {
-            configs: list("--configs", fast ? ["ours-small"] : [...CONFIGURATION_NAMES]),
-            drills: list("--drills", fast ? ["drain-one"] : DRILLS.map((d) => d.name)),
+            nodes: real ? "real" : "kwok",
+            trafficRate: Number(rate ?? 40),
+            configs: list("--configs", defaultConfigs),
+            drills: list("--drills", defaultDrills),
             timings: { ...FULL_TIMINGS, ...(fast ? { drainTimeoutS: 60 } : {}), ...(chaos ? { chaosDurationS: Number(chaos) } : {}) },
             workDir: process.env.KUBEPOLARIS_DRILL_DIR ?? path.join(os.homedir(), ".cache", "kubepolaris-drill"),
             portBase,
@@ -75,7 +91,8 @@ async function main(): Promise<void> {
     const run: RunResult = render ? JSON.parse(fs.readFileSync(render, "utf8")) : await runDrills(options);
     const files = await writeReport(run, out);
     console.log(markdownTable(run));
-    console.log(`report: ${files.markdown}\nseries: ${files.json}\nchart:  ${files.png}`);
+    console.log(servedTable(run));
+    console.log(`report: ${files.markdown}\nseries: ${files.json}\nchart:  ${files.png}${files.servedPng ? `\nserved: ${files.servedPng}` : ""}`);
     if (run.results.some((r) => r.error)) {
         process.exitCode = 1;
     }

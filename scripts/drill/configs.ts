@@ -3,6 +3,7 @@
 //  - seed-ha: the HA guide's values-ha.yaml (its Kubernetes 部署 section) taken literally, as plain manifests in a namespace of its own;
 //  - naive: what a quick install gives: 2 replicas, no anti-affinity, no spread, no PDB.
 // Baselines are generated here, never by changing the stack's files.
+import type { V1Deployment } from "@kubernetes/client-node";
 import * as path from "path";
 import { pdbBudget } from "../../components/haWorkload";
 import { componentName, podLabels } from "../../components/labels";
@@ -187,12 +188,85 @@ export function naive(): Configuration {
         WORKLOADS.map((w) => deployment(ns, release, w, images[w], w === "backend" ? BACKEND_PORT : FRONTEND_PORT, { replicas: 2 })));
 }
 
-export const CONFIGURATION_NAMES = ["seed-ha", "naive", "ours-small", "ours-medium"] as const;
+// ------------------------------------------------------------------- naive on real nodes
+/**
+ * A Deployment as a quick install would have it: the same app, image, configuration and Services,
+ * without the HA measures: 2 replicas, the default rolling update (25 % / 25 %, no minReadySeconds),
+ * the default 30 s grace, no preStop wait, no probes, no anti-affinity, no spread. Pure: the input
+ * is not changed.
+ */
+export function withoutHaMeasures(deployment: V1Deployment): V1Deployment {
+    const d = JSON.parse(JSON.stringify(deployment)) as V1Deployment;
+    const spec = d.spec!;
+    const pod = spec.template.spec!;
+    spec.replicas = 2;
+    delete spec.strategy;
+    delete spec.minReadySeconds;
+    delete pod.terminationGracePeriodSeconds;
+    delete pod.affinity;
+    delete pod.topologySpreadConstraints;
+    for (const c of pod.containers) {
+        delete c.lifecycle;
+        delete c.readinessProbe;
+        delete c.startupProbe;
+        delete c.livenessProbe;
+    }
+    delete d.status;
+    delete d.metadata?.resourceVersion;
+    delete d.metadata?.managedFields;
+    return d;
+}
 
-export function configuration(name: string): Configuration {
+/**
+ * On real nodes a baseline must really serve, so naive is our deployed stack with its HA measures
+ * taken out in place: the Deployments replaced by withoutHaMeasures, the PDBs and HPAs deleted.
+ * Everything else (database, Secrets, nginx configuration, Services, edge, NetworkPolicies) stays,
+ * so the comparison isolates the workloads' HA measures. Teardown deletes naive's Deployments and
+ * puts the stack back with `pulumi up --refresh` (the engine sees what is missing and recreates it).
+ */
+export function naiveOnOurStack(): Configuration {
+    const facts = localStackFacts();
+    return {
+        name: "naive",
+        description: "our stack without its HA measures: 2 replicas, default rolling update, no preStop, no probes, no anti-affinity, no spread, no PDB, no HPA",
+        namespace: facts.namespace,
+        async deploy(ctx) {
+            await ctx.upScript(["pulumi", "config", "set", "--stack", "local", "kubepolaris:tier", "small"]);
+            await ctx.upScript(["up"]);
+            for (const w of WORKLOADS) {
+                const ref = { name: componentName(facts.release, w), namespace: facts.namespace };
+                await unlessNotFound(ctx.kube.autoscaling.deleteNamespacedHorizontalPodAutoscaler(ref));
+                await unlessNotFound(ctx.kube.policy.deleteNamespacedPodDisruptionBudget(ref));
+                const live = await ctx.kube.apps.readNamespacedDeployment(ref);
+                await ctx.kube.apps.replaceNamespacedDeployment({ ...ref, body: withoutHaMeasures(live) });
+            }
+            ctx.log("naive: HPAs and PDBs deleted, Deployments replaced without their HA measures");
+        },
+        async teardown(ctx) {
+            // The replaced Deployments belong to this client's field manager now, so the engine's
+            // server-side apply would conflict on them: delete them, and the refresh recreates them.
+            for (const w of WORKLOADS) {
+                const ref = { name: componentName(facts.release, w), namespace: facts.namespace };
+                await unlessNotFound(ctx.kube.apps.deleteNamespacedDeployment({ ...ref, propagationPolicy: "Foreground" }));
+                await until(`naive's ${ref.name} gone`, 120_000, async () =>
+                    await unlessNotFound(ctx.kube.apps.readNamespacedDeployment(ref)) ? undefined : true, 500);
+            }
+            await ctx.upScript(["up", "--refresh"]);
+        },
+    };
+}
+
+export const CONFIGURATION_NAMES = ["seed-ha", "naive", "ours-small", "ours-medium"] as const;
+/** What real nodes can run: the baselines must serve, and seed-ha's plain manifests have no app configuration. */
+export const REAL_CONFIGURATION_NAMES = ["naive", "ours-small", "ours-medium"] as const;
+
+export function configuration(name: string, nodes: "kwok" | "real" = "kwok"): Configuration {
+    if (nodes === "real" && !(REAL_CONFIGURATION_NAMES as readonly string[]).includes(name)) {
+        throw new Error(`--configs: got '${name}' on real nodes; allowed there: ${REAL_CONFIGURATION_NAMES.join(", ")}`);
+    }
     switch (name) {
         case "seed-ha": return seedHa();
-        case "naive": return naive();
+        case "naive": return nodes === "real" ? naiveOnOurStack() : naive();
         case "ours-small": return ours("small");
         case "ours-medium": return ours("medium");
         default: throw new Error(`--configs: got '${name}'; allowed: ${CONFIGURATION_NAMES.join(", ")}`);

@@ -33,6 +33,8 @@ export interface DrillContext {
     deployments: Record<Workload, string>;
     timings: DrillTimings;
     log: (message: string) => void;
+    /** Nodes no drill drains or loses (real nodes: the single database's). */
+    protectedNodes?: ReadonlySet<string>;
 }
 
 export interface DrillOutcome {
@@ -74,6 +76,7 @@ export function busiestNodes(ctx: DrillContext): string[] {
         }
     }
     return [...score.entries()]
+        .filter(([n]) => !ctx.protectedNodes?.has(n))
         .sort(([na, [ba, ta]], [nb, [bb, tb]]) => bb - ba || tb - ta || na.localeCompare(nb))
         .map(([n]) => n);
 }
@@ -231,41 +234,34 @@ export const zoneLoss: Drill = {
 };
 
 // ---------------------------------------------------------------------------------- rollout
-const DRILL_TAG_SUFFIX = "-drill";
-
-async function setBackendImage(ctx: DrillContext, toDrill: boolean): Promise<string> {
-    const ref = { name: ctx.deployments.backend, namespace: ctx.namespace };
-    const d = await ctx.kube.apps.readNamespacedDeployment(ref);
-    const container = d.spec!.template.spec!.containers[0];
-    const current = container.image as string;
-    const base = current.endsWith(DRILL_TAG_SUFFIX) ? current.slice(0, -DRILL_TAG_SUFFIX.length) : current;
-    const image = toDrill ? `${base}${DRILL_TAG_SUFFIX}` : base;
-    await ctx.kube.apps.patchNamespacedDeployment({ ...ref, body: { spec: { template: { spec: { containers: [{ name: container.name, image }] } } } } },
-        STRATEGIC_MERGE_PATCH);
-    await until(`the backend rollout to ${image}`, 600_000, async () => {
-        const now = await ctx.kube.apps.readNamespacedDeployment(ref);
-        const s = now.status ?? {};
-        const want = now.spec?.replicas;
-        return (s.observedGeneration ?? 0) >= (now.metadata?.generation ?? 0) && s.updatedReplicas === want
-            && s.replicas === want && s.readyReplicas === want && s.availableReplicas === want ? true : undefined;
-    }, 500);
-    return image;
-}
+/** The pod-template annotation a rollout changes (what `kubectl rollout restart` does with its own key). */
+export const ROLLOUT_ANNOTATION = "kubepolaris.io/drill-rollout";
 
 export const rollout: Drill = {
     name: "rollout",
-    title: "rolling update of the backend image",
+    title: "rolling update of the backend",
     async run(ctx) {
-        const d = await ctx.kube.apps.readNamespacedDeployment({ name: ctx.deployments.backend, namespace: ctx.namespace });
+        const ref = { name: ctx.deployments.backend, namespace: ctx.namespace };
+        const d = await ctx.kube.apps.readNamespacedDeployment(ref);
         const strategy = d.spec?.strategy?.rollingUpdate ?? {};
-        const image = await setBackendImage(ctx, true);
+        // A new pod template makes the same rolling update a new image does, with an image every
+        // node already has (real nodes pull nothing).
+        await ctx.kube.apps.patchNamespacedDeployment({ ...ref, body: { spec: { template: { metadata: { annotations: {
+            [ROLLOUT_ANNOTATION]: new Date().toISOString() } } } } } }, STRATEGIC_MERGE_PATCH);
+        await until("the backend rollout", 600_000, async () => {
+            const now = await ctx.kube.apps.readNamespacedDeployment(ref);
+            const s = now.status ?? {};
+            const want = now.spec?.replicas;
+            return (s.observedGeneration ?? 0) >= (now.metadata?.generation ?? 0) && s.updatedReplicas === want
+                && s.replicas === want && s.readyReplicas === want && s.availableReplicas === want ? true : undefined;
+        }, 500);
         return {
             refused: noRefusals(),
-            notes: [`backend image → ${image.split("/").pop()} (maxSurge ${strategy.maxSurge ?? "25%"}, maxUnavailable ${strategy.maxUnavailable ?? "25%"}, minReadySeconds ${d.spec?.minReadySeconds ?? 0})`],
+            notes: [`backend pod template changed (${ROLLOUT_ANNOTATION}): maxSurge ${strategy.maxSurge ?? "25%"}, maxUnavailable ${strategy.maxUnavailable ?? "25%"}, minReadySeconds ${d.spec?.minReadySeconds ?? 0}`],
         };
     },
-    async restore(ctx) {
-        await setBackendImage(ctx, false);
+    async restore() {
+        // Nothing to undo: the new template is as good as the old one.
     },
 };
 
@@ -315,3 +311,5 @@ export const chaos: Drill = {
 };
 
 export const DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLoss];
+/** What runs on real nodes today (a zone loss there stops the zone's processes: not built yet). */
+export const REAL_DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos];

@@ -8,6 +8,7 @@ import { Tier } from "../../config";
 import { REPO } from "./configs";
 import { changePoints, secondsWhere, Workload, WORKLOADS } from "./figures";
 import { DrillResult, RunResult } from "./run";
+import { MIX, REQUEST_KINDS, RequestKind } from "./traffic";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const vega = require("vega");
@@ -55,20 +56,54 @@ export function markdownTable(run: RunResult): string {
     return lines.join("\n");
 }
 
+const causes = (byCause: Record<string, number>) =>
+    Object.keys(byCause).length === 0 ? "" : ` (${Object.entries(byCause).sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => `${c}: ${n}`).join(", ")})`;
+
+/** Real nodes: what the requests through the edge met, one row per drill and configuration. */
+export function servedTable(run: RunResult): string {
+    const served = run.results.filter((r) => r.traffic);
+    if (served.length === 0) {
+        return "";
+    }
+    const lines = [
+        `Requests through the edge at ${run.trafficRate}/s (per cycle of ${MIX.length}: ${REQUEST_KINDS.map((k) => `${MIX.filter((m) => m === k).length} ${KIND_NAMES[k]}`).join(", ")}), from ${TRAFFIC_NOTE}.`,
+        "",
+        "| drill | configuration | requests | failed (by cause) | s with failures | first → last failure s | login / read / page failed | p50 / p99 / max ms | min ready backend / frontend |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ];
+    for (const r of served) {
+        const f = r.traffic!.figures;
+        lines.push(`| ${r.title} | ${r.config} | ${f.sent} | ${f.failed}${causes(f.byCause)} | ${f.secondsWithFailures} | ${f.failureWindowS} `
+            + `| ${f.byKind.login.failed} / ${f.byKind["api-read"].failed} / ${f.byKind.ui.failed} | ${f.p50Ms} / ${f.p99Ms} / ${f.maxMs} `
+            + `| ${pair((w) => `${r.figures[w].minReady} (${r.figures[w].full})`)} |${r.error ? " error" : ""}`);
+    }
+    lines.push("");
+    return lines.join("\n");
+}
+
+const KIND_NAMES: Record<RequestKind, string> = { login: "login", "api-read": "authenticated API read", ui: "UI page" };
+const TRAFFIC_NOTE = "3 s before the disruption until 3 s after full capacity was back";
+
 export function markdownReport(run: RunResult, chartFile: string): string {
     const notes = run.results.flatMap((r) => [...r.notes, ...(r.error ? [`error: ${r.error}`] : [])].map((n) => `- ${r.config} / ${r.drill}: ${n}`));
     const t = run.timings;
     return [
         `# HA drills — ${run.startedAt.slice(0, 16).replace("T", " ")} UTC`,
         "",
-        `Pod start-up delay (kwok, scheduled → Ready): **${run.startDelayMs / 1000} s**, at least the backend readiness probe's initialDelaySeconds (10 s); every recovery time includes it.`,
-        `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} kwok nodes in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch.`,
+        ...(run.nodes === "real" ? [
+            `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} real nodes (kubelet, containerd, runc) in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch; load by vegeta through the edge on 127.0.0.1.`,
+            "",
+            servedTable(run),
+        ] : [
+            `Pod start-up delay (kwok, scheduled → Ready): **${run.startDelayMs / 1000} s**, at least the backend readiness probe's initialDelaySeconds (10 s); every recovery time includes it.`,
+            `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} kwok nodes in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch.`,
+        ]),
         `Load average (1/5/15 min) at the start ${run.loadAverage.start.map((x) => x.toFixed(2)).join(" ")}, at the end ${run.loadAverage.end.map((x) => x.toFixed(2)).join(" ")} (2 shared cores).`,
         `Drills: drain timeout ${t.drainTimeoutS} s, PDB refusals retried every ${t.evictionRetryS} s; chaos ${t.chaosDurationS} s, a pod every ${t.chaosIntervalS} s; a lost zone's nodes stay NotReady ${t.zoneNotReadyHoldS} s after the node controller notices, then are deleted.`,
         `Run from ${run.startedAt} to ${run.finishedAt}.`,
         "",
         markdownTable(run),
-        `Chart: \`${chartFile}\` (ready pods over time, one panel per drill and workload, a line per configuration, the floors dashed).`,
+        `Chart: \`${chartFile}\` (ready pods over time, one panel per drill and workload, a line per configuration, the floors dashed)${run.nodes === "real" ? `; \`${chartFile.replace(/ready-pods\.png$/, "served.png")}\` (requests and failures per second through the edge, the disruption dotted)` : ""}.`,
         "",
         "## What each drill did",
         "",
@@ -133,8 +168,59 @@ export function chartSpec(run: RunResult): any {
     };
 }
 
-export async function chartPng(run: RunResult): Promise<Buffer> {
-    const compiled = vegaLite.compile(chartSpec(run)).spec;
+/**
+ * Real nodes: requests per second (thin) and failed requests per second (thick) through the edge,
+ * a row per drill, a colour per configuration; the disruption's start and end as dotted rules.
+ */
+export function servedChartSpec(run: RunResult): any {
+    const values: any[] = [];
+    const drills = [...new Set(run.results.filter((r) => r.traffic).map((r) => r.drill))];
+    for (const r of run.results) {
+        if (!r.traffic) {
+            continue;
+        }
+        for (const p of r.traffic.series) {
+            values.push({ drill: r.drill, config: r.config, t: p.s, series: "sent/s", n: p.sent });
+            values.push({ drill: r.drill, config: r.config, t: p.s, series: "failed/s", n: p.failed });
+        }
+        for (const [i, at] of r.traffic.disruptionS.entries()) {
+            values.push({ drill: r.drill, config: r.config, event: i === 0 ? "disruption starts" : "disruption over", at });
+        }
+    }
+    return {
+        $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+        background: "white",
+        data: { values },
+        facet: { row: { field: "drill", type: "nominal", sort: drills, header: { labelAngle: -90, labelFontSize: 13, labelFontWeight: "bold", title: null } } },
+        spec: {
+            width: 720, height: 150,
+            layer: [
+                {
+                    transform: [{ filter: "isValid(datum.series)" }],
+                    mark: { type: "line", interpolate: "step-after", clip: true },
+                    encoding: {
+                        x: { field: "t", type: "quantitative", title: "seconds since the traffic started" },
+                        y: { field: "n", type: "quantitative", title: "requests per second" },
+                        color: { field: "config", type: "nominal", title: "configuration" },
+                        strokeWidth: { field: "series", type: "nominal", title: null, scale: { domain: ["sent/s", "failed/s"], range: [1, 3] } },
+                        strokeDash: { field: "series", type: "nominal", title: null, scale: { domain: ["sent/s", "failed/s"], range: [[4, 2], [1, 0]] } },
+                        detail: { field: "series" },
+                    },
+                },
+                {
+                    transform: [{ filter: "isValid(datum.event)" }],
+                    mark: { type: "rule", strokeDash: [2, 3], opacity: 0.7 },
+                    encoding: { x: { field: "at", type: "quantitative" }, color: { field: "config", type: "nominal" } },
+                },
+            ],
+        },
+        resolve: { scale: { x: "independent" } },
+        config: { font: "DejaVu Sans", view: { stroke: "#ccc" } },
+    };
+}
+
+export async function chartPng(run: RunResult, spec: any = chartSpec(run)): Promise<Buffer> {
+    const compiled = vegaLite.compile(spec).spec;
     const view = new vega.View(vega.parse(compiled), { renderer: "none" });
     const svg: string = await view.toSVG();
     view.finalize();
@@ -146,12 +232,16 @@ export async function chartPng(run: RunResult): Promise<Buffer> {
     return Buffer.from(png);
 }
 
-/** Writes latest.md, latest.json and ready-pods.png into `dir`; returns their paths. */
-export async function writeReport(run: RunResult, dir: string): Promise<{ markdown: string; json: string; png: string }> {
+/** Writes latest.md, latest.json and ready-pods.png (and, on real nodes, served.png) into `dir`; returns their paths. */
+export async function writeReport(run: RunResult, dir: string): Promise<{ markdown: string; json: string; png: string; servedPng?: string }> {
     fs.mkdirSync(dir, { recursive: true });
-    const files = { markdown: path.join(dir, "latest.md"), json: path.join(dir, "latest.json"), png: path.join(dir, "ready-pods.png") };
+    const files = { markdown: path.join(dir, "latest.md"), json: path.join(dir, "latest.json"), png: path.join(dir, "ready-pods.png"),
+        servedPng: run.results.some((r) => r.traffic) ? path.join(dir, "served.png") : undefined };
     fs.writeFileSync(files.json, JSON.stringify(run, null, 1));
     fs.writeFileSync(files.png, await chartPng(run));
+    if (files.servedPng) {
+        fs.writeFileSync(files.servedPng, await chartPng(run, servedChartSpec(run)));
+    }
     fs.writeFileSync(files.markdown, markdownReport(run, path.relative(REPO, files.png)));
     return files;
 }

@@ -9,9 +9,11 @@ import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
-import { Drill, DrillContext, DRILLS, DrillTimings } from "./drills";
+import { Drill, DrillContext, DRILLS, DrillTimings, REAL_DRILLS } from "./drills";
+import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath } from "./traffic";
 import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
-import { until } from "../../tools/until";
+import { sleep, until } from "../../tools/until";
+import { BACKEND } from "../../app/kubepolaris";
 import { isNodeReady, Kube, unlessNotFound } from "./kube";
 import { PodWatch, SAMPLE_MS } from "./sampler";
 
@@ -19,6 +21,10 @@ import { PodWatch, SAMPLE_MS } from "./sampler";
 const STABLE_S = 3;
 
 export interface RunOptions {
+    /** kwok's fake nodes (many, pods only counted) or real nodes (three, requests served and measured). */
+    nodes: "kwok" | "real";
+    /** Real nodes: requests per second through the edge during every drill. */
+    trafficRate: number;
     configs: string[];
     drills: string[];
     timings: DrillTimings;
@@ -42,12 +48,22 @@ export interface DrillResult {
     notes: string[];
     figures: Record<Workload, Omit<WorkloadFigures, "belowFloorS">>;
     samples: Sample[];
+    /** Real nodes: what the traffic through the edge met (`t` and seconds count from the traffic's start). */
+    traffic?: {
+        figures: TrafficFigures;
+        series: SecondPoint[];
+        /** When the disruption started and when it returned (its run() was over), in seconds of traffic. */
+        disruptionS: [number, number];
+    };
     error?: string;
 }
 
 export interface RunResult {
     startedAt: string;
     finishedAt: string;
+    nodes: "kwok" | "real";
+    /** Real nodes: requests per second through the edge. */
+    trafficRate?: number;
     startDelayMs: number;
     sampleMs: number;
     cluster: { nodes: number; zones: string[]; kubernetes: string };
@@ -58,11 +74,11 @@ export interface RunResult {
     results: DrillResult[];
 }
 
-export function clusterEnv(o: Pick<RunOptions, "workDir" | "portBase" | "startDelay">): NodeJS.ProcessEnv {
+export function clusterEnv(o: Pick<RunOptions, "workDir" | "portBase" | "startDelay"> & { nodes?: RunOptions["nodes"] }): NodeJS.ProcessEnv {
     return {
         ...process.env,
-        // The drills drain and partition more nodes than this host can run for real: kwok's fake ones.
-        KUBEPOLARIS_CLUSTER_KIND: "kwok",
+        // kwok: more nodes than this host can run for real (drains of several, zone loss); real: served requests.
+        KUBEPOLARIS_CLUSTER_KIND: o.nodes ?? "kwok",
         KUBEPOLARIS_CLUSTER_DIR: path.join(o.workDir, "cluster"),
         KUBEPOLARIS_CLUSTER_PORT_BASE: String(o.portBase),
         KUBEPOLARIS_POD_START_DELAY: o.startDelay,
@@ -96,6 +112,16 @@ function upScript(env: NodeJS.ProcessEnv, logFile: string, log: (m: string) => v
             }
         });
     });
+}
+
+/** The local stack's outputs (scripts/up.sh pulumi stack output), secrets shown: the edge's URL and the admin password. */
+function stackOutputs(env: NodeJS.ProcessEnv): Record<string, unknown> {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "up.sh"), "pulumi", "stack", "output", "--json", "--show-secrets"],
+        { cwd: REPO, env, encoding: "utf8", timeout: 300_000 });
+    if (r.status !== 0) {
+        throw new Error(`scripts/up.sh pulumi stack output failed: ${(r.stderr ?? "").split("\n").slice(-10).join("\n")}`);
+    }
+    return JSON.parse(r.stdout);
 }
 
 /** kwok's start-up delay as the running cluster has it (cluster.sh writes it into kwok's stage file). */
@@ -159,9 +185,13 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
         if (!d) {
             throw new Error(`--drills: got '${name}'; allowed: ${DRILLS.map((x) => x.name).join(", ")}`);
         }
+        if (o.nodes === "real" && !REAL_DRILLS.includes(d)) {
+            throw new Error(`--drills: '${name}' does not run on real nodes yet; allowed there: ${REAL_DRILLS.map((x) => x.name).join(", ")}`);
+        }
         return d;
     });
-    const configs = o.configs.map(configuration);
+    const configs = o.configs.map((c) => configuration(c, o.nodes));
+    const vegeta = o.nodes === "real" ? vegetaPath() : undefined;
     try {
         o.log(wasRunning ? `reusing the cluster in ${clusterDir}` : `starting a cluster in ${clusterDir} (ports ${o.portBase}+, pod start-up delay ${o.startDelay})`);
         const up = clusterScript(env, "up");
@@ -169,7 +199,7 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
             throw new Error(`scripts/cluster/cluster.sh up failed:\n${up.stderr.split("\n").slice(-30).join("\n")}`);
         }
         const kube = new Kube(path.join(clusterDir, "kubeconfig"));
-        const startDelayMs = startDelayOf(clusterDir);
+        const startDelayMs = o.nodes === "kwok" ? startDelayOf(clusterDir) : 0;
         const nodes = (await kube.core.listNode()).items;
         const version = await kube.version.getCode();
         const cluster = {
@@ -181,11 +211,17 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
         for (const config of configs) {
             o.log(`${config.name}: deploying (${config.description})`);
             await config.deploy(deployCtx);
-            results.push(...await drillConfiguration(kube, config, drills, cluster.nodes, o));
+            let served: Served | undefined;
+            if (vegeta) {
+                const out = stackOutputs(env);
+                served = { vegeta, url: String(out.url), password: String(out.adminPassword) };
+            }
+            results.push(...await drillConfiguration(kube, config, drills, cluster.nodes, o, served));
             await config.teardown(deployCtx);
         }
         return {
-            startedAt, finishedAt: new Date().toISOString(), startDelayMs, sampleMs: SAMPLE_MS, cluster,
+            startedAt, finishedAt: new Date().toISOString(), nodes: o.nodes, trafficRate: vegeta ? o.trafficRate : undefined,
+            startDelayMs, sampleMs: SAMPLE_MS, cluster,
             loadAverage: { start: loadStart, end: os.loadavg() }, timings: o.timings,
             floors: Object.fromEntries(TIERS.filter((t) => t !== "large").map((t) => [t, floorsAt(t)])) as Record<Tier, Record<Workload, number>>,
             results,
@@ -198,7 +234,28 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
     }
 }
 
-async function drillConfiguration(kube: Kube, config: Configuration, drills: Drill[], nodeCount: number, o: RunOptions): Promise<DrillResult[]> {
+/** Real nodes: where the traffic goes and how it logs in. */
+interface Served {
+    vegeta: string;
+    url: string;
+    password: string;
+}
+
+/** Seconds of traffic before the disruption and after capacity is back: the steady state on both sides. */
+const TRAFFIC_MARGIN_S = 3;
+
+/**
+ * Nodes the drills leave alone on real nodes: those running the namespace's single database pod.
+ * Draining its node stops the database (its own drill measures that), which would hide what the
+ * workloads' measures do.
+ */
+async function databaseNodes(kube: Kube, namespace: string, release: string): Promise<Set<string>> {
+    const selector = Object.entries(podLabels(release, "mysql")).map(([k, v]) => `${k}=${v}`).join(",");
+    const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+    return new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)));
+}
+
+async function drillConfiguration(kube: Kube, config: Configuration, drills: Drill[], nodeCount: number, o: RunOptions, served?: Served): Promise<DrillResult[]> {
     const { release } = localStackFacts();
     const selectors = { backend: podLabels(release, "backend"), frontend: podLabels(release, "frontend") };
     const deployments = { backend: componentName(release, "backend"), frontend: componentName(release, "frontend") };
@@ -210,16 +267,26 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             await checkOurFloors(kube, config, deployments);
         }
         for (const drill of drills) {
-            const ctx: DrillContext = { kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log };
+            const protectedNodes = served ? await databaseNodes(kube, config.namespace, release) : new Set<string>();
+            const ctx: DrillContext = { kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes };
             const { full } = await waitHealthy(kube, watch, config.namespace, deployments, nodeCount, 600);
             o.log(`${config.name} / ${drill.name}: starting (full capacity ${JSON.stringify(full)})`);
+            const traffic = served && await startTraffic({
+                url: served.url, username: BACKEND.seededAdmin.username, password: served.password, rate: o.trafficRate,
+                maxSeconds: o.timings.drainTimeoutS + o.settleS + 120, dir: path.join(o.workDir, "traffic"),
+            }, served.vegeta);
+            if (traffic) {
+                await sleep(TRAFFIC_MARGIN_S * 1000);
+            }
             const t0 = Date.now();
+            let disruptionEnd = t0;
             const stop = watch.record();
             const refused: Record<Workload, number> = { backend: 0, frontend: 0 };
             const notes: string[] = [];
             let error: string | undefined;
             try {
                 const outcome = await drill.run(ctx);
+                disruptionEnd = Date.now();
                 Object.assign(refused, outcome.refused);
                 notes.push(...outcome.notes);
                 const settleS = o.settleS + (outcome.extraSettleS ?? 0);
@@ -238,13 +305,27 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             }
             const samples = stop();
             const wallS = Math.round((Date.now() - t0) / 100) / 10;
+            let servedFigures: DrillResult["traffic"];
+            if (traffic) {
+                await sleep(TRAFFIC_MARGIN_S * 1000);
+                const records = await traffic.stop();
+                const at = (ms: number) => Math.round((ms - traffic.startedAt) / 100) / 10;
+                servedFigures = { figures: trafficFigures(records), series: perSecond(records), disruptionS: [at(t0), at(disruptionEnd)] };
+                if (protectedNodes.size > 0) {
+                    notes.push(`left alone: ${[...protectedNodes].join(", ")} (the single database pod's node)`);
+                }
+            }
             const figures = Object.fromEntries(WORKLOADS.map((w) => {
                 // The floor depends on the tier a row is compared at: report.ts applies it.
                 const { belowFloorS: _unused, ...rest } = workloadFigures(samples, w, 0, full[w], refused[w]);
                 return [w, rest];
             })) as DrillResult["figures"];
-            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, error });
+            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, traffic: servedFigures, error });
             o.log(`${config.name} / ${drill.name}: ${wallS} s; ${WORKLOADS.map((w) => `${w} min ${figures[w].minReady}/${full[w]}, back after ${figures[w].recoveryS ?? "—"} s, ${refused[w]} refused`).join("; ")}`);
+            if (servedFigures) {
+                const f = servedFigures.figures;
+                o.log(`${config.name} / ${drill.name}: ${f.sent} requests, ${f.failed} failed ${JSON.stringify(f.byCause)}, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
+            }
             for (const n of notes) {
                 o.log(`  ${n}`);
             }

@@ -15,11 +15,9 @@ REPO="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=../toolchain.versions
 source "$REPO/scripts/toolchain.versions"
 
-ROOT="${KUBEPOLARIS_TOOLCHAIN_DIR:-$HOME/.cache/kubepolaris-toolchain}"
-PREFIX="$ROOT/crane-v${CRANE_VERSION}"
-case "$PREFIX" in
-  "$REPO"|"$REPO"/*) echo "crane.sh: the toolchain dir must be outside the repository ($PREFIX)" >&2; exit 2 ;;
-esac
+# shellcheck source=../lib/go-tool.sh
+source "$REPO/scripts/lib/go-tool.sh"
+PREFIX="$(toolchain_dir crane.sh "crane-v${CRANE_VERSION}")"
 CRANE="$PREFIX/crane"
 
 have_crane() { [ -x "$CRANE" ] && [ "$("$CRANE" version 2>/dev/null)" = "v${CRANE_VERSION}" ]; }
@@ -30,29 +28,16 @@ if [ "${1:-}" = "--check" ]; then
 fi
 if have_crane; then echo "$CRANE"; exit 0; fi
 
-mkdir -p "$ROOT"
+mkdir -p "$PREFIX"
 # One installer at a time (parallel test workers); the second one finds the binary.
-exec 9>"$ROOT/.crane-v${CRANE_VERSION}.lock"
+exec 9>"$TOOLCHAIN_ROOT/.crane-v${CRANE_VERSION}.lock"
 flock 9
 if have_crane; then echo "$CRANE"; exit 0; fi
 
-mkdir -p "$PREFIX"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-url="https://github.com/google/go-containerregistry/releases/download/v${CRANE_VERSION}/go-containerregistry_Linux_x86_64.tar.gz"
-if [ "$(uname -sm)" = "Linux x86_64" ] \
-   && curl -fsSL --connect-timeout 5 --max-time 120 -o "$tmp/gcr.tgz" "$url" 2>/dev/null \
-   && tar -xzf "$tmp/gcr.tgz" -C "$tmp" crane 2>/dev/null; then
+if release_binary "https://github.com/google/go-containerregistry/releases/download/v${CRANE_VERSION}/go-containerregistry_Linux_x86_64.tar.gz" crane "$CRANE"; then
   echo "crane.sh: crane ${CRANE_VERSION} from the official release" >&2
-  install -m 0755 "$tmp/crane" "$CRANE"
 else
-  command -v go >/dev/null 2>&1 || { echo "crane.sh: the release download failed and Go is not installed: install Go to build crane ${CRANE_VERSION}" >&2; exit 2; }
-  echo "crane.sh: building crane ${CRANE_VERSION} from the Go module proxy" >&2
-  # Built outside the repository so no go.mod here is picked up; `crane version` reports the
-  # module version from the build info.
-  # The module and build caches the other Go builds share (and CI keeps with actions/cache).
-  (cd "$tmp" && GOBIN="$PREFIX" GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gocache" GOFLAGS="-mod=mod -buildvcs=false -modcacherw" GO111MODULE=on CGO_ENABLED=0 \
-    nice -n 10 go install -trimpath "github.com/google/go-containerregistry/cmd/crane@v${CRANE_VERSION}") >&2
+  go_build crane.sh "$PREFIX" "github.com/google/go-containerregistry/cmd/crane@v${CRANE_VERSION}"
 fi
 have_crane || { echo "crane.sh: $CRANE does not report version v${CRANE_VERSION}: $("$CRANE" version 2>&1 || true)" >&2; exit 1; }
 echo "$CRANE"

@@ -22,6 +22,10 @@ import { describeFailure, RunResult, tempDir, toolchainBinDir } from "../engine/
 import { Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectlJson, kubectlOk, localStack, processesUsing, waitFor } from "./cluster";
 import { clientPod, hostTraces, image, realNodesReady, tcpFromPod } from "./realNodes";
 import { anonymousUpgradeStatus, TERMINAL_PATH, terminalReply } from "../support/terminalSocket";
+import { floorsAt } from "../../scripts/drill/configs";
+import { FULL_TIMINGS } from "../../scripts/drill/drills";
+import { servedTable, writeReport } from "../../scripts/drill/report";
+import { runDrills } from "../../scripts/drill/run";
 
 const BIN = clusterBinDir();
 const READY = realNodesReady() && Boolean(toolchainBinDir());
@@ -32,6 +36,8 @@ const suite = READY
     : "npm run up on real nodes (skipped: needs root, scripts/cluster/ensure.sh, ensure.sh --node and scripts/toolchain.sh)";
 
 const NS = "kubepolaris";
+/** Requests per second through the edge in the served drill (a login in every 10: light on two shared cores). */
+const SERVED_DRILL_RATE = 20;
 const INTRUDER_NS = "intruder";
 
 function ok(what: string, r: RunResult): RunResult {
@@ -227,6 +233,37 @@ describeApp(suite, () => {
         expect((await login(BACKEND.seededAdmin.password)).status).toBe(401);
         figures["cluster RSS with the app MiB"] = clusterRssMiB(c.stateDir);
     }, 300_000);
+
+    test("under traffic through the edge, a drain and a rollout: ours loses no request, the same stack without its HA measures (naive) loses some", async () => {
+        const log: string[] = [];
+        const t0 = Date.now();
+        const run = await runDrills({
+            nodes: "real", trafficRate: SERVED_DRILL_RATE, configs: ["ours-small", "naive"], drills: ["drain-one", "rollout"],
+            timings: { ...FULL_TIMINGS, drainTimeoutS: 60 }, settleS: 90,
+            // The test's own cluster, Pulumi state and stack mirror: the drills reuse them (and leave the cluster running).
+            workDir: work, portBase: Number(c.env.KUBEPOLARIS_CLUSTER_PORT_BASE), startDelay: "0s", keepCluster: true,
+            log: (m) => log.push(m),
+        });
+        figures["served drill (ours and naive, drain + rollout, naive restored) s"] = Math.round((Date.now() - t0) / 1000);
+        await writeReport(run, path.join(work, "drill-report"));
+        console.log(`${servedTable(run)}\n${log.join("\n")}`);
+        const outcome = run.results.map((r) => ({
+            config: r.config, drill: r.drill, error: r.error,
+            failed: r.traffic ? r.traffic.figures.failed > 0 : "no traffic",
+            enough: (r.traffic?.figures.sent ?? 0) >= SERVED_DRILL_RATE * 10,
+        }));
+        // Ours: not one request lost. Naive (the negative control): each drill must cost it requests,
+        // or the drill cannot tell a stack with the measures from one without them.
+        expect(outcome).toEqual(["ours-small", "naive"].flatMap((config) => ["drain-one", "rollout"].map((drill) => ({
+            config, drill, error: undefined, failed: config === "naive", enough: true,
+        }))));
+        // Our replicas never went below the PDB floor while serving.
+        const floor = floorsAt("small");
+        for (const r of run.results.filter((x) => x.config === "ours-small")) {
+            expect({ drill: r.drill, backend: r.figures.backend.minReady >= floor.backend, frontend: r.figures.frontend.minReady >= floor.frontend })
+                .toEqual({ drill: r.drill, backend: true, frontend: true });
+        }
+    }, 1_500_000);
 
     test("a second up changes nothing", async () => {
         const again = await stack("no-op up", ["up"]);

@@ -37,6 +37,7 @@ describeDrill(suite, () => {
         }
         run = await runDrills({
             ...options,
+            nodes: "kwok", trafficRate: 0,
             configs: ["ours-small"], drills: ["drain-one"],
             timings: { ...FULL_TIMINGS, drainTimeoutS: 60 },
             keepCluster: false, settleS: 60,
