@@ -54,6 +54,11 @@ export const BACKEND = {
         login: "/api/v1/auth/login",
         me: "/api/v1/auth/me",
         changePassword: "/api/v1/auth/change-password",
+        /**
+         * The SSH terminal's WebSocket (token in the query): upgraded with a valid token, 401
+         * without; it stays open, answering pings, until the client sends a `connect`.
+         */
+        terminalSocket: "/ws/ssh/terminal",
     },
     /** The image is alpine with sh and curl (Dockerfile.backend), which the admin-password Job uses. */
     hasShellAndCurl: true,

@@ -9,6 +9,8 @@ import { REPO } from "./configs";
 import { changePoints, secondsWhere, Workload, WORKLOADS } from "./figures";
 import { DrillResult, RunResult } from "./run";
 import { MIX, REQUEST_KINDS, RequestKind } from "./traffic";
+import type { SocketFigures } from "./sockets";
+import { BACKEND } from "../../app/kubepolaris";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const vega = require("vega");
@@ -68,13 +70,15 @@ export function servedTable(run: RunResult): string {
     const lines = [
         `Requests through the edge at ${run.trafficRate}/s (per cycle of ${MIX.length}: ${REQUEST_KINDS.map((k) => `${MIX.filter((m) => m === k).length} ${KIND_NAMES[k]}`).join(", ")}), from ${TRAFFIC_NOTE}.`,
         "",
-        "| drill | configuration | requests | failed (by cause) | s with failures | first → last failure s | login / read / page failed | p50 / p99 / max ms | min ready backend / frontend |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        `WebSockets: ${r0Sockets(served)} held open on the backend's terminal (\`${BACKEND.api.terminalSocket}\`) through the edge, pinged every second; a drop is a close or error, hung is 5 s without a pong; "back" is how long until that client had an open socket again.`,
+        "",
+        "| drill | configuration | requests | failed (by cause) | s with failures | first → last failure s | login / read / page failed | p50 / p99 / max ms | WebSockets dropped (hung), back within | min ready backend / frontend |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const r of served) {
         const f = r.traffic!.figures;
         lines.push(`| ${r.title} | ${r.config} | ${f.sent} | ${f.failed}${causes(f.byCause)} | ${f.secondsWithFailures} | ${f.failureWindowS} `
-            + `| ${f.byKind.login.failed} / ${f.byKind["api-read"].failed} / ${f.byKind.ui.failed} | ${f.p50Ms} / ${f.p99Ms} / ${f.maxMs} `
+            + `| ${f.byKind.login.failed} / ${f.byKind["api-read"].failed} / ${f.byKind.ui.failed} | ${f.p50Ms} / ${f.p99Ms} / ${f.maxMs} | ${socketSummary(r.traffic!.sockets)} `
             + `| ${pair((w) => `${r.figures[w].minReady} (${r.figures[w].full})`)} |${r.error ? " error" : ""}`);
     }
     lines.push("");
@@ -82,6 +86,21 @@ export function servedTable(run: RunResult): string {
 }
 
 const KIND_NAMES: Record<RequestKind, string> = { login: "login", "api-read": "authenticated API read", ui: "UI page" };
+const r0Sockets = (served: DrillResult[]) => served[0].traffic!.sockets.sockets;
+
+/** "0", or "3 (1 hung), back within 0.4–2.1 s" (or "… 1 never back"). */
+export function socketSummary(s: SocketFigures): string {
+    if (s.drops.length === 0) {
+        return "0";
+    }
+    const hung = s.drops.filter((d) => d.how === "hung").length;
+    const back = s.drops.map((d) => d.backAfterS).filter((b): b is number => b !== null).sort((a, b) => a - b);
+    const never = s.drops.length - back.length;
+    return `${s.drops.length}${hung ? ` (${hung} hung)` : ""}`
+        + (back.length ? `, back within ${back[0]}–${back[back.length - 1]} s` : "")
+        + (never ? `, ${never} never back` : "");
+}
+
 const TRAFFIC_NOTE = "3 s before the disruption until 3 s after full capacity was back";
 
 export function markdownReport(run: RunResult, chartFile: string): string {

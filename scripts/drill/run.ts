@@ -10,7 +10,9 @@ import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
 import { Drill, DrillContext, DRILLS, DrillTimings, REAL_DRILLS } from "./drills";
-import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath } from "./traffic";
+import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath, loginToken } from "./traffic";
+import { holdSockets, SocketFigures } from "./sockets";
+import { socketSummary } from "./report";
 import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
 import { sleep, until } from "../../tools/until";
 import { BACKEND } from "../../app/kubepolaris";
@@ -52,6 +54,8 @@ export interface DrillResult {
     traffic?: {
         figures: TrafficFigures;
         series: SecondPoint[];
+        /** The WebSockets held open on the backend's terminal through the edge. */
+        sockets: SocketFigures;
         /** When the disruption started and when it returned (its run() was over), in seconds of traffic. */
         disruptionS: [number, number];
     };
@@ -241,6 +245,9 @@ interface Served {
     password: string;
 }
 
+/** WebSockets held open during each drill (each pins one backend pod; several land on every replica). */
+const SOCKETS = 8;
+
 /** Seconds of traffic before the disruption and after capacity is back: the steady state on both sides. */
 const TRAFFIC_MARGIN_S = 3;
 
@@ -271,9 +278,10 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             const ctx: DrillContext = { kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes };
             const { full } = await waitHealthy(kube, watch, config.namespace, deployments, nodeCount, 600);
             o.log(`${config.name} / ${drill.name}: starting (full capacity ${JSON.stringify(full)})`);
-            const traffic = served && await startTraffic({
-                url: served.url, username: BACKEND.seededAdmin.username, password: served.password, rate: o.trafficRate,
-                maxSeconds: o.timings.drainTimeoutS + o.settleS + 120, dir: path.join(o.workDir, "traffic"),
+            const login = served && { url: served.url, username: BACKEND.seededAdmin.username, password: served.password };
+            const sockets = login && await holdSockets(login.url, await loginToken(login), SOCKETS);
+            const traffic = served && login && await startTraffic({
+                ...login, rate: o.trafficRate, maxSeconds: o.timings.drainTimeoutS + o.settleS + 120, dir: path.join(o.workDir, "traffic"),
             }, served.vegeta);
             if (traffic) {
                 await sleep(TRAFFIC_MARGIN_S * 1000);
@@ -308,9 +316,11 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             let servedFigures: DrillResult["traffic"];
             if (traffic) {
                 await sleep(TRAFFIC_MARGIN_S * 1000);
+                const socketFigures = sockets!.stop();
                 const records = await traffic.stop();
                 const at = (ms: number) => Math.round((ms - traffic.startedAt) / 100) / 10;
-                servedFigures = { figures: trafficFigures(records), series: perSecond(records), disruptionS: [at(t0), at(disruptionEnd)] };
+                // The sockets opened just before the traffic started: their times are within a second of the traffic's.
+                servedFigures = { figures: trafficFigures(records), series: perSecond(records), sockets: socketFigures, disruptionS: [at(t0), at(disruptionEnd)] };
                 if (protectedNodes.size > 0) {
                     notes.push(`left alone: ${[...protectedNodes].join(", ")} (the single database pod's node)`);
                 }
@@ -324,7 +334,8 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             o.log(`${config.name} / ${drill.name}: ${wallS} s; ${WORKLOADS.map((w) => `${w} min ${figures[w].minReady}/${full[w]}, back after ${figures[w].recoveryS ?? "—"} s, ${refused[w]} refused`).join("; ")}`);
             if (servedFigures) {
                 const f = servedFigures.figures;
-                o.log(`${config.name} / ${drill.name}: ${f.sent} requests, ${f.failed} failed ${JSON.stringify(f.byCause)}, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
+                o.log(`${config.name} / ${drill.name}: ${f.sent} requests, ${f.failed} failed ${JSON.stringify(f.byCause)}, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms; `
+                    + `WebSockets: ${socketSummary(servedFigures.sockets)}`);
             }
             for (const n of notes) {
                 o.log(`  ${n}`);

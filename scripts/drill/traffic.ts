@@ -58,8 +58,8 @@ export function vegetaPath(): string {
     return r.stdout.trim().split("\n").pop() as string;
 }
 
-/** The edge answers a login: the token the API reads carry. */
-async function loginToken(o: TrafficOptions): Promise<string> {
+/** The edge answers a login: the token the API reads (and the drills' WebSockets) carry. */
+export async function loginToken(o: Pick<TrafficOptions, "url" | "username" | "password">): Promise<string> {
     const res = await fetch(new URL(BACKEND.api.login, o.url), {
         method: "POST", headers: { "content-type": "application/json" },
         body: JSON.stringify({ username: o.username, password: o.password }), signal: AbortSignal.timeout(15_000),

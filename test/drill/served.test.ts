@@ -4,7 +4,7 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { parse } from "../../scripts/drill/cli";
 import { configuration, withoutHaMeasures } from "../../scripts/drill/configs";
-import { servedTable } from "../../scripts/drill/report";
+import { servedTable, socketSummary } from "../../scripts/drill/report";
 import type { RunResult } from "../../scripts/drill/run";
 import { kindOf, parseResults, perSecond, RequestRecord, trafficFigures } from "../../scripts/drill/traffic";
 import { TYPES } from "../support/types";
@@ -98,6 +98,7 @@ describe("the served-request report and the CLI", () => {
             p50Ms: 6, p99Ms: 120, maxMs: 900, secondsWithFailures: failed ? 2 : 0, failureWindowS: failed ? 1.5 : 0,
         },
         series: [], disruptionS: [3, 14] as [number, number],
+        sockets: { sockets: 8, drops: failed ? [{ t: 4, how: "closed" as const, backAfterS: 0.4 }, { t: 5, how: "hung" as const, backAfterS: 2.1 }] : [] },
     });
     const result = (config: string, failed: number) => ({
         drill: "drain-one", title: "drain one node", config, wallS: 20, notes: [], samples: [], traffic: traffic(failed),
@@ -108,9 +109,16 @@ describe("the served-request report and the CLI", () => {
     test("one row per drill and configuration: requests, failures by cause and kind, latency, ready pods", () => {
         const run = { nodes: "real", trafficRate: 20, results: [result("ours-small", 0), result("naive", 7)] } as unknown as RunResult;
         const table = servedTable(run);
-        expect(table).toContain("| drain one node | ours-small | 400 | 0 | 0 | 0 | 0 / 0 / 0 | 6 / 120 / 900 | 1 (2) / 2 (2) |");
-        expect(table).toContain("| drain one node | naive | 400 | 7 (502: 7) | 2 | 1.5 | 0 / 7 / 0 | 6 / 120 / 900 | 1 (2) / 2 (2) |");
+        expect(table).toContain("| drain one node | ours-small | 400 | 0 | 0 | 0 | 0 / 0 / 0 | 6 / 120 / 900 | 0 | 1 (2) / 2 (2) |");
+        expect(table).toContain("| drain one node | naive | 400 | 7 (502: 7) | 2 | 1.5 | 0 / 7 / 0 | 6 / 120 / 900 | 2 (1 hung), back within 0.4–2.1 s | 1 (2) / 2 (2) |");
+        expect(table).toContain("WebSockets: 8 held open on the backend's terminal (`/ws/ssh/terminal`)");
         expect(servedTable({ ...run, results: [{ ...result("ours-small", 0), traffic: undefined }] } as unknown as RunResult)).toBe("");
+    });
+
+    test("a WebSocket that never came back is named as such", () => {
+        expect(socketSummary({ sockets: 4, drops: [{ t: 1, how: "closed", backAfterS: null }] })).toBe("1, 1 never back");
+        expect(socketSummary({ sockets: 4, drops: [{ t: 1, how: "hung", backAfterS: 3 }, { t: 2, how: "closed", backAfterS: null }] }))
+            .toBe("2 (1 hung), back within 3–3 s, 1 never back");
     });
 
     test("--real --fast is a drain and a rollout on ours-small and naive; --rate needs --real and a sane number", () => {

@@ -2,9 +2,10 @@
 // `connect` without its settings with an error message (so a reply proves the backend spoke), and
 // refuses an upgrade without a token with 401.
 import WebSocket from "ws";
+import { BACKEND } from "../../app/kubepolaris";
 
 /** The terminal's path under the WebSocket prefix. */
-export const TERMINAL_PATH = "/ws/ssh/terminal";
+export const TERMINAL_PATH = BACKEND.api.terminalSocket;
 
 /** Opens `url` (ws://… or ws+unix://…:<path>) with the token, sends a connect, and returns the first message. */
 export function terminalReply(url: string, token: string): Promise<string> {
