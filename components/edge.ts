@@ -39,7 +39,7 @@ export const TRAEFIK_PORTS: ControllerPorts = { http: 8000, https: 8443, healthC
 
 /** The Service in front of the edge controller. */
 export interface LoadBalancerArgs {
-    /** "LoadBalancer" makes an AWS NLB; "NodePort" is for clusters without a cloud load balancer. */
+    /** "LoadBalancer" makes an AWS NLB (every stack but local); "NodePort" is for clusters without a cloud load balancer. */
     serviceType: "LoadBalancer" | "NodePort";
     /** The NLB's scheme ("LoadBalancer" only). */
     scheme: "internal" | "internet-facing";
@@ -49,7 +49,7 @@ export interface LoadBalancerArgs {
     controllerNamespace: string;
     /** The controller pods' labels (the Service's selector). */
     controllerLabels: Record<string, string>;
-    /** Wait for the Service and routes to get an address; false where nothing will publish one. */
+    /** Wait for the Service and routes to get an address; false where nothing will publish one (local). */
     awaitLoadBalancer: boolean;
 }
 

@@ -3,6 +3,7 @@
 // live in tiers.ts and environments.ts, the rules in the parsers.
 import type { ContainerResources, ImagePullPolicy } from "../components/types";
 import type { EdgeMetricsSource } from "../components/alerts/edgeMetrics";
+import type { LoadBalancerArgs } from "../components/edge";
 import { ENVIRONMENTS, type Environment, type Tier, TIERS } from "../policy/facts";
 
 export { ENVIRONMENTS, type Environment, type Tier, TIERS };
@@ -156,7 +157,8 @@ export interface InClusterMysqlConfig {
     resources: ResourceSpec;
 }
 
-export interface EdgeConfig {
+/** The edge as parsed: the NLB Service's settings (LoadBalancerArgs, which the Edge component takes as they are) and the rest. */
+export interface EdgeConfig extends LoadBalancerArgs {
     /**
      * "gateway" (the default): a Gateway API Gateway and HTTPRoutes, served by a maintained Gateway API
      * controller (docs/edge.md). "ingress": a networking.k8s.io Ingress, for clusters that already run a
@@ -170,15 +172,6 @@ export interface EdgeConfig {
      * environment: every stack but local, which has no certificate and serves plain HTTP.
      */
     https: boolean;
-    /** LoadBalancer (an AWS NLB) everywhere but the local stack, which uses NodePort. */
-    serviceType: "LoadBalancer" | "NodePort";
-    scheme: "internal" | "internet-facing";
-    sourceRanges: string[];
-    /** Where the controller runs and how its pods are labelled (the NLB Service selects them). */
-    controllerNamespace: string;
-    controllerLabels: Record<string, string>;
-    /** False: the Gateway/Ingress is not awaited (no controller will publish an address, e.g. local). */
-    awaitLoadBalancer: boolean;
     /**
      * Whether the routes serve any Host header, not only `host`: from the environment (local, opened
      * as http://127.0.0.1:<NodePort>/ with no DNS name).

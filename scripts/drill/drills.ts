@@ -85,7 +85,7 @@ async function nodes(kube: Kube): Promise<V1Node[]> {
     return (await kube.core.listNode()).items;
 }
 
-async function setUnschedulable(kube: Kube, node: string, unschedulable: boolean): Promise<void> {
+export async function setUnschedulable(kube: Kube, node: string, unschedulable: boolean): Promise<void> {
     await kube.core.patchNode({ name: node, body: { spec: { unschedulable: unschedulable ? true : null } } }, MERGE_PATCH);
 }
 
@@ -134,6 +134,10 @@ async function evict(ctx: DrillContext, pod: V1Pod, deadline: number, refused: R
 
 /** kubectl drain semantics for several nodes at once: cordon, then evict all their pods in parallel, honouring PDBs, with a timeout. */
 async function drain(ctx: DrillContext, names: string[]): Promise<DrillOutcome> {
+    if (names.length === 0) {
+        // A drill that disrupts nothing would report a clean run: refuse instead.
+        throw new Error(`no node${ctx.protectedNodes?.size ? ` outside ${[...ctx.protectedNodes].join(", ")}` : ""} holds a pod of the configuration: nothing to drain`);
+    }
     const refused = noRefusals();
     for (const n of names) {
         await setUnschedulable(ctx.kube, n, true);
@@ -234,6 +238,17 @@ export const zoneLoss: Drill = {
 };
 
 // ---------------------------------------------------------------------------------- rollout
+/** Waits until the Deployment's rollout is complete: every replica updated, ready and available, nothing old left. */
+export async function rolledOut(kube: Kube, ref: { name: string; namespace: string }, timeoutMs = 600_000): Promise<void> {
+    await until(`the rollout of ${ref.namespace}/${ref.name}`, timeoutMs, async () => {
+        const now = await kube.apps.readNamespacedDeployment(ref);
+        const s = now.status ?? {};
+        const want = now.spec?.replicas;
+        return (s.observedGeneration ?? 0) >= (now.metadata?.generation ?? 0) && s.updatedReplicas === want
+            && s.replicas === want && s.readyReplicas === want && s.availableReplicas === want ? true : undefined;
+    }, 500);
+}
+
 /** The pod-template annotation a rollout changes (what `kubectl rollout restart` does with its own key). */
 export const ROLLOUT_ANNOTATION = "kubepolaris.io/drill-rollout";
 
@@ -248,13 +263,7 @@ export const rollout: Drill = {
         // node already has (real nodes pull nothing).
         await ctx.kube.apps.patchNamespacedDeployment({ ...ref, body: { spec: { template: { metadata: { annotations: {
             [ROLLOUT_ANNOTATION]: new Date().toISOString() } } } } } }, STRATEGIC_MERGE_PATCH);
-        await until("the backend rollout", 600_000, async () => {
-            const now = await ctx.kube.apps.readNamespacedDeployment(ref);
-            const s = now.status ?? {};
-            const want = now.spec?.replicas;
-            return (s.observedGeneration ?? 0) >= (now.metadata?.generation ?? 0) && s.updatedReplicas === want
-                && s.replicas === want && s.readyReplicas === want && s.availableReplicas === want ? true : undefined;
-        }, 500);
+        await rolledOut(ctx.kube, ref);
         return {
             refused: noRefusals(),
             notes: [`backend pod template changed (${ROLLOUT_ANNOTATION}): maxSurge ${strategy.maxSurge ?? "25%"}, maxUnavailable ${strategy.maxUnavailable ?? "25%"}, minReadySeconds ${d.spec?.minReadySeconds ?? 0}`],

@@ -114,7 +114,7 @@ export function markdownReport(run: RunResult, chartFile: string): string {
             "",
             servedTable(run),
         ] : [
-            `Pod start-up delay (kwok, scheduled → Ready): **${run.startDelayMs / 1000} s**, at least the backend readiness probe's initialDelaySeconds (10 s); every recovery time includes it.`,
+            `Pod start-up delay (kwok, scheduled → Ready): **${run.startDelayMs / 1000} s** (a conservative start-up); every recovery time includes it.`,
             `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} kwok nodes in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch.`,
         ]),
         `Load average (1/5/15 min) at the start ${run.loadAverage.start.map((x) => x.toFixed(2)).join(" ")}, at the end ${run.loadAverage.end.map((x) => x.toFixed(2)).join(" ")} (2 shared cores).`,

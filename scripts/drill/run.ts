@@ -9,7 +9,7 @@ import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
-import { Drill, DrillContext, DRILLS, DrillTimings, REAL_DRILLS } from "./drills";
+import { Drill, DrillContext, DRILLS, DrillTimings, REAL_DRILLS, rolledOut, setUnschedulable } from "./drills";
 import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath, loginToken } from "./traffic";
 import { holdSockets, SocketFigures } from "./sockets";
 import { socketSummary } from "./report";
@@ -214,7 +214,24 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
         const deployCtx = { kube, upScript: upScript(env, path.join(o.workDir, "up.log"), o.log), log: o.log };
         for (const config of configs) {
             o.log(`${config.name}: deploying (${config.description})`);
-            await config.deploy(deployCtx);
+            // Real nodes: the drains leave the database's node alone, so a configuration's pods are
+            // placed elsewhere (while it deploys, that node takes no new pod); otherwise a drill could
+            // find all of them on the one node it may not drain.
+            const reserved = o.nodes === "real" ? [...await databaseNodes(kube, config.namespace, localStackFacts().release)] : [];
+            for (const n of reserved) {
+                await setUnschedulable(kube, n, true);
+            }
+            try {
+                await config.deploy(deployCtx);
+                const { release } = localStackFacts();
+                for (const w of WORKLOADS) {
+                    await rolledOut(kube, { name: componentName(release, w), namespace: config.namespace });
+                }
+            } finally {
+                for (const n of reserved) {
+                    await setUnschedulable(kube, n, false);
+                }
+            }
             let served: Served | undefined;
             if (vegeta) {
                 const out = stackOutputs(env);

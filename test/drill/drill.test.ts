@@ -21,8 +21,8 @@ const suite = READY
     ? "npm run drill -- --fast: a node drain on the local stack (tier small)"
     : "npm run drill -- --fast (skipped: run scripts/cluster/ensure.sh and scripts/toolchain.sh)";
 
-// At least the backend readiness probe's initialDelaySeconds (components/probes.ts), so the
-// recovery time means what it would on a real cluster.
+// A conservative start-up (on the real nodes a replacement backend is ready within a few seconds:
+// docs/drills.md), so the recovery time is an upper bound.
 const START_DELAY_S = 10;
 
 describeDrill(suite, () => {
