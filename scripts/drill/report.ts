@@ -70,7 +70,7 @@ export function servedTable(run: RunResult): string {
     const lines = [
         `Requests through the edge at ${run.trafficRate}/s (per cycle of ${MIX.length}: ${REQUEST_KINDS.map((k) => `${MIX.filter((m) => m === k).length} ${KIND_NAMES[k]}`).join(", ")}), from ${TRAFFIC_NOTE}.`,
         "",
-        `WebSockets: ${r0Sockets(served)} held open on the backend's terminal (\`${BACKEND.api.terminalSocket}\`) through the edge, pinged every second; a drop is a close or error, hung is 5 s without a pong; "back" is how long until that client had an open socket again.`,
+        `WebSockets: ${served[0].traffic!.sockets.sockets} held open on the backend's terminal (\`${BACKEND.api.terminalSocket}\`) through the edge, pinged every second; a drop is a close or error, hung is 5 s without a pong; "back" is how long until that client had an open socket again.`,
         "",
         "| drill | configuration | requests | failed (by cause) | s with failures | first → last failure s | login / read / page failed | p50 / p99 / max ms | WebSockets dropped (hung), back within | min ready backend / frontend |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -86,8 +86,6 @@ export function servedTable(run: RunResult): string {
 }
 
 const KIND_NAMES: Record<RequestKind, string> = { login: "login", "api-read": "authenticated API read", ui: "UI page" };
-const r0Sockets = (served: DrillResult[]) => served[0].traffic!.sockets.sockets;
-
 /** "0", or "3 (1 hung), back within 0.4–2.1 s" (or "… 1 never back"). */
 export function socketSummary(s: SocketFigures): string {
     if (s.drops.length === 0) {

@@ -212,18 +212,18 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
             kubernetes: version.gitVersion,
         };
         const deployCtx = { kube, upScript: upScript(env, path.join(o.workDir, "up.log"), o.log), log: o.log };
+        const { release } = localStackFacts();
         for (const config of configs) {
             o.log(`${config.name}: deploying (${config.description})`);
             // Real nodes: the drains leave the database's node alone, so a configuration's pods are
             // placed elsewhere (while it deploys, that node takes no new pod); otherwise a drill could
             // find all of them on the one node it may not drain.
-            const reserved = o.nodes === "real" ? [...await databaseNodes(kube, config.namespace, localStackFacts().release)] : [];
+            const reserved = o.nodes === "real" ? [...await databaseNodes(kube, config.namespace, release)] : [];
             for (const n of reserved) {
                 await setUnschedulable(kube, n, true);
             }
             try {
                 await config.deploy(deployCtx);
-                const { release } = localStackFacts();
                 for (const w of WORKLOADS) {
                     await rolledOut(kube, { name: componentName(release, w), namespace: config.namespace });
                 }
@@ -290,8 +290,9 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
         if (config.tier) {
             await checkOurFloors(kube, config, deployments);
         }
+        // The database pod is never disrupted, so its node stays the same for every drill.
+        const protectedNodes = served ? await databaseNodes(kube, config.namespace, release) : new Set<string>();
         for (const drill of drills) {
-            const protectedNodes = served ? await databaseNodes(kube, config.namespace, release) : new Set<string>();
             const ctx: DrillContext = { kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes };
             const { full } = await waitHealthy(kube, watch, config.namespace, deployments, nodeCount, 600);
             o.log(`${config.name} / ${drill.name}: starting (full capacity ${JSON.stringify(full)})`);

@@ -176,7 +176,10 @@ export function perSecond(records: readonly RequestRecord[]): SecondPoint[] {
     const buckets = new Map<number, RequestRecord[]>();
     for (const r of records) {
         const s = Math.floor(r.t);
-        buckets.set(s, [...(buckets.get(s) ?? []), r]);
+        if (!buckets.has(s)) {
+            buckets.set(s, []);
+        }
+        buckets.get(s)!.push(r);
     }
     const last = Math.max(-1, ...buckets.keys());
     const out: SecondPoint[] = [];

@@ -14,28 +14,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$REPO/scripts/toolchain.versions"
 # shellcheck source=../lib/go-tool.sh
 source "$REPO/scripts/lib/go-tool.sh"
-PREFIX="$(toolchain_dir vegeta.sh "vegeta-v${VEGETA_VERSION}")"
-VEGETA="$PREFIX/vegeta"
 
-# `vegeta -version` prints "Version: <v>" (the release stamps it; a module build reads the build info).
-have_vegeta() { [ -x "$VEGETA" ] && "$VEGETA" -version 2>/dev/null | grep -Eq "^Version: v?${VEGETA_VERSION}$"; }
+# `vegeta -version` prints "Version: <v>" (the release stamps it; the build below stamps it too).
+vegeta_at_pin() { [ -x "$1" ] && "$1" -version 2>/dev/null | grep -Eq "^Version: v?${VEGETA_VERSION}$"; }
 
-if [ "${1:-}" = "--check" ]; then
-  have_vegeta && { echo "$VEGETA"; exit 0; }
-  exit 1
-fi
-if have_vegeta; then echo "$VEGETA"; exit 0; fi
-
-mkdir -p "$PREFIX"
-exec 9>"$TOOLCHAIN_ROOT/.vegeta-v${VEGETA_VERSION}.lock"
-flock 9
-if have_vegeta; then echo "$VEGETA"; exit 0; fi
-
-if release_binary "https://github.com/tsenart/vegeta/releases/download/v${VEGETA_VERSION}/vegeta_${VEGETA_VERSION}_linux_amd64.tar.gz" vegeta "$VEGETA"; then
-  echo "vegeta.sh: vegeta ${VEGETA_VERSION} from the official release" >&2
-else
-  go_build vegeta.sh "$PREFIX" "github.com/tsenart/vegeta/v12@v${VEGETA_VERSION}" \
-    -ldflags "-X main.Version=v${VEGETA_VERSION}"
-fi
-have_vegeta || { echo "vegeta.sh: $VEGETA does not report version ${VEGETA_VERSION}: $("$VEGETA" -version 2>&1 || true)" >&2; exit 1; }
-echo "$VEGETA"
+install_go_tool "${1:-}" vegeta "$VEGETA_VERSION" vegeta_at_pin \
+  "https://github.com/tsenart/vegeta/releases/download/v${VEGETA_VERSION}/vegeta_${VEGETA_VERSION}_linux_amd64.tar.gz" vegeta \
+  "github.com/tsenart/vegeta/v12@v${VEGETA_VERSION}" -ldflags "-X main.Version=v${VEGETA_VERSION}"

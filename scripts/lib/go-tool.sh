@@ -1,6 +1,12 @@
 # Sourced by the installers of single-binary Go tools (scripts/images/crane.sh, scripts/drill/vegeta.sh):
 # the steps they share, so each installer holds only its pin, its module and its version check.
 #
+#   install_go_tool <mode> <name> <version> <is-at-pin> <release url> <tar member> <module@version> [go install flags...]
+#                                     the whole installer: <mode> "--check" only looks; otherwise the
+#                                     binary <toolchain dir>/<name>-v<version>/<name> is installed once
+#                                     (under a lock: parallel test workers), from the release tarball,
+#                                     else built; `<is-at-pin> <binary>` says whether it is the pinned
+#                                     version. Prints the binary's path on stdout; progress on stderr.
 #   toolchain_dir <who> <folder>      the install folder under ${KUBEPOLARIS_TOOLCHAIN_DIR:-~/.cache/kubepolaris-toolchain};
 #                                     refuses a folder inside the repository (build output never lands in git)
 #   release_binary <url> <member> <dest>   the official release tarball's binary, if it downloads
@@ -44,4 +50,29 @@ go_build() {
     nice -n 10 go install -trimpath "$@" "$module") >&2 || rc=$?
   rm -rf "$tmp"
   return "$rc"
+}
+
+install_go_tool() {
+  local mode="$1" name="$2" version="$3" at_pin="$4" url="$5" member="$6" module="$7" prefix bin
+  shift 7
+  prefix="$(toolchain_dir "$name.sh" "$name-v$version")"
+  bin="$prefix/$name"
+  if [ "$mode" = "--check" ] || "$at_pin" "$bin"; then
+    "$at_pin" "$bin" && { echo "$bin"; return 0; }
+    return 1
+  fi
+  mkdir -p "$prefix"
+  # One installer at a time; the second one finds the binary.
+  exec 9>"$TOOLCHAIN_ROOT/.$name-v$version.lock"
+  flock 9
+  if ! "$at_pin" "$bin"; then
+    if release_binary "$url" "$member" "$bin"; then
+      echo "$name.sh: $name $version from the official release" >&2
+    else
+      go_build "$name.sh" "$prefix" "$module" "$@"
+    fi
+  fi
+  exec 9>&-
+  "$at_pin" "$bin" || { echo "$name.sh: $bin is not $name $version" >&2; return 1; }
+  echo "$bin"
 }
