@@ -8,6 +8,7 @@ import { AdminPassword, ADMIN_JOB_RESOURCES } from "./components/adminPassword";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
 import { credentialsSecretName, databaseEnv, databasePeer } from "./components/database/connection";
+import { GaleraCluster } from "./components/database/galeraCluster";
 import { InClusterMysql } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
@@ -63,8 +64,8 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     workloads: [
         quotaWorkload("backend"),
         quotaWorkload("frontend"),
-        // One MySQL pod; a StatefulSet replaces it without surging.
-        ...(config.database.inCluster ? [{ name: "mysql", maxPods: 1, resources: config.database.inCluster.resources }] : []),
+        // The Galera members (or the one MySQL pod); a StatefulSet replaces them without surging.
+        ...(config.database.inCluster ? [{ name: "mysql", maxPods: config.database.inCluster.members, resources: config.database.inCluster.resources }] : []),
         { name: "admin-password", maxPods: 1, resources: ADMIN_JOB_RESOURCES },
     ],
     backend: { labels: podLabels(release, "backend"), port: BACKEND.port },
@@ -91,7 +92,7 @@ const jwt = new SharedSecret("jwt", {
     value: secretSetting(config, "jwtSecret"),
 }, opts);
 
-// The database: Multi-AZ RDS (dev, staging, prod) or one MySQL pod in the namespace (local).
+// The database: Multi-AZ RDS (dev, staging, prod) or in the namespace (local).
 const rdsConfig = config.database.rds;
 const inClusterConfig = config.database.inCluster;
 const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
@@ -135,7 +136,8 @@ const rdsDatabase = rdsConfig && new MultiAzMysql("database", {
     kubernetes: { namespace, secretName: credentialsSecretName(release), labels },
     tags: awsTags,
 }, opts);
-const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
+// In the cluster: a Galera cluster of `members` (3 by default), or one MySQL pod with members: 1.
+const inClusterArgs = inClusterConfig && {
     release,
     namespace,
     labels,
@@ -148,13 +150,15 @@ const inClusterDatabase = inClusterConfig && new InClusterMysql("database", {
     username: config.database.user,
     port: config.database.port,
     maxConnections: config.database.maxConnections,
-    requireTls: config.database.requireTls,
     // parseConfig refuses mode in-cluster without both secrets.
     password: secretSetting(config, "databasePassword")!,
     rootPassword: secretSetting(config, "databaseRootPassword")!,
     secretName: credentialsSecretName(release),
     priorityClassName: baseline.priorityClassName,
-}, opts);
+};
+const inClusterDatabase = inClusterConfig && inClusterArgs && (inClusterConfig.members > 1
+    ? new GaleraCluster("database", { ...inClusterArgs, members: inClusterConfig.members }, opts)
+    : new InClusterMysql("database", { ...inClusterArgs, requireTls: config.database.requireTls }, opts));
 const database = (rdsDatabase || inClusterDatabase)!.connection;
 
 /** A component's image, replica bounds, size and scheduling from the stack, as HaWorkload takes them. */
@@ -311,6 +315,7 @@ const alerts = new AlertRules("alerts", {
         tlsSecretName: config.tls.secretName,
         edge: { kind: config.edge.kind, metrics: config.monitoring.edgeMetrics },
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
+        replicatedDatabase: (config.database.inCluster?.members ?? 1) > 1,
     }),
 }, opts);
 

@@ -49,10 +49,10 @@ export const WAIVERS = {
         tool: "checkov", check: "CKV_K8S_35",
         reason: "values come from Secrets (secretKeyRef); reading them from mounted files instead is a follow-up (the image supports it)",
     }],
-    /** The edge Service selects the ingress-nginx controller's pods, deployed by its own chart. */
+    /** The edge Service selects the configured edge controller's pods, which the Edge component does not create. */
     externalSelector: [{
         tool: "kube-score", check: "service-targets-pod",
-        reason: "selects the ingress-nginx controller's pods, which its own Helm chart deploys outside this program",
+        reason: "selects the configured edge controller's pods (edge.controllerLabels: Traefik by default, serving the Gateway API; or the cluster's maintained Ingress controller), which edge.controller installs or the cluster already runs",
     }],
     /** The local stack's edge: no cloud load balancer. */
     nodePort: [{

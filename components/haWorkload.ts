@@ -65,7 +65,7 @@ export interface HaWorkloadArgs {
     priorityClassName?: pulumi.Input<string>;
     /** Annotations that roll the pods when they change (e.g. a hash of a Secret's version). Default: none. */
     podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Time the endpoints controller and ingress-nginx need to stop sending new requests. Default: 10. */
+    /** Time the endpoints controller and the edge controller need to stop sending new requests. Default: 10. */
     preStopSleepSeconds?: number;
     /**
      * A preStop command run instead of the plain sleep, for a server whose stop signal is not
@@ -82,6 +82,18 @@ export interface HaWorkloadArgs {
     /** External checkers' findings this workload's container rightly ignores (checkerWaivers.ts). Default: none. */
     waivers?: Waiver[];
 }
+
+/**
+ * How long the pods stay bound to a node that stopped answering before they are evicted and
+ * replaced elsewhere (the NoExecute taints node.kubernetes.io/unreachable and not-ready), instead
+ * of the 300 s every pod gets by default (DefaultTolerationSeconds). The taint lands only once the
+ * node has been silent for the node controller's grace period (40-50 s), so a restarting kubelet
+ * or a short blip never reaches it; these pods are stateless, so an eviction costs a start
+ * elsewhere, while 300 s leaves the workload a replica short (at the small tier: one backend
+ * left) for five minutes. The zone-loss drill on real nodes measured both (docs/drills.md).
+ */
+export const NODE_LOSS_TOLERATION_SECONDS = 30;
+export const NODE_LOSS_TAINTS = ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"] as const;
 
 /** Size limit of each writable emptyDir. */
 const WRITABLE_VOLUME_SIZE = "256Mi";
@@ -217,6 +229,7 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
                 : undefined,
         }),
         affinity: { podAntiAffinity: antiAffinity(args.antiAffinity, selector) },
+        tolerations: NODE_LOSS_TAINTS.map((key) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: NODE_LOSS_TOLERATION_SECONDS })),
         topologySpreadConstraints: [{
             maxSkew: 1,
             topologyKey: TOPOLOGY_KEYS.zone,
@@ -240,8 +253,8 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
             livenessProbe: args.livenessProbe,
             readinessProbe: args.readinessProbe,
             startupProbe: args.startupProbe,
-            // Keep serving while the pod is removed from Service endpoints and ingress-nginx
-            // upstreams; only then does SIGTERM arrive.
+            // Keep serving while the pod is removed from Service endpoints and the edge controller's
+            // backends; only then does SIGTERM arrive.
             lifecycle: { preStop: args.preStopCommand ? { exec: { command: args.preStopCommand(preStopSleep) } } : { sleep: { seconds: preStopSleep } } },
             securityContext: restrictedContainerSecurity(),
             volumeMounts: [

@@ -45,7 +45,7 @@ export interface NamespaceBaselineArgs {
     frontend: PodPeer;
     /** Pods of this namespace that call the backend's API (e.g. the admin-password Job). Default: none. */
     backendClients?: { name: string; labels: Record<string, string> }[];
-    /** Where the ingress-nginx controller runs and its pods' labels. Required. */
+    /** Where the edge controller (Traefik by default; any Gateway API or Ingress controller) runs and its pods' labels. Required. */
     ingressController: { namespace: string; labels: Record<string, string> };
     /**
      * What enforces NetworkPolicies in the cluster ("none": the policies are created but isolate

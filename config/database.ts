@@ -5,16 +5,27 @@ import { BACKEND } from "../app/kubepolaris";
 import { environmentsWhere, type EnvironmentDecisions } from "./environments";
 import { parseRds, RDS_KEYS } from "./rds";
 import type { DatabaseConfig, Environment, InClusterMysqlConfig, ResourceSpec, Tier, TierProfile } from "./schema";
-import { bool, dnsName, identifier, image, matching, object, oneOf, orDefault, port, Problems } from "./validators";
+import { bool, dnsName, identifier, image, integer, matching, object, oneOf, orDefault, port, Problems } from "./validators";
 
 // "pool" is known only to be refused with a reason (the backend fixes its pool in code).
 const COMMON_KEYS = ["mode", "name", "user", "port", "requireTls", "pool"];
-const IN_CLUSTER_KEYS = ["image", "storageSize", "storageClassName"];
+const IN_CLUSTER_KEYS = ["members", "image", "storageSize", "storageClassName"];
 const MODES = ["rds", "in-cluster"] as const;
 
 /** Connections kept out of the backend pools' reach: operators, monitoring, replication. */
 export const DB_RESERVED_CONNECTIONS = 20;
-export const IN_CLUSTER_MYSQL_IMAGE = "docker.io/library/mysql:8.0.40";
+/** MySQL 8.4 LTS, for `database.members: 1`: the major RDS stacks default to (rds.ts); 8.0 reached its community end of life in April 2026. */
+export const IN_CLUSTER_MYSQL_IMAGE = "docker.io/library/mysql:8.4.7";
+/**
+ * MariaDB 10.11 LTS (community support to February 2028), for a Galera cluster: the official image
+ * carries Galera 4, mariadb-backup and socat (components/database/galeraCluster.ts). The same
+ * release as Debian bookworm's, which the local stack's image is built from.
+ */
+export const IN_CLUSTER_GALERA_IMAGE = "docker.io/library/mariadb:10.11.19";
+/** Galera members by default: the fewest that keep a majority after losing one (node or zone). */
+export const DEFAULT_DATABASE_MEMBERS = 3;
+/** The most members: every commit waits for all of them, so more only slows writes. */
+const MAX_DATABASE_MEMBERS = 7;
 const IN_CLUSTER_MYSQL_RESOURCES: ResourceSpec = {
     requests: { cpu: "250m", memory: "512Mi" },
     limits: { cpu: "1", memory: "1Gi" },
@@ -85,8 +96,14 @@ export function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): 
 }
 
 function parseInCluster(p: Problems, db: Record<string, any>): InClusterMysqlConfig {
+    const members = orDefault(p, "database.members", db.members, DEFAULT_DATABASE_MEMBERS, integer(1, MAX_DATABASE_MEMBERS));
+    if (members > 1 && members % 2 === 0) {
+        p.add("database.members", db.members, `1 or an odd number from 3 to ${MAX_DATABASE_MEMBERS}: with ${members} members`
+            + ` a split into two halves leaves no majority, and the cluster stops taking writes on both sides`);
+    }
     return {
-        image: orDefault(p, "database.image", db.image, IN_CLUSTER_MYSQL_IMAGE, image),
+        members,
+        image: orDefault(p, "database.image", db.image, members === 1 ? IN_CLUSTER_MYSQL_IMAGE : IN_CLUSTER_GALERA_IMAGE, image),
         storageSize: orDefault(p, "database.storageSize", db.storageSize, "10Gi", matching(/^[1-9]\d*(Mi|Gi|Ti)$/, "a volume size such as 10Gi")),
         storageClassName: db.storageClassName === undefined ? undefined : dnsName(1)(p, "database.storageClassName", db.storageClassName),
         resources: IN_CLUSTER_MYSQL_RESOURCES,

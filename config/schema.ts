@@ -151,6 +151,8 @@ export interface DrReplicaConfig {
 }
 
 export interface InClusterMysqlConfig {
+    /** 1: one MySQL pod (not highly available); an odd number ≥ 3: a MariaDB Galera cluster of that many members. */
+    members: number;
     image: string;
     storageSize: string;
     storageClassName?: string;

@@ -55,6 +55,7 @@ export function stackAlertParams(stack: string, projectDir = PROJECT_DIR, overri
         tlsSecretName: app.tls.secretName,
         edge: { kind: app.edge.kind, metrics: app.monitoring.edgeMetrics },
         runbookBaseUrl: app.monitoring.runbookBaseUrl,
+        replicatedDatabase: (app.database.inCluster?.members ?? 1) > 1,
     });
 }
 

@@ -101,8 +101,13 @@ describe.each(STACKS)("stack %s", (stack) => {
         const app = deployments.filter((d) => ["backend", "frontend"].includes(d.inputs.spec.template.metadata.labels["app.kubernetes.io/component"]));
         expect(names(app)).toEqual(params.workloads.map((w) => w.deployment).sort());
         expect(names(await inNamespace(TYPES.hpa))).toEqual(params.workloads.map((w) => w.hpa).sort());
-        // A TYPES.pdb exists only for workloads with 2+ replicas; every one that exists is watched.
-        expect(params.workloads.map((w) => w.pdb)).toEqual(expect.arrayContaining(names(await inNamespace(TYPES.pdb))));
+        // A TYPES.pdb exists only for workloads with 2+ replicas (and a replicated database); every one that exists is watched.
+        const watched = [...params.workloads.map((w) => w.pdb), ...(params.databasePdb ? [params.databasePdb] : [])];
+        expect(watched).toEqual(expect.arrayContaining(names(await inNamespace(TYPES.pdb))));
+        const noDisruptions = groups.flatMap((g) => g.rules).find((r) => r.alert === "KubePolarisPdbNoDisruptionsAllowed")!;
+        for (const pdb of watched) {
+            expect(noDisruptions.expr).toContain(pdb);
+        }
         for (const d of app) {
             const target = params.workloads.find((w) => w.deployment === d.inputs.metadata.name)!;
             expect(d.inputs.spec.template.spec.containers.map((c: { name: string }) => c.name)).toContain(target.container);
@@ -122,7 +127,8 @@ describe.each(STACKS)("stack %s", (stack) => {
             expect(ruleNamed(groups, alert).expr).toContain(`deployment${regexOf(deploymentNames)}`);
         }
         expect(ruleNamed(groups, "KubePolarisHpaMaxedOut").expr).toContain(`horizontalpodautoscaler${regexOf(params.workloads.map((w) => w.hpa))}`);
-        expect(ruleNamed(groups, "KubePolarisPdbNoDisruptionsAllowed").expr).toContain(`poddisruptionbudget${regexOf(params.workloads.map((w) => w.pdb))}`);
+        expect(ruleNamed(groups, "KubePolarisPdbNoDisruptionsAllowed").expr)
+            .toContain(`poddisruptionbudget${regexOf([...params.workloads.map((w) => w.pdb), ...(params.databasePdb ? [params.databasePdb] : [])])}`);
         for (const alert of ["KubePolarisHighCpu", "KubePolarisHighMemory", "KubePolarisPodCrashLooping"]) {
             expect(ruleNamed(groups, alert).expr).toContain(`container${regexOf(params.workloads.map((w) => w.container))}`);
         }
@@ -211,7 +217,7 @@ describe(`promtool (rule file rendered for stack ${ALERT_TEST_STACK})`, () => {
             route: [params.edge.route],
             deployment: params.workloads.map((w) => w.deployment),
             horizontalpodautoscaler: params.workloads.map((w) => w.hpa),
-            poddisruptionbudget: params.workloads.map((w) => w.pdb),
+            poddisruptionbudget: [...params.workloads.map((w) => w.pdb), ...(params.databasePdb ? [params.databasePdb] : [])],
             container: params.workloads.map((w) => w.container),
             name: [params.certificate],
         };

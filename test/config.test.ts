@@ -1,10 +1,12 @@
 // Bad stack config fails before any resource is registered, with a message that names the key,
 // the value and what is allowed. Each case starts from a real stack file and changes one thing.
+import * as fs from "fs";
+import * as path from "path";
 import { parseConfig, TIER_PROFILES, TIERS } from "../config";
 import { cpuMillis, memoryBytes } from "../components/quantity";
 import { HA_MIN_REPLICAS, REPLICA_FLOORS } from "../policy/facts";
 import { ProgramError } from "../tools/mockRun";
-import { configProblems, runStack, STACKS, stackValues } from "./support/program";
+import { configProblems, PROJECT_DIR, runStack, STACKS, stackValues } from "./support/program";
 
 const values = stackValues;
 
@@ -243,4 +245,17 @@ describe("NetworkPolicy enforcement and the backend's egress", () => {
             expect(apiServerEgressCidrs).toEqual(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
         }
     });
+});
+
+test("docs/configuration.md names every edge setting the parser accepts", () => {
+    // The parser lists what it accepts when given a key it does not know, at every level.
+    const local = JSON.parse(values("local").values.edge);
+    const probe = withObject("local", "edge", { unknown: 1, controller: { ...local.controller, unknown: 1, apiServer: { ...local.controller.apiServer, unknown: 1 } } });
+    const accepted = problems(probe).flatMap((line) => {
+        const m = /allowed: only the keys (.+) under (\S+)$/.exec(line);
+        return m ? m[1].split(", ").map((key) => `${m[2]}.${key}`) : [];
+    });
+    expect(accepted).toEqual(expect.arrayContaining(["edge.kind", "edge.controller", "edge.controller.image", "edge.controller.apiServer.ports"]));
+    const doc = fs.readFileSync(path.join(PROJECT_DIR, "docs", "configuration.md"), "utf8");
+    expect(accepted.filter((key) => !doc.includes(`\`${key}\``) && !doc.includes(`\`${key}.`))).toEqual([]);
 });

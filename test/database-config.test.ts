@@ -2,6 +2,7 @@
 // refused before any resource exists, with the key, the value and what is allowed.
 import { BACKEND } from "../app/kubepolaris";
 import { ConfigError, RawConfig, parseConfig } from "../config";
+import { DEFAULT_MYSQL_VERSION, MYSQL_MAJOR_VERSIONS } from "../config/rds";
 import { loadStackConfig } from "../tools/stackConfig";
 import { PROJECT_DIR } from "./support/program";
 
@@ -122,6 +123,31 @@ describe("the stack files parse", () => {
         expect(config.database.rds).toBeUndefined();
         expect(config.database.inCluster).toMatchObject({ storageSize: "5Gi", image: expect.stringMatching(/^kubepolaris\.local\/mariadb:\d+\.\d+$/) });
         expect([...config.secretsSet].sort()).toEqual(["adminPassword", "databasePassword", "databaseRootPassword", "jwtSecret"]);
+    });
+
+    test("an in-cluster database is a three-member Galera cluster unless the stack asks for fewer; without database.image, MariaDB 10.11 LTS", () => {
+        const local = parseConfig(rawConfig("local")).database.inCluster!;
+        expect(local.members).toBe(3);
+        const official = parseConfig(rawConfig("local", { database: { image: undefined } })).database.inCluster!;
+        expect(official).toMatchObject({ members: 3, image: expect.stringMatching(/^docker\.io\/library\/mariadb:10\.11\.\d+$/) });
+    });
+
+    test("database.members must be 1 or an odd number from 3 to 7: an even count loses its majority in a split", () => {
+        for (const members of [2, 4, 6]) {
+            expectProblem(rawConfig("local", { database: { members } }), "database.members", String(members), "1 or an odd number from 3 to 7", "no majority");
+        }
+        for (const members of [0, 9, 2.5, "three"]) {
+            expectProblem(rawConfig("local", { database: { members } }), "database.members", JSON.stringify(members), "an integer from 1 to 7");
+        }
+        expectProblem(rawConfig("dev", { database: { members: 3 } }), "database.members", "3", "nothing with database.mode \"rds\"");
+        expect(parseConfig(rawConfig("local", { database: { members: 5 } })).database.inCluster!.members).toBe(5);
+    });
+
+    test("a one-pod in-cluster MySQL (members 1) without database.image runs the major RDS stacks default to, one still supported", () => {
+        const image = parseConfig(rawConfig("local", { database: { image: undefined, members: 1 } })).database.inCluster!.image;
+        const major = /^docker\.io\/library\/mysql:(\d+\.\d+)\.\d+$/.exec(image)?.[1];
+        expect(major).toBe(DEFAULT_MYSQL_VERSION);
+        expect(MYSQL_MAJOR_VERSIONS[major!].standardSupportEnded).toBe(false);
     });
 
     // That the server takes every pool at the peak is judged on each stack's program

@@ -3,6 +3,7 @@
 // restricted MySQL pod on the local stack, which must need no AWS and no random provider.
 import { BACKEND } from "../app/kubepolaris";
 import { ADMIN_JOB_RESOURCES } from "../components/adminPassword";
+import { GALERA_PORTS, STANDING_PORT, galeraMaxUnavailable } from "../components/database/galeraCluster";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -273,7 +274,8 @@ describe.each(RDS_STACKS)("RDS data tier on the %s stack", (stack) => {
             const [storage] = alarmFor(instance, "FreeStorageSpace");
             expect(storage.inputs.comparisonOperator).toBe("LessThanThreshold");
             // Below the point where storage autoscaling grows the volume (10 % of the allocation, never less than the
-            // initial one): it pages only when autoscaling cannot grow, at maxAllocatedStorage.
+            // initial one): it pages only when growth has not kept up (at maxAllocatedStorage, or within RDS's
+            // 6 hours between growths).
             expect(storage.inputs.threshold).toBeLessThan(0.1 * profile.database.allocatedStorageGiB * GiB);
             // There it pages while at least 1 % of the volume is free.
             expect(storage.inputs.threshold).toBeGreaterThanOrEqual(0.01 * profile.database.maxAllocatedStorageGiB * GiB);
@@ -491,10 +493,13 @@ describe("dev and staging: no replicas and no DR copy", () => {
     });
 });
 
-describe("local: MySQL in the namespace, no cloud", () => {
+/** The local stack with its database as one pod (database.members 1): what the Galera cluster replaces. */
+const ONE_POD_DATABASE = { "kubepolaris:database": JSON.stringify({ mode: "in-cluster", storageSize: "5Gi", image: "kubepolaris.local/mariadb:10.11", members: 1 }) };
+
+describe("local with database.members 1: one MySQL pod in the namespace, no cloud", () => {
     let p: Program;
     beforeAll(async () => {
-        p = await runStack("local");
+        p = await runStack("local", ONE_POD_DATABASE);
     });
     const statefulSet = () => p.one("kubernetes:apps/v1:StatefulSet");
     const mysqlContainer = () => statefulSet().inputs.spec.template.spec.containers[0];
@@ -629,6 +634,105 @@ describe("local: MySQL in the namespace, no cloud", () => {
         expect(mysqlEnv.MYSQL_USER).toBe(env.DB_USERNAME.value);
         expect(p.outputs.databaseWriterEndpoint.value).toBe(env.DB_HOST.value);
         expect(p.outputs.databaseRds.value).toBeNull();
+    });
+});
+
+describe("local: a three-member Galera cluster in the namespace, no cloud", () => {
+    let p: Program;
+    beforeAll(async () => {
+        p = await runStack("local");
+    });
+    const statefulSet = () => p.one("kubernetes:apps/v1:StatefulSet");
+    const pod = () => statefulSet().inputs.spec.template.spec;
+    const container = () => pod().containers[0];
+    const env = () => Object.fromEntries(container().env.map((e: { name: string }) => [e.name, e])) as Record<string, any>;
+    const mysqlLabels = { "app.kubernetes.io/name": "kubepolaris", "app.kubernetes.io/instance": "kubepolaris", "app.kubernetes.io/component": "mysql" };
+
+    test("registers the Galera cluster and no cloud resource", () => {
+        expect(p.ofType("kubepolaris:database:GaleraCluster")).toHaveLength(1);
+        expect(p.ofType("kubepolaris:database:InClusterMysql")).toHaveLength(0);
+        expect(p.resources.filter((r) => /^(aws|random):/.test(r.type))).toEqual([]);
+    });
+
+    test("three members started together, one per node, spread over the zones so no zone holds a majority", () => {
+        const spec = statefulSet().inputs.spec;
+        expect(spec.replicas).toBe(3);
+        expect(spec.podManagementPolicy).toBe("Parallel");
+        expect(spec.selector.matchLabels).toEqual(mysqlLabels);
+        expect(pod().affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution)
+            .toEqual([{ labelSelector: { matchLabels: mysqlLabels }, topologyKey: "kubernetes.io/hostname" }]);
+        expect(pod().topologySpreadConstraints).toEqual([expect.objectContaining({
+            maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: mysqlLabels },
+        })]);
+        expect(spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("5Gi");
+        expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
+    });
+
+    test("a drain keeps the quorum: the PDB lets one member of three go at a time", () => {
+        const pdb = p.one(TYPES.pdb, (r) => r.name === "database-pdb").inputs.spec;
+        expect(pdb).toEqual({ maxUnavailable: 1, selector: { matchLabels: mysqlLabels } });
+        expect(galeraMaxUnavailable(3)).toBe(1);
+        expect(galeraMaxUnavailable(5)).toBe(2);
+    });
+
+    test("the backend connects through a ClusterIP Service of ready (synced) members; members find each other through a headless one that lists them before they are ready", () => {
+        const service = p.one("kubernetes:core/v1:Service", (r) => r.name === "database-service").inputs;
+        expect(service.spec.clusterIP).toBeUndefined();
+        expect(service.spec.selector).toEqual(mysqlLabels);
+        expect(backendEnv(p).DB_HOST.value).toBe(`${service.metadata.name}.kubepolaris.svc`);
+        const peers = p.one("kubernetes:core/v1:Service", (r) => r.name === "database-peers").inputs;
+        expect(peers.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true, selector: mysqlLabels });
+        expect(statefulSet().inputs.spec.serviceName).toBe(peers.metadata.name);
+        // The start script's member list names exactly the StatefulSet's pods through that Service, in ordinal order.
+        const sts = statefulSet().inputs.metadata.name;
+        expect(env().MEMBER_HOSTS.value.split(" ")).toEqual([0, 1, 2].map((i) => `${sts}-${i}.${peers.metadata.name}.kubepolaris.svc`));
+        expect(peers.spec.ports.map((x: { port: number }) => x.port).sort()).toEqual([...Object.values(GALERA_PORTS), STANDING_PORT].sort());
+    });
+
+    test("ready means synced in the primary component (the script the pod mounts), alive means mariadbd answers", () => {
+        const c = container();
+        expect(c.command).toEqual(["sh", "/galera/start.sh"]);
+        expect(c.readinessProbe.exec.command).toEqual(["sh", "/galera/ready.sh"]);
+        expect(c.lifecycle.preStop.exec.command).toEqual(["sh", "/galera/drain.sh"]);
+        expect(pod().terminationGracePeriodSeconds).toBeGreaterThan(10 + 30);
+        expect(c.livenessProbe.exec.command.join(" ")).toContain("ping");
+        expect(c.livenessProbe.exec.command.join(" ")).not.toContain("PASSWORD");
+        expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(300);
+        const scripts = p.one("kubernetes:core/v1:ConfigMap", (r) => r.name === "database-scripts").inputs.data;
+        expect(scripts["ready.sh"]).toContain("Synced,ON");
+        expect(scripts["start.sh"]).toContain("--wsrep-new-cluster");
+        expect(scripts["start.sh"]).toContain("max_connections=$MAX_CONNECTIONS");
+        expect(pod().volumes.find((v: any) => v.name === "scripts").configMap.name).toBe(p.one("kubernetes:core/v1:ConfigMap", (r) => r.name === "database-scripts").inputs.metadata.name);
+    });
+
+    test("the passwords reach the members only by reference, their settings stay in memory, the root filesystem is read-only", () => {
+        expect(env().MYSQL_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: "kubepolaris-mysql-credentials", key: "mysql-password" });
+        expect(env().MYSQL_ROOT_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: "kubepolaris-mysql-credentials", key: "mysql-root-password" });
+        for (const key of ["databasePassword", "databaseRootPassword"]) {
+            expect(occurrences(p, `${MOCK_SECRET_PREFIX}kubepolaris:${key}`)).toEqual([expect.objectContaining({ resource: `${K8S_SECRET}::database-credentials`, secret: true })]);
+        }
+        const run = pod().volumes.find((v: any) => v.name === "run");
+        expect(run.emptyDir.medium).toBe("Memory");
+        expect(container().securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        // Each member may have to take every backend pod's full pool alone.
+        expect(Number(env().MAX_CONNECTIONS.value)).toBeGreaterThanOrEqual(BACKEND.dbPool.maxOpenConns * peakPods(p, "backend"));
+    });
+
+    test("NetworkPolicies: members reach each other on Galera's ports only; the backend reaches them on 3306", () => {
+        const replication = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-database-replication").inputs.spec;
+        const ports = [...Object.values(GALERA_PORTS), STANDING_PORT].map((port) => ({ protocol: "TCP", port }));
+        expect(replication).toEqual({
+            podSelector: { matchLabels: mysqlLabels }, policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: mysqlLabels } }], ports }],
+            egress: [{ to: [{ podSelector: { matchLabels: mysqlLabels } }], ports }],
+        });
+        const egress = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-backend-to-database");
+        expect(egress.inputs.spec.egress).toEqual([{ to: [{ podSelector: { matchLabels: mysqlLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }]);
+    });
+
+    test("the quota has room for every member", () => {
+        const quota = p.one("kubernetes:core/v1:ResourceQuota", (q) => q.name === "kubepolaris-quota").inputs.spec.hard;
+        expect(Number(quota.pods)).toBeGreaterThanOrEqual(peakPods(p, "backend") + peakPods(p, "frontend") + 3 + 1);
     });
 });
 

@@ -2,10 +2,14 @@
 // the program creates in the stack's region (and replicates to the DR region), never from the
 // upstream registry; a stack whose mirror has not recorded its digests is refused before anything
 // is registered, naming the command that records them.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { parseConfig } from "../config";
 import { lifecyclePolicy } from "../components/imageMirror";
+import { main as imagesMirror, withDigests } from "../scripts/images/mirror";
 import { samplePin } from "../tools/stackConfig";
-import { configProblems, runStack, stackValues } from "./support/program";
+import { configProblems, PROJECT_DIR, runStack, stackValues } from "./support/program";
 
 const CLOUD = ["dev", "staging", "prod"] as const;
 const ACCOUNT = { dev: "111122223333", staging: "444455556666", prod: "123456789012" };
@@ -63,6 +67,39 @@ describe("config", () => {
         expect(configProblems(recorded("local", (i) => { i.mirror = { account: "123456789012" }; }))).toEqual([
             'kubepolaris:images.mirror: got {"account":"123456789012"}; allowed: nothing on environment local: it has no AWS account (its images are built on the nodes, scripts/cluster/images.sh)',
         ]);
+    });
+});
+
+describe("images:mirror --check (deploy.yml runs it before the first pulumi up)", () => {
+    /** main's exit status and what it printed; --check copies nothing, so no crane and no registry. */
+    function check(...argv: string[]) {
+        const out: string[] = [];
+        const log = jest.spyOn(console, "log").mockImplementation((line) => { out.push(`out: ${line}`); });
+        const error = jest.spyOn(console, "error").mockImplementation((line) => { out.push(`err: ${line}`); });
+        try {
+            return { status: imagesMirror([...argv, "--check"]), out };
+        } finally {
+            log.mockRestore();
+            error.mockRestore();
+        }
+    }
+
+    test.each(CLOUD)("the committed %s stack file fails, naming the command that records its digests and the docs", (stack) => {
+        expect(check("--stack", stack)).toEqual({ status: 1, out: [`err: images:mirror: Pulumi.${stack}.yaml records no mirrored digest for backend, frontend,`
+            + ` so \`pulumi up\` refuses the stack: create its ECR mirror, run \`npm run images:mirror -- --stack ${stack}\` and commit the digests it`
+            + ' records (docs/images.md, "Order for a new stack")'] });
+    });
+
+    test("a stack file with its digests recorded passes", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubepolaris-check-"));
+        try {
+            fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            const prod = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
+            fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), withDigests(prod, { backend: DIGEST, frontend: DIGEST }));
+            expect(check("--stack", "prod", "--project-dir", dir)).toEqual({ status: 0, out: [`out: Pulumi.prod.yaml: backend@${DIGEST}, frontend@${DIGEST} (pinned by digest)`] });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 

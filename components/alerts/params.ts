@@ -20,6 +20,8 @@ export interface AlertTargets {
     edge: { kind: "gateway" | "ingress"; metrics: EdgeMetricsSource };
     /** Where the runbooks are: each alert links to runbookBaseUrl + "#" + its lower-cased name. */
     runbookBaseUrl: string;
+    /** The in-cluster database is a Galera cluster (config `database.members` > 1) with its own PDB. Default: false. */
+    replicatedDatabase?: boolean;
 }
 
 export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
@@ -38,6 +40,8 @@ export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
         runbookBaseUrl: targets.runbookBaseUrl,
         // AdminPassword names its Job (and Secret) so.
         adminPasswordJob: componentName(targets.release, "admin-password"),
+        // GaleraCluster names its PDB after the component.
+        databasePdb: targets.replicatedDatabase ? componentName(targets.release, "mysql") : undefined,
     };
 }
 

@@ -61,6 +61,8 @@ export interface AlertRuleParams {
     runbookBaseUrl: string;
     /** The Job that replaces the backend's published admin password (components/adminPassword.ts). */
     adminPasswordJob: string;
+    /** The in-cluster Galera cluster's PDB (components/database/galeraCluster.ts), if there is one: a member down blocks drains. */
+    databasePdb?: string;
 }
 
 export interface AlertingRule {
@@ -94,7 +96,7 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
     const ns = eq("namespace", p.namespace);
     const deployments = oneOf("deployment", p.workloads.map((w) => w.deployment));
     const hpas = oneOf("horizontalpodautoscaler", p.workloads.map((w) => w.hpa));
-    const pdbs = oneOf("poddisruptionbudget", p.workloads.map((w) => w.pdb));
+    const pdbs = oneOf("poddisruptionbudget", [...p.workloads.map((w) => w.pdb), ...(p.databasePdb ? [p.databasePdb] : [])]);
     const containers = oneOf("container", p.workloads.map((w) => w.container));
     // Pods of a Deployment are named <deployment>-<pod-template-hash>-<suffix>.
     const pods = re("pod", `(${p.workloads.map((w) => escapeRegex(w.deployment)).join("|")})-[a-z0-9]+-[a-z0-9]+`);
@@ -272,6 +274,9 @@ function validate(p: AlertRuleParams): void {
         problems.push(`edge.backendPort: got ${p.edge.backendPort}; allowed: a port number from 1 to 65535`);
     }
     check("adminPasswordJob", p.adminPasswordJob);
+    if (p.databasePdb !== undefined) {
+        check("databasePdb", p.databasePdb);
+    }
     if (!p.workloads.some((w) => w.deployment === p.backendDeployment)) {
         problems.push(`backendDeployment: got ${JSON.stringify(p.backendDeployment)}; allowed: the deployment of one of the workloads`);
     }

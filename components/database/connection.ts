@@ -29,6 +29,19 @@ export interface DatabaseConnection {
     readerHosts: pulumi.Output<string>[];
 }
 
+/** How the backend reaches an in-cluster database: its Service's cluster name, the schema, the user and the credentials Secret's key. */
+export function inClusterConnection(service: k8s.core.v1.Service, secret: k8s.core.v1.Secret,
+    settings: { port: number; databaseName: string; username: string }): DatabaseConnection {
+    return {
+        host: pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc`,
+        port: settings.port,
+        database: settings.databaseName,
+        username: settings.username,
+        passwordSecret: { name: secret.metadata.name, key: PASSWORD_KEY },
+        readerHosts: [],
+    };
+}
+
 /** The names of the variables the backend reads its database settings from. */
 export interface DatabaseEnvNames {
     driver: string;

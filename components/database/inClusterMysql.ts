@@ -11,7 +11,7 @@ import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
 import { ContainerResources, ImagePullPolicy } from "../types";
-import { DatabaseConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
+import { DatabaseConnection, inClusterConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
 
 /** The official image's mysql user and group. */
 const MYSQL_USER = { uid: 999, gid: 999 };
@@ -22,41 +22,46 @@ const TMP_SIZE_LIMIT = "1Gi";
 
 type Container = k8s.types.input.core.v1.Container;
 
-export interface InClusterMysqlArgs {
+/** What every in-cluster database takes (InClusterMysql, GaleraCluster). */
+export interface InClusterDatabaseArgs {
     /** The release: prefix of the object names and part of the pod labels. Required. */
     release: string;
     /** The namespace (an Output of NamespaceBaseline, so the objects wait for it). Required. */
     namespace: pulumi.Input<string>;
-    /** Metadata labels for every object (the pod additionally gets `podLabels(release, "mysql")`). Required. */
+    /** Metadata labels for every object (the pods additionally get `podLabels(release, "mysql")`). Required. */
     labels: Record<string, string>;
-    /** The MySQL image (the official image's entrypoint and user 999 are assumed). Required. */
+    /** The server image, running as user 999 (each component says what else it assumes of it). Required. */
     image: string;
-    /** When a node fetches the image. Default: "Always" (the tag is a moving minor line). */
+    /** When a node fetches the image. Default: "Always" (a tag can be pushed again). */
     imagePullPolicy?: ImagePullPolicy;
-    /** Size of the data volume, a Kubernetes quantity ("10Gi"). Required. */
+    /** Size of each data volume, a Kubernetes quantity ("10Gi"). Required. */
     storageSize: string;
-    /** StorageClass of the data volume. Default: the cluster's default StorageClass. */
+    /** StorageClass of the data volumes. Default: the cluster's default StorageClass. */
     storageClassName?: string;
-    /** The mysqld container's requests and limits (ephemeral storage is added to them). Required. */
+    /** The server container's requests and limits (ephemeral storage is added to them). Required. */
     resources: ContainerResources;
     /** The schema created on first start. Required. */
     databaseName: string;
     /** The application user created on first start. Required. */
     username: string;
-    /** The port mysqld listens on and the Service serves. Required. */
+    /** The port the server listens on and the Service serves. Required. */
     port: number;
-    /** mysqld's max_connections. Required. */
+    /** max_connections of every server. Required. */
     maxConnections: number;
-    /** Refuse connections without TLS (only for clients that speak it). Required. */
-    requireTls: boolean;
     /** The application user's password (a secret from stack config). Required. */
     password: pulumi.Output<string>;
     /** The root password (a secret from stack config); root logs in over the local socket only. Required. */
     rootPassword: pulumi.Output<string>;
     /** Name of the Secret holding both passwords (the backend reads the user's from it). Required. */
     secretName: string;
-    /** PriorityClass of the pod. Default: none (the cluster's default priority). */
+    /** PriorityClass of the pods. Default: none (the cluster's default priority). */
     priorityClassName?: pulumi.Input<string>;
+}
+
+/** The official MySQL image's entrypoint is assumed (MYSQL_* variables, mysqld flags as arguments). */
+export interface InClusterMysqlArgs extends InClusterDatabaseArgs {
+    /** Refuse connections without TLS (only for clients that speak it). Required. */
+    requireTls: boolean;
 }
 
 export class InClusterMysql extends pulumi.ComponentResource {
@@ -86,18 +91,11 @@ export class InClusterMysql extends pulumi.ComponentResource {
 
         this.selector = selector;
         this.port = args.port;
-        this.host = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc`;
+        this.connection = inClusterConnection(service, secret, args);
+        this.host = this.connection.host;
         this.statefulSetName = statefulSet.metadata.name;
         this.serviceName = service.metadata.name;
         this.secretName = secret.metadata.name;
-        this.connection = {
-            host: this.host,
-            port: args.port,
-            database: args.databaseName,
-            username: args.username,
-            passwordSecret: { name: secret.metadata.name, key: PASSWORD_KEY },
-            readerHosts: [],
-        };
         this.registerOutputs({
             host: this.host,
             statefulSetName: this.statefulSetName,
@@ -113,8 +111,9 @@ interface MysqlMetadata {
     labels: Record<string, string>;
 }
 
-/** Both passwords, secret whatever the caller passed. */
-function createCredentials(name: string, args: InClusterMysqlArgs, labels: Record<string, string>, parent: pulumi.Resource): k8s.core.v1.Secret {
+/** Both passwords, secret whatever the caller passed (also the Galera cluster's). */
+export function createCredentials(name: string, args: { namespace: pulumi.Input<string>; secretName: string; password: pulumi.Output<string>; rootPassword: pulumi.Output<string> },
+    labels: Record<string, string>, parent: pulumi.Resource): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(`${name}-credentials`, {
         metadata: { name: args.secretName, namespace: args.namespace, labels },
         type: "Opaque",

@@ -567,8 +567,9 @@ function createCredentials(name: string, args: MultiAzMysqlArgs, password: pulum
  * The storage alarm's threshold, a share of the initial allocation. RDS storage autoscaling grows
  * the volume whenever free space falls below 10 % of the allocation (never less than the initial
  * one), so in normal growth free space stays near or above 10 % of the initial allocation; half of
- * that is reached only when autoscaling cannot grow: at maxAllocatedStorage. The old alarm at 10 %
- * paged on every normal growth step.
+ * that is reached only when growth has not kept up: at maxAllocatedStorage, or when writes outrun
+ * the last growth during the 6 hours RDS waits before the next one. The old alarm at 10 % paged on
+ * every normal growth step.
  */
 export const STORAGE_ALARM_FRACTION = 0.05;
 /**
@@ -603,9 +604,11 @@ function instanceAlarms(args: MultiAzMysqlArgs, replica: boolean): Record<string
             threshold: Math.round(STORAGE_ALARM_FRACTION * allocatedStorageGiB * 1024 ** 3),
             statistic: "Minimum", period: 300, evaluationPeriods: 3,
             description: `Free storage below ${STORAGE_ALARM_FRACTION * 100} % of the initial ${allocatedStorageGiB} GiB for 15 minutes: `
-                + `storage autoscaling grows the volume when free space falls under 10 % of it, so free space this low means it `
-                + `cannot grow any more: the volume has reached maxAllocatedStorage (${maxAllocatedStorageGiB} GiB). `
-                + "Raise maxAllocatedStorage or free space before writes fail",
+                + "storage autoscaling grows the volume when free space falls to 10 % of it, but at most once in 6 hours (and after "
+                + `the last growth's storage optimization) and never past maxAllocatedStorage (${maxAllocatedStorageGiB} GiB), so free `
+                + "space this low means growth has not kept up: writes outran the last growth during its cooldown, or the volume is at "
+                + "maxAllocatedStorage. Free space (no storage change is possible during the cooldown) and raise maxAllocatedStorage "
+                + "if it was reached, before writes fail",
         },
         "connections-high": {
             metricName: "DatabaseConnections", comparisonOperator: "GreaterThanThreshold", threshold: Math.floor(CONNECTIONS_ALARM_FRACTION * args.maxConnections),

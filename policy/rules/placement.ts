@@ -4,7 +4,7 @@
 // DoNotSchedule leaves replacement pods Pending when a zone is lost, exactly when they are needed.
 import { TOPOLOGY_KEYS } from "../facts";
 import { has, Props, stackPolicy } from "./common";
-import { HPA_TYPES, REPLICATED_WORKLOADS } from "./k8s";
+import { HPA_TYPES, REPLICATED_WORKLOADS, TYPES } from "./k8s";
 import { StackModel } from "./model";
 import { podTemplatePolicy } from "./workloads";
 
@@ -98,11 +98,17 @@ export const zoneSpreadScheduleAnyway = podTemplatePolicy({
     description: `Spread constraints on ${ZONE_KEY} use whenUnsatisfiable: ScheduleAnyway. With DoNotSchedule, after a `
         + "zone is lost the scheduler may refuse to place replacement pods in the remaining zones (the skew would "
         + "grow), and they stay Pending while the service runs short. Fix: whenUnsatisfiable: ScheduleAnyway (the "
-        + "scheduler still prefers the spread).",
+        + "scheduler still prefers the spread). A StatefulSet with volumeClaimTemplates may keep DoNotSchedule: each pod "
+        + "is bound to its volume's zone, so a lost zone's pod cannot move anyway, and a quorum system (a database "
+        + "cluster) needs the guarantee that no zone ever holds a majority of its members.",
     enforcementLevel: "mandatory",
     severity: "medium",
     types: REPLICATED_WORKLOADS,
-    validate(template, _args, report) {
+    validate(template, args, report, props) {
+        // Pods bound to zonal volumes cannot be replaced in another zone: DoNotSchedule costs nothing there.
+        if (args.type === TYPES.statefulSet && Array.isArray(props?.spec?.volumeClaimTemplates) && props.spec.volumeClaimTemplates.length > 0) {
+            return;
+        }
         const constraints: Props[] = Array.isArray(template.spec.topologySpreadConstraints) ? template.spec.topologySpreadConstraints : [];
         constraints.forEach((c, i) => {
             if (ZONE_KEYS.includes(c?.topologyKey) && c.whenUnsatisfiable !== "ScheduleAnyway") {

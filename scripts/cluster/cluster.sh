@@ -8,12 +8,16 @@
 #   scripts/cluster/cluster.sh status      one line per part: ready / not ready
 #   scripts/cluster/cluster.sh load IMAGE...  real nodes: build the local images (scripts/cluster/
 #                                          images.sh) if needed and import them into every node
+#   scripts/cluster/cluster.sh partition NODE...  real nodes: stop those nodes as lost machines stop
+#                                          (pods frozen, kubelet, containerd and shims stopped); the drills' zone loss
+#   scripts/cluster/cluster.sh heal NODE...   undo partition
 #   (npm run cluster:up, npm run cluster:down, npm run --silent cluster:kubeconfig)
 #
 # Two kinds (KUBEPOLARIS_CLUSTER_KIND):
 #   real (default; root only): etcd, kube-apiserver, controller-manager, scheduler, and real nodes:
 #        node1..node<N> in zone-a/b/c, each a kubelet with its own containerd (runc), one kube-proxy
-#        (iptables), CoreDNS and kube-router (NetworkPolicies); pods run. One real cluster per host (host-wide names: bridges
+#        (iptables), CoreDNS, kube-router (NetworkPolicies) and metrics-server (metrics.k8s.io, for
+#        HPAs); pods run. One real cluster per host (host-wide names: bridges
 #        kp-br<n>, the node link kp-node, cgroups /kubepolaris-node<n>, kube-proxy's chains).
 #   kwok: the same control plane with kwok's fake nodes (6 by default; pods are marked Ready after
 #        KUBEPOLARIS_POD_START_DELAY, nothing runs). For what needs more nodes than this host can
@@ -31,7 +35,8 @@
 #                                  the ledger (default ~/.cache/kubepolaris-cluster; `down` removes it)
 #   KUBEPOLARIS_CLUSTER_PORT_BASE  ports used: base+3 apiserver, +4/+5 etcd client/peer,
 #                                  +6 controller-manager, +7 scheduler, +8 kwok; real nodes:
-#                                  +11.. kubelets, +21.. their healthz, +30/+31 kube-proxy
+#                                  +11.. kubelets, +21.. their healthz, +30/+31 kube-proxy,
+#                                  +32 metrics-server (on the node address)
 #   KUBEPOLARIS_CLUSTER_NODES      nodes: real 3..6 (default 3), kwok ≥ 3 (default 6), round-robin over 3 zones
 #   KUBEPOLARIS_POD_START_DELAY    kwok only: scheduled → Ready, e.g. 10s, 2500ms, 0 (default 10s: the
 #                                  backend readiness probe's initialDelaySeconds, components/probes.ts)
@@ -62,6 +67,8 @@ source "$HERE/parts/control-plane.sh"
 source "$HERE/parts/real-nodes.sh"
 # shellcheck source=parts/objects.sh
 source "$HERE/parts/objects.sh"
+# shellcheck source=parts/metrics.sh
+source "$HERE/parts/metrics.sh"
 
 # --------------------------------------------------------------------------- settings
 # Kind and ports are fixed by the state dir once chosen, so `down` and `kubeconfig` agree with `up`.
@@ -95,7 +102,7 @@ load_settings() {
   if [[ $KIND == real ]]; then
     PARTS+=(hostnet etcd apiserver controllers)
     local n; for ((n = 1; n <= REAL_NODES; n++)); do PARTS+=("node$n"); done
-    PARTS+=(proxy objects dns netpol)
+    PARTS+=(proxy objects dns netpol metrics)
   else
     PARTS+=(etcd apiserver controllers kwok objects)
   fi
@@ -107,7 +114,7 @@ all_ports() {
   local p=("$PORT_ETCD" "$PORT_ETCD_PEER" "$PORT_APISERVER" "$PORT_KCM" "$PORT_SCHEDULER") n
   if [[ $KIND == kwok ]]; then p+=("$PORT_KWOK"); fi
   for ((n = 1; n <= REAL_NODES; n++)); do p+=($((PORT_BASE + 10 + n)) $((PORT_BASE + 20 + n))); done
-  if [[ $KIND == real ]]; then p+=($((PORT_BASE + 30)) $((PORT_BASE + 31))); fi
+  if [[ $KIND == real ]]; then p+=($((PORT_BASE + 30)) $((PORT_BASE + 31)) "$(metrics_port)"); fi
   echo "${p[@]}"
 }
 
@@ -155,6 +162,9 @@ cmd_up() {
   if [[ $kind == real && "$(id -u)" -ne 0 ]]; then
     die "real nodes need root (kubelet, containerd, runc, iptables, cgroups); run as root, or use KUBEPOLARIS_CLUSTER_KIND=kwok for fake nodes"
   fi
+  if pki_outdated; then
+    die "$STATE was made by an older scripts/cluster/cluster.sh: its certificates and API server lack the aggregation layer (front-proxy CA, metrics-server's certificates), so it cannot serve metrics.k8s.io; nothing was changed. Stop it and start it anew: KUBEPOLARIS_CLUSTER_DIR=$STATE scripts/cluster/cluster.sh down, then up again"
+  fi
   BIN="$(bash "$HERE/ensure.sh" | tail -1)" || die "scripts/cluster/ensure.sh failed"
   CRDS="$(bash "$HERE/ensure.sh" --crds | tail -1)"
   lock
@@ -162,6 +172,7 @@ cmd_up() {
   if [[ $KIND == real ]]; then
     check_real_host
     ADDONS_BIN="$(bash "$HERE/ensure.sh" --node | tail -1)" || die "scripts/cluster/ensure.sh --node failed"
+    METRICS_SERVER_BIN="$(bash "$HERE/metrics-server.sh" | tail -1)" || die "scripts/cluster/metrics-server.sh failed"
     PAUSE_IMAGE="$(bash "$HERE/images.sh" pause | tail -1)" || die "scripts/cluster/images.sh pause failed"
     bash "$HERE/images.sh" busybox >/dev/null || die "scripts/cluster/images.sh busybox failed"
     COREDNS_IMAGE="$(bash "$HERE/images.sh" coredns | tail -1)" || die "scripts/cluster/images.sh coredns failed"
@@ -271,12 +282,27 @@ cmd_load() {
   for tar in "${tars[@]}"; do say "$(basename "$tar" .tar) on ${REAL_NODES} nodes"; done
 }
 
+# partition / heal node<N>...: see node_partition in parts/real-nodes.sh.
+cmd_partition() { # <partition|heal> <node>...
+  local verb="$1" node; shift
+  load_settings
+  [[ -f "$READY_MARK" ]] || die "not running: start it with npm run cluster:up"
+  [[ $KIND == real ]] || die "$verb: real nodes only (kwok's nodes run nothing to stop)"
+  (($# > 0)) || die "$verb: name the nodes, e.g. node2"
+  for node in "$@"; do
+    [[ $node =~ ^node([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= REAL_NODES)) ||
+      die "$verb: got '$node'; allowed: node1..node$REAL_NODES"
+  done
+  for node in "$@"; do "node_$verb" "${node#node}"; done
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  partition|heal) verb="$1"; shift; cmd_partition "$verb" "$@" ;;
   load) shift; cmd_load "$@" ;;
   down) cmd_down ;;
   kubeconfig) cmd_kubeconfig ;;
   status) cmd_status ;;
-  -h|--help|"") sed -n '2,41p' "$0" ;;
-  *) die "unknown command '$1'; allowed: up, down, kubeconfig, status, load" ;;
+  -h|--help|"") sed -n '2,43p' "$0" ;;
+  *) die "unknown command '$1'; allowed: up, down, kubeconfig, status, load, partition, heal" ;;
 esac

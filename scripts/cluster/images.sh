@@ -18,9 +18,11 @@
 #   backend the KubePolaris backend on a Debian minimal userland (see backend_recipe).
 #   frontend the KubePolaris web UI (scripts/app/frontend.sh builds it) served by Debian's nginx as
 #          user nginx (101:101); the program mounts its own nginx.conf (see frontend_recipe).
-#   database MariaDB 10.11 from Debian's mariadb-server, standing in for MySQL 8 on the local
-#          stack only, with an entrypoint of ours (images/database-entrypoint.sh) doing what the
-#          program expects of the official MySQL image (see database_recipe).
+#   database MariaDB 10.11 from Debian's mariadb-server (with Galera 4 and socat) and mariadb-backup:
+#          the local stack's Galera members (components/database/galera/start.sh is their command,
+#          as with the official mariadb image), and with `database.members: 1` a stand-in for MySQL 8
+#          through an entrypoint of ours (images/database-entrypoint.sh) doing what the program
+#          expects of the official MySQL image (see database_recipe).
 #   traefik the edge controller the local stack installs (scripts/edge/traefik.sh's build).
 #   coredns cluster DNS, run as pods in kube-system (scripts/cluster/ensure.sh --node's build).
 set -euo pipefail
@@ -119,17 +121,38 @@ stack_image() { # <path in the stack's config, e.g. images.backend>
 }
 
 # ------------------------------------------------------------------- Debian userlands
-# mmdebstrap --variant=minbase from the host's own apt sources (the Debian mirror this machine
-# reaches), into the unpacked image's rootfs. apt's lists and caches are not kept.
+# mmdebstrap --variant=minbase into the unpacked image's rootfs. apt's lists and caches are not kept.
 SUITE=bookworm
-APT_SOURCES=/etc/apt/sources.list.d/debian.sources
-[[ -f "$APT_SOURCES" ]] || APT_SOURCES=/etc/apt/sources.list
+DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# The mirrors (mmdebstrap MIRROR arguments, part of each image's hash) and the keyring to check them
+# with. On a Debian $SUITE host, its own apt sources: whatever mirror or proxy it is configured for.
+# Anywhere else (an Ubuntu runner's sources are Ubuntu's), Debian's own mirror, checked with Debian's
+# archive keyring, which such a host's apt does not trust.
+debian_sources() { # <os-release file>: sets MIRRORS and KEYRING
+  local host=""
+  [[ -f "$1" ]] && host="$(. "$1" && echo "${ID:-} ${VERSION_CODENAME:-}")"
+  if [[ "$host" == "debian $SUITE" ]]; then
+    MIRRORS=(/etc/apt/sources.list.d/debian.sources)
+    [[ -f "${MIRRORS[0]}" ]] || MIRRORS=(/etc/apt/sources.list)
+    KEYRING=""
+  else
+    MIRRORS=("deb http://deb.debian.org/debian $SUITE main"
+      "deb http://deb.debian.org/debian $SUITE-updates main"
+      "deb http://deb.debian.org/debian-security $SUITE-security main")
+    KEYRING="$DEBIAN_KEYRING"
+  fi
+}
+debian_sources /etc/os-release
 debian_rootfs() { # <rootfs> <packages, comma-separated> [mmdebstrap options...]
-  local rootfs="$1" packages="$2"; shift 2
+  local rootfs="$1" packages="$2" keyring=(); shift 2
+  if [[ -n "$KEYRING" ]]; then
+    [[ -f "$KEYRING" ]] || die "$KEYRING is missing, needed to check Debian's mirror from a non-Debian host: install the package debian-archive-keyring (scripts/cluster/ensure.sh --node does)"
+    keyring=(--keyring="$KEYRING")
+  fi
   command -v mmdebstrap >/dev/null || die "'mmdebstrap' is missing (scripts/cluster/ensure.sh --node installs it)"
   rmdir "$rootfs"
   mmdebstrap --quiet --variant=minbase --include="$packages" --dpkgopt='path-exclude=/usr/share/{doc,man,info,locale}/*' \
-    "$@" "$SUITE" "$rootfs" "$APT_SOURCES" >&2
+    "${keyring[@]}" "$@" "$SUITE" "$rootfs" "${MIRRORS[@]}" >&2
   rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*
 }
 
@@ -156,7 +179,7 @@ frontend() {
   [[ -f "$HERE/../app/frontend.sh" ]] || die "scripts/app/frontend.sh (the UI build) is missing"
   FRONTEND_DIST="$(bash "$HERE/../app/frontend.sh" | tail -1)" || die "scripts/app/frontend.sh failed"
   local ref; ref="$(stack_image images.frontend)" || exit 1
-  build_once frontend "$(hash_of frontend_recipe "$ref" "$APT_SOURCES" "$SUITE" $(find "$FRONTEND_DIST" -type f | sort))" frontend_recipe "$ref"
+  build_once frontend "$(hash_of frontend_recipe "$ref" "${MIRRORS[@]}" "$SUITE" $(find "$FRONTEND_DIST" -type f | sort))" frontend_recipe "$ref"
 }
 
 # ------------------------------------------------------------------------- database
@@ -165,7 +188,7 @@ frontend() {
 # installed (passwd's tools are not there yet, so as lines in /etc/group and /etc/passwd); mariadbd listens on every address of the pod (Debian's default is 127.0.0.1).
 DB_ENTRYPOINT="$HERE/images/database-entrypoint.sh"
 database_recipe() { # <rootfs>
-  debian_rootfs "$1" mariadb-server,mariadb-client \
+  debian_rootfs "$1" mariadb-server,mariadb-client,mariadb-backup \
     --essential-hook='echo "mysql:x:999:" >> "$1/etc/group"' \
     --essential-hook='echo "mysql:x:999:999:MariaDB Server:/nonexistent:/usr/sbin/nologin" >> "$1/etc/passwd"'
   printf '[mysqld]\nbind-address = 0.0.0.0\n' > "$1/etc/mysql/mariadb.conf.d/99-kubepolaris.cnf"
@@ -179,7 +202,7 @@ database_recipe_config() { # <image>
 }
 database() {
   local ref; ref="$(stack_image database.image)" || exit 1
-  build_once database "$(hash_of database_recipe "$ref" "$DB_ENTRYPOINT" "$APT_SOURCES" "$SUITE")" database_recipe "$ref"
+  build_once database "$(hash_of database_recipe "$ref" "$DB_ENTRYPOINT" "${MIRRORS[@]}" "$SUITE")" database_recipe "$ref"
 }
 
 # -------------------------------------------------------------------------- backend
@@ -204,12 +227,13 @@ backend_recipe_config() { # <image>
 backend() {
   BACKEND_BIN="$(bash "$HERE/../app/backend.sh" | tail -1)" || die "scripts/app/backend.sh failed"
   local ref; ref="$(stack_image images.backend)" || exit 1
-  build_once backend "$(hash_of backend_recipe "$ref" "$BACKEND_BIN" "$APT_SOURCES" "$SUITE" $(find "$APP_SRC/configs" -type f | sort))" backend_recipe "$ref"
+  build_once backend "$(hash_of backend_recipe "$ref" "$BACKEND_BIN" "${MIRRORS[@]}" "$SUITE" $(find "$APP_SRC/configs" -type f | sort))" backend_recipe "$ref"
 }
 
 # ------------------------------------------------------------------ Go binaries alone
-# A Go program built here (cgo on: it links the host's glibc) with exactly the shared objects `ldd`
-# names, and CA certificates: the shape of a distroless "base" image, no shell, no package manager.
+# A Go program (built here with cgo on, linking the host's glibc; or an official static release) with
+# exactly the shared objects `ldd` names (none when static), and CA certificates: the shape of a
+# distroless "base" image, no shell, no package manager.
 go_binary_rootfs() { # <rootfs> <binary> <path in the image>
   local rootfs="$1" bin="$2" dest="$3" lib
   mkdir -p "$rootfs/etc/ssl/certs" "$rootfs/tmp" "$(dirname "$rootfs$dest")"

@@ -53,6 +53,8 @@ stop() { # <name>: TERM its process group, KILL what is left after 10 s
   pid="$(pid_of "$name")" || return 0
   if alive "$name"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    # A partitioned node's processes are stopped: they act on TERM only once continued.
+    kill -CONT -- "-$pid" 2>/dev/null || kill -CONT "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
       alive "$name" || break
       sleep 0.1
@@ -77,7 +79,7 @@ pids_naming() {
 
 kill_naming() { # <text>: TERM, then KILL after 5 s, every process whose command line names <text>
   local pid i
-  for pid in $(pids_naming "$1"); do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $(pids_naming "$1"); do kill -TERM "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done
   for ((i = 0; i < 50; i++)); do [[ -z "$(pids_naming "$1")" ]] && return 0; sleep 0.1; done
   for pid in $(pids_naming "$1"); do kill -KILL "$pid" 2>/dev/null || true; done
   sleep 0.2

@@ -5,12 +5,17 @@
 //   --rate N               --real: requests per second through the edge (default 40)
 //   --fast                 the CI drill: one node drain on ours at tier small (with --real: a drain
 //                          and a rollout, on ours-small and naive)
-//   --drills a,b           drain-one, drain-two, rollout, chaos, zone-loss (default: all; real nodes: not zone-loss yet)
+//   --drills a,b           drain-one, drain-two, rollout, chaos, zone-loss (default: all); real nodes
+//                          also database-restart, database-node-loss, database-full-restart (under
+//                          numbered writes) and scale-out (a zone loss there stops the zone's
+//                          machines; scale-out floods logins until the HPA scales, on metrics-server)
 //   --configs a,b          seed-ha, naive, ours-small, ours-medium (default: all, in that order; real
-//                          nodes: ours-small, ours-medium, naive)
+//                          nodes: ours-small, ours-medium, seed-ha, naive, the baselines made from our
+//                          stack in place)
 //   --out DIR              report folder (default reports/drills: latest.md, latest.json, ready-pods.png)
 //   --keep-cluster         leave the cluster running (the next run reuses it)
 //   --chaos-seconds N      how long the chaos drill deletes pods (default 60)
+//   --flood-rate N         --real: logins per second of the scale-out drill's flood (default 15)
 //   --render FILE          no drills: write the report again from a run's latest.json
 // Environment: KUBEPOLARIS_DRILL_DIR (cluster, Pulumi state and stack mirror; default
 // ~/.cache/kubepolaris-drill), KUBEPOLARIS_DRILL_PORT_BASE (default 17440),
@@ -21,7 +26,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { CONFIGURATION_NAMES, REPO } from "./configs";
 import { DRILLS, FULL_TIMINGS, REAL_DRILLS } from "./drills";
-import { markdownTable, servedTable, writeReport } from "./report";
+import { databaseTable, markdownTable, servedTable, writeReport } from "./report";
 import { RunOptions, RunResult, runDrills } from "./run";
 
 export function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
@@ -40,6 +45,7 @@ export function parse(argv: string[]): { options: RunOptions; out: string; rende
                 configs: { type: "string" },
                 out: { type: "string" },
                 "chaos-seconds": { type: "string" },
+                "flood-rate": { type: "string" },
                 render: { type: "string" },
             },
         }));
@@ -61,11 +67,15 @@ export function parse(argv: string[]): { options: RunOptions; out: string; rende
     }
     const portBase = Number(process.env.KUBEPOLARIS_DRILL_PORT_BASE ?? 17440);
     const real = values.real === true;
+    const flood = value("--flood-rate");
+    if (flood !== undefined && (!real || !/^[1-9]\d*$/.test(flood) || Number(flood) > 100)) {
+        throw new Error(`--flood-rate: got '${flood}'; allowed: with --real, a whole number of logins per second from 1 to 100`);
+    }
     const rate = value("--rate");
     if (rate !== undefined && (!real || !/^[1-9]\d*$/.test(rate) || Number(rate) > 200)) {
         throw new Error(`--rate: got '${rate}'; allowed: with --real, a whole number of requests per second from 1 to 200`);
     }
-    const defaultConfigs = real ? (fast ? ["ours-small", "naive"] : ["ours-small", "ours-medium", "naive"]) : (fast ? ["ours-small"] : [...CONFIGURATION_NAMES]);
+    const defaultConfigs = real ? (fast ? ["ours-small", "naive"] : ["ours-small", "ours-medium", "seed-ha", "naive"]) : (fast ? ["ours-small"] : [...CONFIGURATION_NAMES]);
     const defaultDrills = real ? (fast ? ["drain-one", "rollout"] : REAL_DRILLS.map((d) => d.name)) : (fast ? ["drain-one"] : DRILLS.map((d) => d.name));
     return {
         out: path.resolve(value("--out") ?? path.join(REPO, "reports", "drills")),
@@ -75,7 +85,8 @@ export function parse(argv: string[]): { options: RunOptions; out: string; rende
             trafficRate: Number(rate ?? 40),
             configs: list("--configs", defaultConfigs),
             drills: list("--drills", defaultDrills),
-            timings: { ...FULL_TIMINGS, ...(fast ? { drainTimeoutS: 60 } : {}), ...(chaos ? { chaosDurationS: Number(chaos) } : {}) },
+            timings: { ...FULL_TIMINGS, ...(fast ? { drainTimeoutS: 60 } : {}), ...(chaos ? { chaosDurationS: Number(chaos) } : {}),
+                ...(flood ? { scaleOutLoginRate: Number(flood) } : {}) },
             workDir: process.env.KUBEPOLARIS_DRILL_DIR ?? path.join(os.homedir(), ".cache", "kubepolaris-drill"),
             portBase,
             startDelay: process.env.KUBEPOLARIS_POD_START_DELAY ?? "10s",
@@ -92,6 +103,7 @@ async function main(): Promise<void> {
     const files = await writeReport(run, out);
     console.log(markdownTable(run));
     console.log(servedTable(run));
+    console.log(databaseTable(run));
     console.log(`report: ${files.markdown}\nseries: ${files.json}\nchart:  ${files.png}${files.servedPng ? `\nserved: ${files.servedPng}` : ""}`);
     if (run.results.some((r) => r.error)) {
         process.exitCode = 1;

@@ -12,6 +12,7 @@ import { loadStackConfig } from "../../tools/stackConfig";
 import { Workload, WORKLOADS } from "./figures";
 import { until } from "../../tools/until";
 import { Kube, unlessNotFound } from "./kube";
+import { BACKEND } from "../../app/kubepolaris";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -135,49 +136,71 @@ const BACKEND_PORT = 8080;
 const FRONTEND_PORT = 80;
 
 /**
- * The HA guide's values-ha.yaml, literally: backend 3 replicas with required hostname anti-affinity and
- * a zone spread (ScheduleAnyway), 1 CPU / 1 Gi requests, the seed's probes; frontend 3 replicas
- * with preferred anti-affinity and no spread; a PDB minAvailable 2 on the backend only; an HPA
- * 3–10 (CPU 70 %, memory 80 %) on the backend; the chart's default rolling update (25 % / 25 %).
- * Its selectors are the chart's: `app.kubernetes.io/component` alone.
+ * The HA guide's values-ha.yaml (its Kubernetes 部署 section), one home for both forms of seed-ha:
+ * backend 3 replicas with required hostname anti-affinity and a zone spread (ScheduleAnyway),
+ * 1 CPU / 1 Gi requests, the seed's probes; frontend 3 replicas with preferred anti-affinity and no
+ * spread; a PDB minAvailable 2 on the backend only; an HPA 3–10 (CPU 70 %, memory 80 %) on the
+ * backend; the chart's default rolling update (25 % / 25 %), grace and no preStop. Its selectors
+ * are the chart's: `app.kubernetes.io/component` alone.
  */
-export function seedHa(): Configuration {
-    const { release, images } = localStackFacts();
-    const component = (w: Workload) => ({ matchLabels: { "app.kubernetes.io/component": w } });
-    return baseline("seed-ha", "the HA guide's values-ha.yaml taken literally", (ns) => [
-        deployment(ns, release, "backend", images.backend, BACKEND_PORT, {
-            replicas: 3,
-            affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [
-                { labelSelector: component("backend"), topologyKey: "kubernetes.io/hostname" }] } },
-            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: component("backend") }],
-            resources: { requests: { cpu: "1000m", memory: "1Gi" }, limits: { cpu: "4000m", memory: "4Gi" } },
-            probes: {
-                livenessProbe: { httpGet: { path: "/api/health", port: BACKEND_PORT }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-                readinessProbe: { httpGet: { path: "/api/health/ready", port: BACKEND_PORT }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-            },
-        }),
-        deployment(ns, release, "frontend", images.frontend, FRONTEND_PORT, {
-            replicas: 3,
-            affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [
-                { weight: 100, podAffinityTerm: { labelSelector: component("frontend"), topologyKey: "kubernetes.io/hostname" } }] } },
-        }),
+const SEED_HA = {
+    replicas: 3,
+    selector: (w: Workload) => ({ matchLabels: { "app.kubernetes.io/component": w } }),
+    backendAffinity: (w: Workload) => ({ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [
+        { labelSelector: SEED_HA.selector(w), topologyKey: "kubernetes.io/hostname" }] } }),
+    frontendAffinity: (w: Workload) => ({ podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, podAffinityTerm: { labelSelector: SEED_HA.selector(w), topologyKey: "kubernetes.io/hostname" } }] } }),
+    backendSpread: (w: Workload) => [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: SEED_HA.selector(w) }],
+    backendResources: { requests: { cpu: "1000m", memory: "1Gi" }, limits: { cpu: "4000m", memory: "4Gi" } },
+    /** The seed's probe timings; its paths (/api/health, /api/health/ready) are not routes of 1.0.5. */
+    backendProbes: (paths: { liveness: string; readiness: string }) => ({
+        livenessProbe: { httpGet: { path: paths.liveness, port: BACKEND_PORT }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        readinessProbe: { httpGet: { path: paths.readiness, port: BACKEND_PORT }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+    }),
+    seedProbePaths: { liveness: "/api/health", readiness: "/api/health/ready" },
+    backendPdb: { minAvailable: 2 },
+    backendHpa: (target: string) => ({
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target },
+        minReplicas: 3, maxReplicas: 10,
+        metrics: [
+            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+            { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+        ],
+    }),
+};
+
+/** The HA guide's backend PDB and HPA (values-ha.yaml), as both seed-ha configurations create them. */
+function seedHaBackendBudgets(ns: string, release: string): Record<string, unknown>[] {
+    return [
         {
             apiVersion: "policy/v1", kind: "PodDisruptionBudget",
             metadata: { name: componentName(release, "backend"), namespace: ns },
-            spec: { minAvailable: 2, selector: component("backend") },
+            spec: { ...SEED_HA.backendPdb, selector: SEED_HA.selector("backend") },
         },
         {
             apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler",
             metadata: { name: componentName(release, "backend"), namespace: ns },
-            spec: {
-                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: componentName(release, "backend") },
-                minReplicas: 3, maxReplicas: 10,
-                metrics: [
-                    { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
-                    { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
-                ],
-            },
+            spec: SEED_HA.backendHpa(componentName(release, "backend")),
         },
+    ];
+}
+
+/** seed-ha on kwok: the guide's values literally, as plain manifests in a namespace of its own. */
+export function seedHa(): Configuration {
+    const { release, images } = localStackFacts();
+    return baseline("seed-ha", "the HA guide's values-ha.yaml taken literally", (ns) => [
+        deployment(ns, release, "backend", images.backend, BACKEND_PORT, {
+            replicas: SEED_HA.replicas,
+            affinity: SEED_HA.backendAffinity("backend"),
+            topologySpreadConstraints: SEED_HA.backendSpread("backend"),
+            resources: SEED_HA.backendResources,
+            probes: SEED_HA.backendProbes(SEED_HA.seedProbePaths),
+        }),
+        deployment(ns, release, "frontend", images.frontend, FRONTEND_PORT, {
+            replicas: SEED_HA.replicas,
+            affinity: SEED_HA.frontendAffinity("frontend"),
+        }),
+        ...seedHaBackendBudgets(ns, release),
     ]);
 }
 
@@ -192,7 +215,8 @@ export function naive(): Configuration {
 /**
  * A Deployment as a quick install would have it: the same app, image, configuration and Services,
  * without the HA measures: 2 replicas, the default rolling update (25 % / 25 %, no minReadySeconds),
- * the default 30 s grace, no preStop wait, no probes, no anti-affinity, no spread. Pure: the input
+ * the default 30 s grace, no preStop wait, no probes, no anti-affinity, no spread, the default
+ * 300 s before a lost node's pods are replaced. Pure: the input
  * is not changed.
  */
 export function withoutHaMeasures(deployment: V1Deployment): V1Deployment {
@@ -205,6 +229,7 @@ export function withoutHaMeasures(deployment: V1Deployment): V1Deployment {
     delete pod.terminationGracePeriodSeconds;
     delete pod.affinity;
     delete pod.topologySpreadConstraints;
+    delete pod.tolerations;
     for (const c of pod.containers) {
         delete c.lifecycle;
         delete c.readinessProbe;
@@ -218,37 +243,71 @@ export function withoutHaMeasures(deployment: V1Deployment): V1Deployment {
 }
 
 /**
- * On real nodes a baseline must really serve, so naive is our deployed stack with its HA measures
- * taken out in place: the Deployments replaced by withoutHaMeasures, the PDBs and HPAs deleted.
- * Everything else (database, Secrets, nginx configuration, Services, edge, NetworkPolicies) stays,
- * so the comparison isolates the workloads' HA measures. Teardown deletes naive's Deployments and
- * puts the stack back with `pulumi up --refresh` (the engine sees what is missing and recreates it).
+ * The seed's values-ha.yaml applied to one of our deployed Deployments (tier medium, whose backend
+ * requests and limits are the seed's): withoutHaMeasures, then the seed's replicas, anti-affinity,
+ * spread and probes. One deviation, or the backend never serves: the seed probes /api/health and
+ * /api/health/ready, which 1.0.5 answers with 404 (its routes are /healthz and /readyz), so its
+ * probe timings run against the app's real paths. Pure.
  */
-export function naiveOnOurStack(): Configuration {
+export function asSeedHa(live: V1Deployment, workload: Workload): V1Deployment {
+    const d = withoutHaMeasures(live);
+    const spec = d.spec!;
+    const pod = spec.template.spec!;
+    spec.replicas = SEED_HA.replicas;
+    if (workload === "backend") {
+        pod.affinity = SEED_HA.backendAffinity(workload);
+        pod.topologySpreadConstraints = SEED_HA.backendSpread(workload);
+        Object.assign(pod.containers[0], { resources: SEED_HA.backendResources },
+            SEED_HA.backendProbes({ liveness: BACKEND.livenessPath, readiness: BACKEND.readinessPath }));
+    } else {
+        pod.affinity = SEED_HA.frontendAffinity(workload);
+    }
+    return d;
+}
+
+/**
+ * On real nodes a baseline must really serve, so it is our deployed stack changed in place: the
+ * Deployments replaced (`deployment`), our PDBs and HPAs deleted and the baseline's own applied
+ * (`objects`). Everything else (database, Secrets, nginx configuration, Services, edge,
+ * NetworkPolicies) stays, so the comparison isolates the workloads' measures. Teardown deletes the
+ * replaced Deployments and puts the stack back with `pulumi up --refresh` (the engine sees what is
+ * missing and recreates it).
+ */
+function onOurStack(o: {
+    name: string; description: string; tier: Tier;
+    deployment: (live: V1Deployment, workload: Workload) => V1Deployment;
+    objects: (namespace: string, release: string) => any[];
+}): Configuration {
     const facts = localStackFacts();
     return {
-        name: "naive",
-        description: "our stack without its HA measures: 2 replicas, default rolling update, no preStop, no probes, no anti-affinity, no spread, no PDB, no HPA",
+        name: o.name,
+        description: o.description,
         namespace: facts.namespace,
         async deploy(ctx) {
-            await ctx.upScript(["pulumi", "config", "set", "--stack", "local", "kubepolaris:tier", "small"]);
+            await ctx.upScript(["pulumi", "config", "set", "--stack", "local", "kubepolaris:tier", o.tier]);
             await ctx.upScript(["up"]);
             for (const w of WORKLOADS) {
                 const ref = { name: componentName(facts.release, w), namespace: facts.namespace };
                 await unlessNotFound(ctx.kube.autoscaling.deleteNamespacedHorizontalPodAutoscaler(ref));
                 await unlessNotFound(ctx.kube.policy.deleteNamespacedPodDisruptionBudget(ref));
                 const live = await ctx.kube.apps.readNamespacedDeployment(ref);
-                await ctx.kube.apps.replaceNamespacedDeployment({ ...ref, body: withoutHaMeasures(live) });
+                await ctx.kube.apps.replaceNamespacedDeployment({ ...ref, body: o.deployment(live, w) });
             }
-            ctx.log("naive: HPAs and PDBs deleted, Deployments replaced without their HA measures");
+            for (const object of o.objects(facts.namespace, facts.release)) {
+                await ctx.kube.apply(object);
+            }
+            ctx.log(`${o.name}: our HPAs and PDBs deleted, Deployments replaced (${o.description})`);
         },
         async teardown(ctx) {
+            for (const object of o.objects(facts.namespace, facts.release)) {
+                await ctx.kube.remove(object);
+            }
             // The replaced Deployments belong to this client's field manager now, so the engine's
             // server-side apply would conflict on them: delete them, and the refresh recreates them.
             for (const w of WORKLOADS) {
                 const ref = { name: componentName(facts.release, w), namespace: facts.namespace };
                 await unlessNotFound(ctx.kube.apps.deleteNamespacedDeployment({ ...ref, propagationPolicy: "Foreground" }));
-                await until(`naive's ${ref.name} gone`, 120_000, async () =>
+                await until(`${o.name}'s ${ref.name} gone`, 120_000, async () =>
                     await unlessNotFound(ctx.kube.apps.readNamespacedDeployment(ref)) ? undefined : true, 500);
             }
             await ctx.upScript(["up", "--refresh"]);
@@ -256,16 +315,30 @@ export function naiveOnOurStack(): Configuration {
     };
 }
 
+/** naive on real nodes: our stack (tier small) without its HA measures (withoutHaMeasures, no PDB, no HPA). */
+export function naiveOnOurStack(): Configuration {
+    return onOurStack({
+        name: "naive", tier: "small", deployment: withoutHaMeasures, objects: () => [],
+        description: "our stack without its HA measures: 2 replicas, default rolling update, no preStop, no probes, no anti-affinity, no spread, no node-loss tolerations, no PDB, no HPA",
+    });
+}
+
+/** seed-ha on real nodes: our stack (tier medium) with the seed's values-ha.yaml in place of our measures (asSeedHa, its PDB and HPA). */
+export function seedHaOnOurStack(): Configuration {
+    return onOurStack({
+        name: "seed-ha", tier: "medium", deployment: asSeedHa,
+        description: "our stack with the HA guide's values-ha.yaml in place of our measures (its probe timings on the app's real paths)",
+        objects: (ns, release) => [
+            ...seedHaBackendBudgets(ns, release),
+        ],
+    });
+}
+
 export const CONFIGURATION_NAMES = ["seed-ha", "naive", "ours-small", "ours-medium"] as const;
-/** What real nodes can run: the baselines must serve, and seed-ha's plain manifests have no app configuration. */
-export const REAL_CONFIGURATION_NAMES = ["naive", "ours-small", "ours-medium"] as const;
 
 export function configuration(name: string, nodes: "kwok" | "real" = "kwok"): Configuration {
-    if (nodes === "real" && !(REAL_CONFIGURATION_NAMES as readonly string[]).includes(name)) {
-        throw new Error(`--configs: got '${name}' on real nodes; allowed there: ${REAL_CONFIGURATION_NAMES.join(", ")}`);
-    }
     switch (name) {
-        case "seed-ha": return seedHa();
+        case "seed-ha": return nodes === "real" ? seedHaOnOurStack() : seedHa();
         case "naive": return nodes === "real" ? naiveOnOurStack() : naive();
         case "ours-small": return ours("small");
         case "ours-medium": return ours("medium");

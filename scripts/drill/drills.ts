@@ -2,10 +2,13 @@
 // Each `run` disrupts and returns when its disruption is over (the runner then waits for the
 // workloads to come back); `restore` returns the cluster to the state every drill starts from.
 import { Workload, WORKLOADS } from "./figures";
-import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1Pod, V1PodDisruptionBudgetSpec } from "@kubernetes/client-node";
+import { disruptionBudget } from "../../policy/rules/k8s";
 import { sleep, until } from "../../tools/until";
-import { httpStatus, isNodeReady, Kube, MERGE_PATCH, STRATEGIC_MERGE_PATCH, unlessNotFound } from "./kube";
+import { httpStatus, isNodeReady, isPodReady, Kube, MERGE_PATCH, STRATEGIC_MERGE_PATCH, unlessNotFound } from "./kube";
+import { failed, loginToken, RequestKind, RequestRecord, Traffic } from "./traffic";
 import { PodWatch } from "./sampler";
+import { MEMBER_LOSS_GOAL, memberLossProblems, parseWriterLog, WriteFigures, writeFigures, WriteGoal, WriterLog, writerObjects } from "./dbWrites";
 
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
@@ -19,10 +22,16 @@ export interface DrillTimings {
     chaosIntervalS: number;
     /** How long a lost zone's nodes stay NotReady, once the node controller has noticed, before they are deleted. */
     zoneNotReadyHoldS: number;
+    /** Scale-out: how long the login flood drives the backend's CPU, and its rate (logins per second). */
+    scaleOutLoadS: number;
+    scaleOutLoginRate: number;
+    /** Scale-out: how long the HPA may take to come back to its minimum once the flood stops. */
+    scaleInTimeoutS: number;
 }
 
 export const FULL_TIMINGS: DrillTimings = {
     drainTimeoutS: 120, evictionRetryS: 2, chaosDurationS: 60, chaosIntervalS: 5, zoneNotReadyHoldS: 15,
+    scaleOutLoadS: 150, scaleOutLoginRate: 15, scaleInTimeoutS: 600,
 };
 
 export interface DrillContext {
@@ -35,6 +44,20 @@ export interface DrillContext {
     log: (message: string) => void;
     /** Nodes no drill drains or loses (real nodes: the single database's). */
     protectedNodes?: ReadonlySet<string>;
+    /** Real nodes: what only the cluster's own script can do to a node (scripts/cluster/cluster.sh). */
+    nodeControl?: NodeControl;
+    /** Real nodes: the edge and the admin's login, for drills that wait until logins work again. */
+    login?: { url: string; username: string; password: string };
+    /** Real nodes: the database (its pods and the Service the backend uses), for the database drills. */
+    database?: DatabaseTarget;
+    /** Real nodes: more load through the edge, beside the measured traffic (the scale-out drill's CPU). */
+    extraLoad?: (o: { name: string; rate: number; seconds: number; mix: readonly RequestKind[] }) => Promise<Traffic>;
+}
+
+/** A real node stopped as a lost machine stops (its pods frozen, kubelet, containerd and shims stopped), and brought back. */
+export interface NodeControl {
+    partition(nodes: string[]): void;
+    heal(nodes: string[]): void;
 }
 
 export interface DrillOutcome {
@@ -49,6 +72,8 @@ export interface DrillOutcome {
 export interface Drill {
     name: string;
     title: string;
+    /** How long its disruption may last (the traffic is bounded by it); default: the drain timeout. */
+    maxRunS?: (t: DrillTimings) => number;
     run(ctx: DrillContext): Promise<DrillOutcome>;
     restore(ctx: DrillContext): Promise<void>;
 }
@@ -237,6 +262,454 @@ export const zoneLoss: Drill = {
     },
 };
 
+// ------------------------------------------------------------------- zone loss, real nodes
+/** The default `node.kubernetes.io/unreachable` toleration (DefaultTolerationSeconds admission): the slowest a real zone loss can be. */
+const DEFAULT_TOLERATION_S = 300;
+
+/** The zone of the busiest node outside the protected ones, and every node in it (none protected). */
+async function zoneToLose(ctx: DrillContext): Promise<{ zone: string; names: string[] }> {
+    const all = await nodes(ctx.kube);
+    const zoneOf = (name: string) => all.find((n) => n.metadata?.name === name)?.metadata?.labels?.[ZONE_LABEL];
+    const guarded = new Set([...ctx.protectedNodes ?? []].map(zoneOf));
+    const zone = busiestNodes(ctx).map(zoneOf).find((z) => z !== undefined && !guarded.has(z));
+    if (!zone) {
+        throw new Error(`no zone outside the protected nodes' (${[...ctx.protectedNodes ?? []].join(", ")}) holds a pod of the configuration: nothing to lose`);
+    }
+    return { zone, names: all.filter((n) => n.metadata?.labels?.[ZONE_LABEL] === zone).map((n) => n.metadata?.name as string) };
+}
+
+const lostZones = new Map<DrillContext, string[]>();
+
+/**
+ * A zone lost as it happens on real nodes: its machines stop (scripts/cluster/cluster.sh partition:
+ * pods frozen, kubelet, containerd and shims stopped), the nodes go NotReady and stay (nobody
+ * deletes them). The endpoints drop the pods once the node controller marks them not ready; the
+ * pods are evicted when their unreachable/not-ready toleration runs out, and the ReplicaSets
+ * replace them elsewhere. It returns once they are evicted; the runner then waits for capacity.
+ */
+export const zoneLossReal: Drill = {
+    name: "zone-loss",
+    title: "lose a zone (its machines stop)",
+    maxRunS: () => 120 + DEFAULT_TOLERATION_S + 60,
+    async run(ctx) {
+        const control = ctx.nodeControl;
+        if (!control) {
+            throw new Error("zone loss on real nodes needs the cluster's partition command");
+        }
+        const { zone, names } = await zoneToLose(ctx);
+        const lost = (p: V1Pod) => names.includes(p.spec?.nodeName ?? "");
+        const ours = () => WORKLOADS.flatMap((w) => ctx.watch.podsOf(w)).filter(lost);
+        const victims = ours().map((p) => p.metadata?.uid);
+        const t0 = Date.now();
+        const at = () => ((Date.now() - t0) / 1000).toFixed(1);
+        for (const n of names) {
+            ctx.watch.deadNodes.add(n);
+        }
+        lostZones.set(ctx, names);
+        control.partition(names);
+        await until(`the node controller to mark ${zone}'s nodes NotReady`, 180_000, async () => {
+            const now = await nodes(ctx.kube);
+            return names.every((name) => !isNodeReady(now.find((n) => n.metadata?.name === name))) ? true : undefined;
+        }, 500);
+        const notReadyS = at();
+        // The node controller sets the pods' Ready condition to False: the endpoints drop them.
+        await until(`${zone}'s pods marked not ready`, 60_000, async () =>
+            ours().every((p) => !isPodReady(p)) ? true : undefined, 200);
+        const podsNotReadyS = at();
+        // The taint manager evicts them when their toleration runs out (deleted, never finished:
+        // their kubelet is stopped); the ReplicaSets replace them at once.
+        const tolerations = new Set(ours().flatMap((p) => (p.spec?.tolerations ?? [])
+            .filter((t) => t.key === "node.kubernetes.io/unreachable").map((t) => t.tolerationSeconds)));
+        await until(`${zone}'s pods evicted`, (DEFAULT_TOLERATION_S + 120) * 1000, async () =>
+            ours().filter((p) => victims.includes(p.metadata?.uid)).every((p) => p.metadata?.deletionTimestamp) ? true : undefined, 200);
+        return {
+            refused: noRefusals(),
+            notes: [`lost ${zone} (${names.join(", ")}, ${victims.length} pods of backend/frontend): machines stopped at 0 s, `
+                + `nodes NotReady at ${notReadyS} s, their pods not ready (out of the endpoints) at ${podsNotReadyS} s, `
+                + `evicted at ${at()} s (unreachable toleration ${[...tolerations].join("/") || "none"} s); the nodes are kept, NotReady`],
+        };
+    },
+    async restore(ctx) {
+        const names = lostZones.get(ctx) ?? [];
+        lostZones.delete(ctx);
+        if (names.length === 0) {
+            return;
+        }
+        ctx.nodeControl?.heal(names);
+        for (const n of names) {
+            ctx.watch.deadNodes.delete(n);
+        }
+        await until(`healed nodes ${names.join(", ")} Ready`, 180_000, async () => {
+            const now = await nodes(ctx.kube);
+            return names.every((name) => isNodeReady(now.find((n) => n.metadata?.name === name))) ? true : undefined;
+        }, 500);
+    },
+};
+
+// ------------------------------------------------------------------------------ database
+/** Where the drills write numbered rows: the database Service the backend uses (scripts/drill/dbWrites.ts). */
+export interface DatabaseTarget {
+    /** Label selector of the database's pods (one pod, or the Galera members). */
+    selector: string;
+    labels: Record<string, string>;
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    passwordSecret: { name: string; key: string };
+    /** The database's own image (it has the client), as the pods run it, and its user. */
+    image: string;
+    uid: number;
+}
+
+/** What the numbered writes met during a database drill (DrillResult.writes), judged against the drill's goal. */
+export const drillWrites = new Map<DrillContext, WriteFigures & { goal: string; problems: string[] }>();
+
+/** The database issue's goals: a member loss (its pod or its machine) gets writes back within 30 s; a full restart comes back by itself; nothing acknowledged is ever lost. */
+const MACHINE_LOSS_GOAL: WriteGoal = { maxGapS: 30, whileAway: true, text: "none lost, writes go on while it is away, never stopped more than 30 s" };
+const FULL_RESTART_GOAL: WriteGoal = { whileAway: false, text: "none lost, back without a human" };
+
+async function databasePods(ctx: DrillContext, target: DatabaseTarget): Promise<V1Pod[]> {
+    return (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: target.selector })).items
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+}
+
+/** Starts the writer for `seconds` (not on `avoidNodes`); `finish` waits for its read-back and removes it. */
+async function startWriter(ctx: DrillContext, target: DatabaseTarget, seconds: number, avoidNodes: string[] = []) {
+    const name = `drill-writer-${Date.now() % 1_000_000}`;
+    const objects = writerObjects({
+        name, namespace: ctx.namespace, image: target.image, uid: target.uid, host: target.host, port: target.port,
+        database: target.database, user: target.user, passwordSecret: target.passwordSecret, databaseLabels: target.labels,
+        seconds, avoidNodes,
+    });
+    for (const o of objects) {
+        await ctx.kube.apply(o as any);
+    }
+    const logText = async () => unlessNotFound(ctx.kube.core.readNamespacedPodLog({ name, namespace: ctx.namespace })).catch(() => undefined);
+    await until("the writer's first acknowledged write", 120_000, async () => /^ok /m.test((await logText()) ?? "") ? true : undefined, 500);
+    return {
+        async finish(): Promise<WriterLog> {
+            try {
+                await until("the writer to finish and read back", (seconds + 300) * 1000, async () => {
+                    const pod = await unlessNotFound(ctx.kube.core.readNamespacedPod({ name, namespace: ctx.namespace }));
+                    return pod && ["Succeeded", "Failed"].includes(pod.status?.phase ?? "") ? true : undefined;
+                }, 1000);
+                return parseWriterLog((await logText()) ?? "");
+            } finally {
+                for (const o of objects) {
+                    await ctx.kube.remove(o as any);
+                }
+            }
+        },
+    };
+}
+
+/** Records the writes' figures for the report and says them in a note. */
+function recordWrites(ctx: DrillContext, log: WriterLog, since: number, away: { from: number; to: number }, goal: WriteGoal): string {
+    const f = writeFigures(log, since, away);
+    const problems = memberLossProblems(f, log.present !== undefined, goal);
+    drillWrites.set(ctx, { ...f, goal: goal.text, problems });
+    return `numbered writes through the Service: ${f.acknowledged} acknowledged, ${f.failed} failed${Object.keys(f.errors).length ? ` (${Object.entries(f.errors).map(([e, n]) => `${n}× ${e}`).join("; ")})` : ""}, `
+        + `${f.acknowledgedWhileAway} acknowledged while it was away, longest without a write ${f.longestGapS} s (from ${f.gapStartS} s), `
+        + `${log.present ? `${f.lost.length} acknowledged writes lost` : "never read back"}`;
+}
+
+function databaseTarget(ctx: DrillContext): { target: DatabaseTarget; login: NonNullable<DrillContext["login"]> } {
+    if (!ctx.database || !ctx.login) {
+        throw new Error("the database drills need real nodes (the edge's login and the database's Service)");
+    }
+    return { target: ctx.database, login: ctx.login };
+}
+
+const WRITE_LEAD_S = 10;
+
+/** Waits (up to 2 minutes) until a login through the edge works again. */
+function untilLogin(login: NonNullable<DrillContext["login"]>): Promise<true> {
+    return until("a login through the edge", 120_000, () => loginToken(login).then(() => true as const, () => undefined), 250);
+}
+
+/**
+ * A database pod killed (deleted with its grace period, as a node's OOM kill or an operator
+ * would): a Galera member (the first), or the single pod. The StatefulSet starts it again on its
+ * volume. Measured: numbered writes through the backend's Service, when the pod is back and ready
+ * (for a member: synced again), when a login through the edge works.
+ */
+export const databaseRestart: Drill = {
+    name: "database-restart",
+    title: "kill a database pod (a Galera member, or the single pod)",
+    maxRunS: () => 360,
+    async run(ctx) {
+        const { target, login } = databaseTarget(ctx);
+        const pods = await databasePods(ctx, target);
+        const old = pods[0];
+        const writer = await startWriter(ctx, target, 60);
+        await sleep(WRITE_LEAD_S * 1000);
+        const t0 = Date.now();
+        const at = () => ((Date.now() - t0) / 1000).toFixed(1);
+        await ctx.kube.core.deleteNamespacedPod({ name: old.metadata?.name as string, namespace: ctx.namespace });
+        await until("the new database pod ready", 300_000, async () =>
+            (await databasePods(ctx, target)).some((p) => p.metadata?.name === old.metadata?.name && p.metadata?.uid !== old.metadata?.uid && isPodReady(p)) ? true : undefined, 250);
+        const backAt = Date.now();
+        const readyS = at();
+        await untilLogin(login);
+        const loginS = at();
+        const log = await writer.finish();
+        return {
+            refused: noRefusals(),
+            notes: [`database pod ${old.metadata?.name} (${pods.length} pod(s)) deleted at 0 s (grace ${old.spec?.terminationGracePeriodSeconds ?? 30} s): `
+                + `back and ready at ${readyS} s, a login through the edge worked at ${loginS} s`,
+            recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, MEMBER_LOSS_GOAL)],
+        };
+    },
+    async restore() {
+        // Nothing to undo: the StatefulSet started the pod again on the same volume.
+    },
+};
+
+const lostDatabaseNodes = new Map<DrillContext, string[]>();
+/** How long a database drill keeps a node lost before it heals it. */
+const DATABASE_NODE_LOSS_S = 90;
+
+/**
+ * The machine under a database pod (the first Galera member, or the single pod) stops as a lost
+ * machine does (scripts/cluster/cluster.sh partition): its pods stop answering without closing a
+ * connection, the node goes NotReady and stays. After DATABASE_NODE_LOSS_S the machine comes back.
+ * Measured: writes while it is gone, and how long until every member is synced again.
+ */
+export const databaseNodeLoss: Drill = {
+    name: "database-node-loss",
+    title: "lose the machine under a database pod",
+    maxRunS: () => DATABASE_NODE_LOSS_S + 300,
+    async run(ctx) {
+        const { target } = databaseTarget(ctx);
+        const control = ctx.nodeControl;
+        if (!control) {
+            throw new Error("losing a machine needs the cluster's partition command");
+        }
+        const pods = await databasePods(ctx, target);
+        const victim = pods[0];
+        const node = victim.spec?.nodeName as string;
+        const writer = await startWriter(ctx, target, DATABASE_NODE_LOSS_S + 40, [node]);
+        await sleep(WRITE_LEAD_S * 1000);
+        const t0 = Date.now();
+        const at = () => ((Date.now() - t0) / 1000).toFixed(1);
+        ctx.watch.deadNodes.add(node);
+        lostDatabaseNodes.set(ctx, [node]);
+        control.partition([node]);
+        await until(`${node} NotReady`, 180_000, async () => !isNodeReady((await nodes(ctx.kube)).find((n) => n.metadata?.name === node)) ? true : undefined, 500);
+        const notReadyS = at();
+        await sleep(Math.max(0, DATABASE_NODE_LOSS_S * 1000 - (Date.now() - t0)));
+        control.heal([node]);
+        ctx.watch.deadNodes.delete(node);
+        lostDatabaseNodes.delete(ctx);
+        const healedS = at();
+        await until("every database pod ready again", 600_000, async () => {
+            const now = await databasePods(ctx, target);
+            return now.length === pods.length && now.every(isPodReady) ? true : undefined;
+        }, 500);
+        const backAt = Date.now();
+        const log = await writer.finish();
+        return {
+            refused: noRefusals(),
+            notes: [`${node} (under ${victim.metadata?.name}, ${pods.length} database pod(s)) stopped at 0 s, NotReady at ${notReadyS} s, `
+                + `back at ${healedS} s; every database pod ready (synced) at ${((backAt - t0) / 1000).toFixed(1)} s`,
+            recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: t0 / 1000 + DATABASE_NODE_LOSS_S }, MACHINE_LOSS_GOAL)],
+        };
+    },
+    async restore(ctx) {
+        const lost = lostDatabaseNodes.get(ctx);
+        if (lost) {
+            ctx.nodeControl?.heal(lost);
+            lostDatabaseNodes.delete(ctx);
+        }
+    },
+};
+
+/**
+ * Every database pod deleted at once (a full restart: all members leave together). Galera must
+ * come back without a human (galera/start.sh picks the member with the newest commit). Measured:
+ * when writes resume, when every member is synced, writes lost.
+ */
+export const databaseFullRestart: Drill = {
+    name: "database-full-restart",
+    title: "restart every database pod at once",
+    maxRunS: () => 420,
+    async run(ctx) {
+        const { target, login } = databaseTarget(ctx);
+        const pods = await databasePods(ctx, target);
+        const writer = await startWriter(ctx, target, 120);
+        await sleep(WRITE_LEAD_S * 1000);
+        const t0 = Date.now();
+        const at = () => ((Date.now() - t0) / 1000).toFixed(1);
+        await Promise.all(pods.map((p) => ctx.kube.core.deleteNamespacedPod({ name: p.metadata?.name as string, namespace: ctx.namespace })));
+        await until("every database pod back and ready", 400_000, async () => {
+            const now = await databasePods(ctx, target);
+            return now.length === pods.length && now.every((p) => isPodReady(p) && !pods.some((o) => o.metadata?.uid === p.metadata?.uid)) ? true : undefined;
+        }, 250);
+        const backAt = Date.now();
+        const readyS = at();
+        await untilLogin(login);
+        const log = await writer.finish();
+        const firstWrite = log.attempts.find((a) => a.ok && a.at > t0 / 1000 + 1);
+        return {
+            refused: noRefusals(),
+            notes: [`all ${pods.length} database pod(s) deleted at 0 s: writes acknowledged again at `
+                + `${firstWrite ? (firstWrite.at - t0 / 1000).toFixed(1) : "—"} s, every pod ready at ${readyS} s, a login through the edge at ${at()} s`,
+            recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, FULL_RESTART_GOAL)],
+        };
+    },
+    async restore() {
+        // Nothing to undo: the StatefulSet started every pod again on its volume.
+    },
+};
+
+// ------------------------------------------------------------------------------ scale-out
+/** One look at the backend while it scales: its size, where its ready pods are, what its PDB allows. */
+export interface ScaleSample {
+    t: number;
+    replicas: number;
+    ready: number;
+    /** Ready pods per zone. */
+    zones: Record<string, number>;
+    /** The PDB's status (undefined: no PDB). */
+    pdb?: { expected: number; healthy: number; allowed: number };
+    /** The HPA's CPU utilization (% of requests) and desired count (undefined: no HPA). */
+    hpa?: { cpu?: number; desired: number };
+}
+
+/** The largest difference of ready pods between two zones (every zone counted, empty ones too). */
+export function zoneSkew(zones: Record<string, number>, allZones: readonly string[]): number {
+    const counts = allZones.map((z) => zones[z] ?? 0);
+    return Math.max(...counts) - Math.min(...counts);
+}
+
+/** The pods a live PDB keeps at n pods, as the disruption controller computes it (the pack's arithmetic). */
+export function pdbFloor(spec: V1PodDisruptionBudgetSpec, n: number): number {
+    const budget = disruptionBudget(spec, n);
+    if ("problem" in budget) {
+        throw new Error(`the backend's PDB ${budget.problem}`);
+    }
+    return budget.desiredHealthy;
+}
+
+/**
+ * What the scale-out drill checks at every size the backend held with all its pods ready: the
+ * PDB lets at least one pod go and keeps `floorAt` (undefined: no PDB to judge), and the zones
+ * differ by at most one ready pod. Each problem names its size.
+ */
+export function checkSizes(samples: readonly ScaleSample[], allZones: readonly string[], floorAt?: (replicas: number) => number): { sizes: number[]; problems: string[] } {
+    const settled = samples.filter((x) => x.ready === x.replicas && (!x.pdb || x.pdb.expected === x.replicas));
+    const sizes = [...new Set(settled.map((x) => x.replicas))].sort((a, b) => a - b);
+    const problems: string[] = [];
+    for (const size of sizes) {
+        const at = settled.filter((x) => x.replicas === size);
+        const worst = at.reduce((a, b) => zoneSkew(b.zones, allZones) > zoneSkew(a.zones, allZones) ? b : a);
+        if (zoneSkew(worst.zones, allZones) > 1) {
+            problems.push(`at ${size} pods the zones differ by ${zoneSkew(worst.zones, allZones)} ready pods (${JSON.stringify(worst.zones)})`);
+        }
+        if (floorAt) {
+            const pdb = at[at.length - 1].pdb;
+            if (!pdb) {
+                problems.push(`at ${size} pods the PDB reported no status`);
+            } else if (pdb.allowed < 1) {
+                problems.push(`at ${size} pods the PDB allows no disruption (a drain would hang)`);
+            } else if (pdb.healthy - pdb.allowed < floorAt(size)) {
+                problems.push(`at ${size} pods the PDB lets ${pdb.allowed} of ${pdb.healthy} go: below its floor of ${floorAt(size)}`);
+            }
+        }
+    }
+    return { sizes, problems };
+}
+
+/** The scale-out drill's samples, per drill context, for the runner's report. */
+export const scaleSamples = new Map<DrillContext, ScaleSample[]>();
+
+/**
+ * Scale-out (扩容演练): a login flood through the edge (a login hashes a password: real CPU) for
+ * scaleOutLoadS; the HPA scales the backend out on metrics-server's CPU figures, and back in once
+ * the flood stops. The measured traffic runs all along: no request may fail while pods come and
+ * go. At every size the PDB and the zone spread are checked (checkSizes).
+ */
+export const scaleOut: Drill = {
+    name: "scale-out",
+    title: "scale out under CPU load and back in",
+    maxRunS: (t) => t.scaleOutLoadS + t.scaleInTimeoutS + 60,
+    async run(ctx) {
+        if (!ctx.extraLoad) {
+            throw new Error("the scale-out drill needs real nodes (load through the edge)");
+        }
+        const ref = { name: ctx.deployments.backend, namespace: ctx.namespace };
+        const hpa = await unlessNotFound(ctx.kube.autoscaling.readNamespacedHorizontalPodAutoscaler(ref));
+        const pdbSpec = (await unlessNotFound(ctx.kube.policy.readNamespacedPodDisruptionBudget(ref)))?.spec;
+        const zoneOf = new Map((await nodes(ctx.kube)).map((n) => [n.metadata?.name as string, n.metadata?.labels?.[ZONE_LABEL] ?? ""]));
+        const allZones = [...new Set(zoneOf.values())].sort();
+        const samples: ScaleSample[] = [];
+        const t0 = Date.now();
+        const sample = async (): Promise<ScaleSample> => {
+            const d = await ctx.kube.apps.readNamespacedDeployment(ref);
+            const zones: Record<string, number> = {};
+            for (const p of ctx.watch.podsOf("backend").filter((x) => ctx.watch.serving(x))) {
+                const z = zoneOf.get(p.spec?.nodeName ?? "") ?? "?";
+                zones[z] = (zones[z] ?? 0) + 1;
+            }
+            const pdb = pdbSpec && (await ctx.kube.policy.readNamespacedPodDisruptionBudget(ref)).status;
+            const h = hpa && (await ctx.kube.autoscaling.readNamespacedHorizontalPodAutoscaler(ref)).status;
+            const x: ScaleSample = {
+                t: Math.round((Date.now() - t0) / 100) / 10,
+                replicas: d.spec?.replicas ?? 0,
+                ready: d.status?.readyReplicas ?? 0,
+                zones,
+                pdb: pdb ? { expected: pdb.expectedPods ?? 0, healthy: pdb.currentHealthy ?? 0, allowed: pdb.disruptionsAllowed ?? 0 } : undefined,
+                hpa: h ? { cpu: h.currentMetrics?.find((m) => m.resource?.name === "cpu")?.resource?.current?.averageUtilization, desired: h.desiredReplicas ?? 0 } : undefined,
+            };
+            samples.push(x);
+            return x;
+        };
+        const min = hpa?.spec?.minReplicas ?? (await sample()).replicas;
+        const flood = await ctx.extraLoad({ name: "flood", rate: ctx.timings.scaleOutLoginRate, seconds: ctx.timings.scaleOutLoadS + 30, mix: ["login"] });
+        const floodEnd = Date.now() + ctx.timings.scaleOutLoadS * 1000;
+        let logins: RequestRecord[] = [];
+        try {
+            while (Date.now() < floodEnd) {
+                await sample();
+                await sleep(1000);
+            }
+        } finally {
+            logins = await flood.stop();
+        }
+        const floodS = (Date.now() - t0) / 1000;
+        const peak = Math.max(...samples.map((x) => x.replicas));
+        const peakAt = samples.find((x) => x.replicas === peak)?.t;
+        // Back in: the HPA's scale-down window, then a pod at a time.
+        let backInS: number | undefined;
+        if (hpa && peak > min) {
+            await until(`the backend back to ${min} pods`, ctx.timings.scaleInTimeoutS * 1000, async () => {
+                const x = await sample();
+                return x.replicas === min && x.ready === min ? true : undefined;
+            }, 1000).then(() => { backInS = (Date.now() - t0) / 1000; }, () => undefined);
+        }
+        scaleSamples.set(ctx, samples);
+        const { sizes, problems } = checkSizes(samples, allZones, pdbSpec && ((n) => pdbFloor(pdbSpec, n)));
+        const cpuPeak = Math.max(0, ...samples.map((x) => x.hpa?.cpu ?? 0));
+        const scaled = hpa
+            ? `HPA ${min}–${hpa.spec?.maxReplicas}, CPU up to ${cpuPeak} % of requests: backend ${min} → ${peak} pods${peak > min ? ` (at ${peakAt} s)` : ""}`
+                + (peak > min ? (backInS !== undefined ? `, back to ${min} at ${backInS.toFixed(0)} s` : `, not back to ${min} within ${ctx.timings.scaleInTimeoutS} s of the flood's end`) : "")
+            : `no HPA: the backend stayed at ${peak} pods`;
+        return {
+            refused: noRefusals(),
+            notes: [
+                `login flood at ${ctx.timings.scaleOutLoginRate}/s for ${floodS.toFixed(0)} s (${logins.length} logins, ${logins.filter(failed).length} failed); ${scaled}`,
+                `sizes held with every pod ready: ${sizes.join(", ") || "none"}; `
+                + (problems.length ? `problems: ${problems.join("; ")}` : `at each${pdbSpec ? ", the PDB let at least one pod go and kept its floor, and" : ""} the zones differed by at most one ready pod`),
+            ],
+        };
+    },
+    async restore() {
+        // Nothing to undo: the HPA brings the backend back to its minimum (the next drill's healthy wait sees to it).
+    },
+};
+
 // ---------------------------------------------------------------------------------- rollout
 /** Waits until the Deployment's rollout is complete: every replica updated, ready and available, nothing old left. */
 export async function rolledOut(kube: Kube, ref: { name: string; namespace: string }, timeoutMs = 600_000): Promise<void> {
@@ -320,5 +793,5 @@ export const chaos: Drill = {
 };
 
 export const DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLoss];
-/** What runs on real nodes today (a zone loss there stops the zone's processes: not built yet). */
-export const REAL_DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos];
+/** On real nodes: a zone loss stops the zone's machines; the database restarts; the HPA scales on real CPU. */
+export const REAL_DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLossReal, databaseRestart, databaseNodeLoss, databaseFullRestart, scaleOut];

@@ -32,6 +32,11 @@ export class Kube {
         return this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
     }
 
+    /** Deletes one object (by its apiVersion, kind, name and namespace); already gone is fine. */
+    async remove(object: k8s.KubernetesObject): Promise<void> {
+        await unlessNotFound(this.objects.delete(object));
+    }
+
     /**
      * The namespace's pods, listed then watched by the library's informer, which lists again after
      * a 410 Gone; after any other error it starts again after 500 ms, counting the error.

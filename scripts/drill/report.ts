@@ -85,6 +85,27 @@ export function servedTable(run: RunResult): string {
     return lines.join("\n");
 }
 
+/** The database drills: numbered writes through the backend's database Service (scripts/drill/dbWrites.ts). */
+export function databaseTable(run: RunResult): string {
+    const rows = run.results.filter((r) => r.writes);
+    if (rows.length === 0) {
+        return "";
+    }
+    const lines = [
+        "Numbered writes through the database Service the backend uses, one connection each, about ten a second, from a pod in the namespace; every acknowledged row read back at the end.",
+        "",
+        "| drill | configuration | writes acknowledged / failed | acknowledged while the pod was away | longest without a write s | acknowledged writes lost | goal | met |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ];
+    for (const r of rows) {
+        const w = r.writes!;
+        lines.push(`| ${r.title} | ${r.config} | ${w.acknowledged} / ${w.failed} | ${w.acknowledgedWhileAway ?? "—"} | ${w.longestGapS} | ${w.lost.length} `
+            + `| ${w.goal} | ${w.problems.length === 0 ? "yes" : `**no**: ${w.problems.join("; ")}`} |`);
+    }
+    lines.push("");
+    return lines.join("\n");
+}
+
 const KIND_NAMES: Record<RequestKind, string> = { login: "login", "api-read": "authenticated API read", ui: "UI page" };
 /** "0", or "3 (1 hung), back within 0.4–2.1 s" (or "… 1 never back"). */
 export function socketSummary(s: SocketFigures): string {
@@ -111,12 +132,14 @@ export function markdownReport(run: RunResult, chartFile: string): string {
             `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} real nodes (kubelet, containerd, runc) in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch; load by vegeta through the edge on 127.0.0.1.`,
             "",
             servedTable(run),
+            databaseTable(run),
         ] : [
             `Pod start-up delay (kwok, scheduled → Ready): **${run.startDelayMs / 1000} s** (a conservative start-up); every recovery time includes it.`,
             `Cluster: Kubernetes ${run.cluster.kubernetes}, ${run.cluster.nodes} kwok nodes in ${run.cluster.zones.join(", ")}; ready pods sampled every ${run.sampleMs} ms from a pod watch.`,
         ]),
         `Load average (1/5/15 min) at the start ${run.loadAverage.start.map((x) => x.toFixed(2)).join(" ")}, at the end ${run.loadAverage.end.map((x) => x.toFixed(2)).join(" ")} (2 shared cores).`,
-        `Drills: drain timeout ${t.drainTimeoutS} s, PDB refusals retried every ${t.evictionRetryS} s; chaos ${t.chaosDurationS} s, a pod every ${t.chaosIntervalS} s; a lost zone's nodes stay NotReady ${t.zoneNotReadyHoldS} s after the node controller notices, then are deleted.`,
+        `Drills: drain timeout ${t.drainTimeoutS} s, PDB refusals retried every ${t.evictionRetryS} s; chaos ${t.chaosDurationS} s, a pod every ${t.chaosIntervalS} s; ${run.nodes === "real" ? "a lost zone's machines stop and its nodes stay, NotReady" : `a lost zone's nodes stay NotReady ${t.zoneNotReadyHoldS} s after the node controller notices, then are deleted`}`
+            + `${t.scaleOutLoadS ? `; scale-out: logins at ${t.scaleOutLoginRate}/s for ${t.scaleOutLoadS} s, then up to ${t.scaleInTimeoutS} s for the HPA to scale back in` : ""}.`,
         `Run from ${run.startedAt} to ${run.finishedAt}.`,
         "",
         markdownTable(run),

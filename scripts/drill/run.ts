@@ -9,7 +9,8 @@ import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
-import { Drill, DrillContext, DRILLS, DrillTimings, REAL_DRILLS, rolledOut, setUnschedulable } from "./drills";
+import { DatabaseTarget, Drill, DrillContext, DRILLS, DrillTimings, drillWrites, NodeControl, REAL_DRILLS, rolledOut, ScaleSample, scaleSamples, setUnschedulable } from "./drills";
+import { WriteFigures } from "./dbWrites";
 import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath, loginToken } from "./traffic";
 import { holdSockets, SocketFigures } from "./sockets";
 import { socketSummary } from "./report";
@@ -50,6 +51,10 @@ export interface DrillResult {
     notes: string[];
     figures: Record<Workload, Omit<WorkloadFigures, "belowFloorS">>;
     samples: Sample[];
+    /** The scale-out drill: the backend's size, zones, PDB and HPA, once a second. */
+    scale?: ScaleSample[];
+    /** The database drills: what numbered writes through the backend's database Service met, and the failover check's problems. */
+    writes?: WriteFigures & { goal: string; problems: string[] };
     /** Real nodes: what the traffic through the edge met (`t` and seconds count from the traffic's start). */
     traffic?: {
         figures: TrafficFigures;
@@ -78,8 +83,15 @@ export interface RunResult {
     results: DrillResult[];
 }
 
+/**
+ * Real nodes for the drills: four, so that with the database's node left alone two nodes holding
+ * app pods can still be drained at once, and a zone (zone-a: node1 and node4) loses two machines.
+ */
+export const REAL_DRILL_NODES = 4;
+
 export function clusterEnv(o: Pick<RunOptions, "workDir" | "portBase" | "startDelay"> & { nodes?: RunOptions["nodes"] }): NodeJS.ProcessEnv {
     return {
+        ...(o.nodes === "real" ? { KUBEPOLARIS_CLUSTER_NODES: String(REAL_DRILL_NODES) } : {}),
         ...process.env,
         // kwok: more nodes than this host can run for real (drains of several, zone loss); real: served requests.
         KUBEPOLARIS_CLUSTER_KIND: o.nodes ?? "kwok",
@@ -92,8 +104,8 @@ export function clusterEnv(o: Pick<RunOptions, "workDir" | "portBase" | "startDe
     };
 }
 
-function clusterScript(env: NodeJS.ProcessEnv, verb: string): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "cluster.sh"), verb], { env, encoding: "utf8", timeout: 300_000 });
+function clusterScript(env: NodeJS.ProcessEnv, verb: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "cluster.sh"), verb, ...args], { env, encoding: "utf8", timeout: 300_000 });
     return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -184,13 +196,11 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
     const loadStart = os.loadavg();
     const startedAt = new Date().toISOString();
     const results: DrillResult[] = [];
+    const available = o.nodes === "real" ? REAL_DRILLS : DRILLS;
     const drills = o.drills.map((name) => {
-        const d = DRILLS.find((x) => x.name === name);
+        const d = available.find((x) => x.name === name);
         if (!d) {
-            throw new Error(`--drills: got '${name}'; allowed: ${DRILLS.map((x) => x.name).join(", ")}`);
-        }
-        if (o.nodes === "real" && !REAL_DRILLS.includes(d)) {
-            throw new Error(`--drills: '${name}' does not run on real nodes yet; allowed there: ${REAL_DRILLS.map((x) => x.name).join(", ")}`);
+            throw new Error(`--drills: got '${name}'; allowed on ${o.nodes} nodes: ${available.map((x) => x.name).join(", ")}`);
         }
         return d;
     });
@@ -235,7 +245,7 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
             let served: Served | undefined;
             if (vegeta) {
                 const out = stackOutputs(env);
-                served = { vegeta, url: String(out.url), password: String(out.adminPassword) };
+                served = { vegeta, url: String(out.url), password: String(out.adminPassword), nodeControl: nodeControl(env) };
             }
             results.push(...await drillConfiguration(kube, config, drills, cluster.nodes, o, served));
             await config.teardown(deployCtx);
@@ -255,11 +265,26 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
     }
 }
 
-/** Real nodes: where the traffic goes and how it logs in. */
+/** Real nodes: where the traffic goes, how it logs in, and what the cluster's script does to nodes. */
 interface Served {
     vegeta: string;
     url: string;
     password: string;
+    nodeControl: NodeControl;
+}
+
+function nodeControl(env: NodeJS.ProcessEnv): NodeControl {
+    const run = (verb: string, nodes: string[]) => {
+        const r = clusterScript(env, verb, ...nodes);
+        if (r.status !== 0) {
+            throw new Error(`scripts/cluster/cluster.sh ${verb} ${nodes.join(" ")} failed: ${r.stderr.split("\n").slice(-5).join("\n")}`);
+        }
+    };
+    return { partition: (nodes) => run("partition", nodes), heal: (nodes) => run("heal", nodes) };
+}
+
+function databaseSelector(release: string): string {
+    return Object.entries(podLabels(release, "mysql")).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 /** WebSockets held open during each drill (each pins one backend pod; several land on every replica). */
@@ -269,14 +294,40 @@ const SOCKETS = 8;
 const TRAFFIC_MARGIN_S = 3;
 
 /**
- * Nodes the drills leave alone on real nodes: those running the namespace's single database pod.
- * Draining its node stops the database (its own drill measures that), which would hide what the
- * workloads' measures do.
+ * Nodes the drills leave alone on real nodes: the node of a single database pod. Draining it stops
+ * the database (its own drills measure that), which would hide what the workloads' measures do. A
+ * Galera cluster's members are not protected: its PDB keeps the quorum through a drain.
  */
 async function databaseNodes(kube: Kube, namespace: string, release: string): Promise<Set<string>> {
-    const selector = Object.entries(podLabels(release, "mysql")).map(([k, v]) => `${k}=${v}`).join(",");
-    const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items;
-    return new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)));
+    const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: databaseSelector(release) })).items;
+    return pods.length === 1 ? new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n))) : new Set<string>();
+}
+
+/** The database drills' target: the database's pods, and the Service, schema, user and password the backend uses. */
+async function databaseTarget(kube: Kube, namespace: string, release: string): Promise<DatabaseTarget> {
+    const sts = await kube.apps.readNamespacedStatefulSet({ name: componentName(release, "mysql"), namespace });
+    const server = sts.spec!.template.spec!.containers[0];
+    const backend = await kube.apps.readNamespacedDeployment({ name: componentName(release, "backend"), namespace });
+    const env = new Map((backend.spec!.template.spec!.containers[0].env ?? []).map((e) => [e.name, e]));
+    const value = (name: string) => {
+        const v = env.get(name)?.value;
+        if (!v) {
+            throw new Error(`the backend Deployment sets no ${name}`);
+        }
+        return v;
+    };
+    const password = env.get(BACKEND.env.dbPassword)?.valueFrom?.secretKeyRef;
+    if (!password?.name) {
+        throw new Error(`the backend Deployment reads ${BACKEND.env.dbPassword} from no Secret`);
+    }
+    return {
+        selector: databaseSelector(release), labels: podLabels(release, "mysql"),
+        // As the backend resolves it (the pod's DNS search list completes it).
+        host: value(BACKEND.env.dbHost),
+        port: Number(value(BACKEND.env.dbPort)), database: value(BACKEND.env.dbName), user: value(BACKEND.env.dbUser),
+        passwordSecret: { name: password.name, key: password.key },
+        image: server.image as string, uid: sts.spec!.template.spec!.securityContext?.runAsUser ?? 999,
+    };
 }
 
 async function drillConfiguration(kube: Kube, config: Configuration, drills: Drill[], nodeCount: number, o: RunOptions, served?: Served): Promise<DrillResult[]> {
@@ -292,14 +343,22 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
         }
         // The database pod is never disrupted, so its node stays the same for every drill.
         const protectedNodes = served ? await databaseNodes(kube, config.namespace, release) : new Set<string>();
+        const database = served ? await databaseTarget(kube, config.namespace, release) : undefined;
         for (const drill of drills) {
-            const ctx: DrillContext = { kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes };
+            const login = served && { url: served.url, username: BACKEND.seededAdmin.username, password: served.password };
+            const ctx: DrillContext = {
+                kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes,
+                nodeControl: served?.nodeControl, login, database,
+                extraLoad: served && login && ((x) => startTraffic({
+                    ...login, rate: x.rate, maxSeconds: x.seconds, mix: x.mix, dir: path.join(o.workDir, "traffic", x.name),
+                }, served.vegeta)),
+            };
             const { full } = await waitHealthy(kube, watch, config.namespace, deployments, nodeCount, 600);
             o.log(`${config.name} / ${drill.name}: starting (full capacity ${JSON.stringify(full)})`);
-            const login = served && { url: served.url, username: BACKEND.seededAdmin.username, password: served.password };
             const sockets = login && await holdSockets(login.url, await loginToken(login), SOCKETS);
             const traffic = served && login && await startTraffic({
-                ...login, rate: o.trafficRate, maxSeconds: o.timings.drainTimeoutS + o.settleS + 120, dir: path.join(o.workDir, "traffic"),
+                ...login, rate: o.trafficRate, maxSeconds: (drill.maxRunS?.(o.timings) ?? o.timings.drainTimeoutS) + o.settleS + 120,
+                dir: path.join(o.workDir, "traffic"),
             }, served.vegeta);
             if (traffic) {
                 await sleep(TRAFFIC_MARGIN_S * 1000);
@@ -348,7 +407,11 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
                 const { belowFloorS: _unused, ...rest } = workloadFigures(samples, w, 0, full[w], refused[w]);
                 return [w, rest];
             })) as DrillResult["figures"];
-            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, traffic: servedFigures, error });
+            const scale = scaleSamples.get(ctx);
+            scaleSamples.delete(ctx);
+            const writes = drillWrites.get(ctx);
+            drillWrites.delete(ctx);
+            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, scale, writes, traffic: servedFigures, error });
             o.log(`${config.name} / ${drill.name}: ${wallS} s; ${WORKLOADS.map((w) => `${w} min ${figures[w].minReady}/${full[w]}, back after ${figures[w].recoveryS ?? "—"} s, ${refused[w]} refused`).join("; ")}`);
             if (servedFigures) {
                 const f = servedFigures.figures;

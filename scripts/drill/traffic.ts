@@ -30,6 +30,8 @@ export interface TrafficOptions {
     maxSeconds: number;
     /** Where the targets and the results go. */
     dir: string;
+    /** The requests, in turn (default MIX). */
+    mix?: readonly RequestKind[];
 }
 
 export interface RequestRecord {
@@ -83,7 +85,7 @@ function targets(o: TrafficOptions, token: string): string {
             case "ui": return { method: "GET", url: new URL("/", o.url).href };
         }
     };
-    return MIX.map((k) => JSON.stringify(target(k))).join("\n") + "\n";
+    return (o.mix ?? MIX).map((k) => JSON.stringify(target(k))).join("\n") + "\n";
 }
 
 export function kindOf(method: string, url: string): RequestKind {

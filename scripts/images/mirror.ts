@@ -1,4 +1,4 @@
-// npm run images:mirror -- --stack <stack> [--registry HOST[:PORT]] [--project-dir DIR]
+// npm run images:mirror -- --stack <stack> [--registry HOST[:PORT]] [--project-dir DIR] [--check]
 //
 // Copies the stack's pinned upstream images (images.backend, images.frontend in Pulumi.<stack>.yaml)
 // into its own mirror (the ECR repositories the program creates, config/images.ts) with crane
@@ -11,13 +11,15 @@
 //   --registry  push to this registry instead of <account>.dkr.ecr.<region>.amazonaws.com (same
 //               repository names): a local registry for tests, or a copy elsewhere. ECR needs a
 //               login first: this runs `aws ecr get-login-password | crane auth login` for it.
+//   --check     copy nothing: exit 1, naming this command, when the stack file records no digest
+//               for an image (`pulumi up` refuses such a stack); what deploy.yml runs first.
 //
 // Exit 0: mirrored and recorded (each image listed); 1: a copy or a check failed; 2: bad usage or config.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { parseImages } from "../../config/images";
+import { MIRROR_COMMAND, parseImages } from "../../config/images";
 import { decisionsFor } from "../../config/environments";
 import { ENVIRONMENTS, type Environment, type MirroredComponent } from "../../config/schema";
 import { ConfigError, Problems } from "../../config/validators";
@@ -33,25 +35,28 @@ interface Options {
     stack: string;
     projectDir: string;
     registry?: string;
+    check: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
     let stack: string | undefined;
     let registry: string | undefined;
     let projectDir = REPO;
+    let check = false;
     for (let i = 0; i < argv.length; i++) {
         const value = argv[i + 1];
         switch (argv[i]) {
             case "--stack": stack = value; i++; break;
             case "--registry": registry = value; i++; break;
             case "--project-dir": projectDir = path.resolve(value ?? ""); i++; break;
-            default: throw new UsageError(`unknown argument ${argv[i]} (usage: images:mirror -- --stack <stack> [--registry HOST[:PORT]] [--project-dir DIR])`);
+            case "--check": check = true; break;
+            default: throw new UsageError(`unknown argument ${argv[i]} (usage: images:mirror -- --stack <stack> [--registry HOST[:PORT]] [--project-dir DIR] [--check])`);
         }
     }
     if (!stack) {
         throw new UsageError("--stack <stack> is required");
     }
-    return { stack, projectDir, registry };
+    return { stack, projectDir, registry, check };
 }
 
 export interface PlannedCopy {
@@ -210,6 +215,20 @@ export function withDigests(text: string, digests: Partial<Record<MirroredCompon
     return result;
 }
 
+/** --check: every image's digest is recorded, as `pulumi up` needs; else exit 1 naming the command that records them. */
+function checkRecorded(options: Options, copies: PlannedCopy[]): number {
+    const file = path.basename(stackFilePath(options.projectDir, options.stack));
+    const missing = copies.filter((c) => c.recorded === undefined).map((c) => c.component);
+    if (missing.length > 0) {
+        console.error(`images:mirror: ${file} records no mirrored digest for ${missing.join(", ")}, so \`pulumi up\` refuses the stack: `
+            + `create its ECR mirror, run \`${MIRROR_COMMAND} ${options.stack}\` and commit the digests it records `
+            + `(docs/images.md, "Order for a new stack")`);
+        return 1;
+    }
+    console.log(`${file}: ${copies.map((c) => `${c.component}@${c.recorded}`).join(", ")} (pinned by digest)`);
+    return 0;
+}
+
 export function main(argv: string[]): number {
     let options: Options;
     let copies: PlannedCopy[];
@@ -222,6 +241,9 @@ export function main(argv: string[]): number {
             return 2;
         }
         throw e;
+    }
+    if (options.check) {
+        return checkRecorded(options, copies);
     }
     try {
         const installed = spawnSync("bash", [path.join(REPO, "scripts", "images", "crane.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });

@@ -1,16 +1,21 @@
-# Sourced by the installers of single-binary Go tools (scripts/images/crane.sh, scripts/drill/vegeta.sh):
-# the steps they share, so each installer holds only its pin, its module and its version check.
+# Sourced by the installers of single-binary Go tools (scripts/images/crane.sh, scripts/drill/vegeta.sh,
+# scripts/cluster/metrics-server.sh): the steps they share, so each installer holds only its pin,
+# its module and its version check.
 #
 #   install_go_tool <mode> <name> <version> <is-at-pin> <release url> <tar member> <module@version> [go install flags...]
 #                                     the whole installer: <mode> "--check" only looks; otherwise the
 #                                     binary <toolchain dir>/<name>-v<version>/<name> is installed once
-#                                     (under a lock: parallel test workers), from the release tarball,
-#                                     else built; `<is-at-pin> <binary>` says whether it is the pinned
-#                                     version. Prints the binary's path on stdout; progress on stderr.
+#                                     (under a lock: parallel test workers), from the release (a tarball,
+#                                     or the bare binary when <tar member> is ""), else built;
+#                                     `<is-at-pin> <binary>` says whether it is the pinned version.
+#                                     Prints the binary's path on stdout; progress on stderr.
 #   toolchain_dir <who> <folder>      the install folder under ${KUBEPOLARIS_TOOLCHAIN_DIR:-~/.cache/kubepolaris-toolchain};
 #                                     refuses a folder inside the repository (build output never lands in git)
-#   release_binary <url> <member> <dest>   the official release tarball's binary, if it downloads
-#                                     (5 s connect timeout: fast where GitHub is reachable); else exit 1
+#   release_binary <url> <member> <dest> [<checksums url>]
+#                                     the official release tarball's binary, if it downloads (5 s
+#                                     connect timeout: fast where GitHub is reachable) and, given the
+#                                     release's sha256 checksums file, its line for the tarball matches;
+#                                     else exit 1. An empty <member>: <url> is the binary itself
 #   go_build <who> <gobin> <module@version> [go install flags...]
 #                                     `go install` from the Go module proxy, niced, outside any go.mod,
 #                                     with the module and build caches every Go build here shares
@@ -26,11 +31,24 @@ toolchain_dir() {
   echo "$dir"
 }
 
+# <file> <its name in the release> <checksums url>: the release's sha256 list has <name> with <file>'s hash.
+checksum_matches() {
+  local sums want
+  sums="$(curl -fsSL --connect-timeout 5 --max-time 60 "$3" 2>/dev/null)" || return 1
+  want="$(awk -v f="$2" '$2 == f || $2 == "*" f { print $1; exit }' <<<"$sums")"
+  [ -n "$want" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$want" ]
+}
+
 release_binary() {
   local tmp rc=1
   [ "$(uname -sm)" = "Linux x86_64" ] || return 1
   tmp="$(mktemp -d)"
-  if curl -fsSL --connect-timeout 5 --max-time 120 -o "$tmp/release.tgz" "$1" 2>/dev/null \
+  if [ -z "$2" ]; then
+    curl -fsSL --connect-timeout 5 --max-time 120 -o "$tmp/binary" "$1" 2>/dev/null \
+      && { [ -z "${4:-}" ] || checksum_matches "$tmp/binary" "${1##*/}" "$4"; } \
+      && install -D -m 0755 "$tmp/binary" "$3" && rc=0
+  elif curl -fsSL --connect-timeout 5 --max-time 120 -o "$tmp/release.tgz" "$1" 2>/dev/null \
+     && { [ -z "${4:-}" ] || checksum_matches "$tmp/release.tgz" "${1##*/}" "$4"; } \
      && tar -xzf "$tmp/release.tgz" -C "$tmp" "$2" 2>/dev/null; then
     install -D -m 0755 "$tmp/$2" "$3" && rc=0
   fi

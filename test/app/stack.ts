@@ -72,11 +72,23 @@ export class LocalStack {
         return value;
     }
 
+    /** A file of a ConfigMap volume of the pod, as the stack creates the ConfigMap. */
+    mountedScript(podSpec: any, file: string): string {
+        const names = (podSpec.volumes ?? []).map((v: any) => v.configMap?.name).filter(Boolean);
+        const configMap = this.resources.find((r) => r.type === TYPES.configMap && names.includes(r.inputs.metadata.name));
+        const text = configMap?.inputs.data?.[file];
+        if (typeof text !== "string") {
+            throw new Error(`no ConfigMap volume of the pod holds ${file}`);
+        }
+        return text;
+    }
+
     /** A container's environment as the kubelet gives it, with some values replaced (each must exist). */
     envOf(c: any, overrides: Record<string, string>): Record<string, string> {
         const env: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/" };
         for (const e of c.env ?? []) {
-            env[e.name] = e.valueFrom ? this.secretValue(e.valueFrom.secretKeyRef) : e.value;
+            env[e.name] = e.valueFrom?.secretKeyRef ? this.secretValue(e.valueFrom.secretKeyRef)
+                : e.valueFrom?.fieldRef ? downwardValue(e.valueFrom.fieldRef.fieldPath) : e.value;
         }
         for (const [name, value] of Object.entries(overrides)) {
             if (!(name in env)) {
@@ -87,12 +99,20 @@ export class LocalStack {
         return env;
     }
 
-    /** Starts MariaDB with the flags and the application user the stack gives its MySQL. */
+    /**
+     * Starts MariaDB with the settings and the application user the stack gives its database: the
+     * one MySQL pod's flags, or the [mysqld] settings a Galera member's start script (the stack's
+     * ConfigMap) writes, without its paths, addresses and replication (one server here; the real
+     * nodes' test runs the three members with the backend).
+     */
     async startDatabase(sandbox: Sandbox): Promise<void> {
-        const mysql = this.resources.find((r) => r.type === TYPES.statefulSet && component(r) === "mysql")!.inputs.spec.template.spec.containers[0];
+        const statefulSet = this.resources.find((r) => r.type === TYPES.statefulSet && component(r) === "mysql")!.inputs;
+        const mysql = statefulSet.spec.template.spec.containers[0];
         const mysqlEnv = this.envOf(mysql, {});
         // The server flags the program gives its MySQL (TLS, charset, connection limit), not its paths.
-        const serverFlags = (mysql.args as string[]).filter((a) => !/^--(datadir|port)=/.test(a));
+        const serverFlags = mysql.args
+            ? (mysql.args as string[]).filter((a) => !/^--(datadir|port)=/.test(a))
+            : galeraServerFlags(this.mountedScript(statefulSet.spec.template.spec, "start.sh"), mysqlEnv);
         await sandbox.startDatabase(serverFlags, { user: mysqlEnv.MYSQL_USER, password: mysqlEnv.MYSQL_PASSWORD, database: mysqlEnv.MYSQL_DATABASE });
     }
 
@@ -138,22 +158,70 @@ export class LocalStack {
         return { code, log: sandbox.logOf(`${pod.name}-admin-job-${attempt}`) };
     }
 
-    /** Starts one backend pod per name and waits until each answers its startup probe. */
+    /**
+     * Starts one backend pod per name, all at once as the Deployment does, and waits until each
+     * answers its startup probe. A backend that exits before it answers is started again, as the
+     * kubelet restarts it: two 1.0.5 backends migrating an empty schema at once race (GORM checks
+     * that a table is missing, then creates it; the loser exits with "Table 'users' already
+     * exists"), and on the cluster the loser's restart is what makes the pair come up.
+     */
     async startBackends(sandbox: Sandbox, spec: ProcessSpec, names: string[]): Promise<{ pods: Pod[]; processes: ChildProcess[] }> {
         const container = this.podSpec("backend").containers[0];
         const pods: Pod[] = [];
         const processes: ChildProcess[] = [];
+        const answered = new Set<number>();
+        const start = (i: number, restarts: number): ChildProcess => {
+            const p = pods[i].exec(spec, "backend");
+            p.on("exit", () => {
+                if (!answered.has(i) && restarts < STARTUP_RESTARTS) {
+                    processes[i] = start(i, restarts + 1);
+                }
+            });
+            return p;
+        };
         for (const name of names) {
-            const pod = await sandbox.pod(name, Number(spec.env[BACKEND.env.dbPort]));
-            pods.push(pod);
-            processes.push(pod.exec(spec, "backend"));
+            pods.push(await sandbox.pod(name, Number(spec.env[BACKEND.env.dbPort])));
+            processes.push(start(pods.length - 1, 0));
         }
         // The first start migrates the schema: the startup probe's budget.
         const startup = container.startupProbe;
         const budgetMs = (startup.periodSeconds * startup.failureThreshold) * 1000;
-        for (const pod of pods) {
+        for (const [i, pod] of pods.entries()) {
             await pod.waitForHttp(portNamed(container, "http"), startup.httpGet.path, Math.min(budgetMs, 180_000), "backend");
+            answered.add(i);
         }
         return { pods, processes };
     }
 }
+
+/** How often a backend that exits during its first start is started again (the kubelet would keep going, with a back-off). */
+const STARTUP_RESTARTS = 3;
+
+/** A downward-API value as the kubelet would give it to a pod run here. */
+function downwardValue(fieldPath: string): string {
+    switch (fieldPath) {
+        case "status.podIP": return "127.0.0.1";
+        case "metadata.name": return "sandbox-0";
+        default: throw new Error(`fieldRef ${fieldPath}: not known to the sandbox`);
+    }
+}
+
+/** The [mysqld] settings galera/start.sh writes, as mariadbd flags with the container's environment filled in; no paths, addresses or replication (wsrep_*). */
+export function galeraServerFlags(startScript: string, env: Record<string, string>): string[] {
+    const cnf = /cat > "\$RUN\/galera\.cnf" <<CNF\n([\s\S]*?)\nCNF\n/.exec(startScript)?.[1];
+    const mysqld = cnf?.split(/^\[/m).find((section) => section.startsWith("mysqld]"));
+    if (!mysqld) {
+        throw new Error("the start script writes no [mysqld] section to galera.cnf");
+    }
+    return mysqld.split("\n").slice(1).map((line) => line.trim())
+        .filter((line) => line && !line.startsWith("#"))
+        .map((line) => /^([\w-]+)(?:=(.*))?$/.exec(line)!)
+        .filter((m) => !/^(datadir|port|bind-address|socket|pid-file|wsrep_\w+)$/.test(m[1]))
+        .map((m) => m[2] === undefined ? `--${m[1]}` : `--${m[1]}=${m[2].replace(/\$(\w+)/g, (_all, name: string) => {
+            if (!(name in env)) {
+                throw new Error(`galera.cnf's ${m[1]} reads $${name}, which the container does not set`);
+            }
+            return env[name];
+        })}`);
+}
+

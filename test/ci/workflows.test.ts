@@ -15,7 +15,10 @@ const WORKFLOWS = path.join(REPO, ".github", "workflows");
 const TEST_WORKFLOW = "test.yml";
 
 type Step = { name?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string>; if?: string };
-type Job = { "timeout-minutes"?: number; env?: Record<string, string>; steps?: Step[]; uses?: string; needs?: string | string[]; defaults?: { run?: { "working-directory"?: string } } };
+type Job = {
+    "timeout-minutes"?: number; env?: Record<string, string>; steps?: Step[]; uses?: string; with?: Record<string, any>; needs?: string | string[];
+    defaults?: { run?: { "working-directory"?: string } };
+};
 type Workflow = { jobs: Record<string, Job> };
 
 const workflow = (file: string): Workflow => yaml.load(fs.readFileSync(path.join(WORKFLOWS, file), "utf8")) as Workflow;
@@ -96,7 +99,7 @@ export function preconditions(): Preconditions {
 }
 
 /** The cold CI time measured on this project (docs/ci.md): the job's timeout must cover it with room. */
-const SLOWEST_COLD_RUN_MINUTES = 60;
+const SLOWEST_COLD_RUN_MINUTES = 80;
 
 const minor = (v: string) => v.split(".").slice(0, 2).map(Number);
 const atLeast = (have: string, need: string) => {
@@ -181,14 +184,16 @@ export function missing(job: Job, pre: Preconditions): string[] {
 }
 
 const pre = preconditions();
+const pins = versions();
 const testJob = () => workflow(TEST_WORKFLOW).jobs.test;
 
 test("the preconditions read from the code are the ones this project has", () => {
     expect(pre).toEqual({
         requireFlags: ["KUBEPOLARIS_REQUIRE_APP", "KUBEPOLARIS_REQUIRE_CLUSTER", "KUBEPOLARIS_REQUIRE_ENGINE"],
+        // The tag shapes are upstream's (KubePolaris tags kubepolaris-<version>, not v<version>); the versions are the pins.
         sources: [
-            { variable: "KUBEPOLARIS_APP_SRC", repository: "clay-wangzhi/KubePolaris", ref: "v1.0.5", folder: undefined },
-            { variable: "PULUMI_LANGUAGE_NODEJS_SRC", repository: "pulumi/pulumi", ref: "v3.248.0", folder: "sdk/nodejs/cmd/pulumi-language-nodejs" },
+            { variable: "KUBEPOLARIS_APP_SRC", repository: "clay-wangzhi/KubePolaris", ref: `kubepolaris-${pins.KUBEPOLARIS_APP_VERSION}`, folder: undefined },
+            { variable: "PULUMI_LANGUAGE_NODEJS_SRC", repository: "pulumi/pulumi", ref: `v${pins.PULUMI_VERSION}`, folder: "sdk/nodejs/cmd/pulumi-language-nodejs" },
         ],
         go: "1.25.11",
         nodeMajor: 20,
@@ -211,6 +216,16 @@ test("pull requests and pushes to main run it, and the deployment waits for it; 
     const others = fs.readdirSync(WORKFLOWS).filter((f) => f !== TEST_WORKFLOW && f.endsWith(".yml"))
         .flatMap((f) => Object.entries(workflow(f).jobs).flatMap(([name, job]) => (job.steps ?? []).filter((s) => /\bnpm test\b/.test(s.run ?? "")).map(() => `${f}:${name}`)));
     expect(others).toEqual([]);
+});
+
+test("the promotion stops before dev when a stack it deploys has no mirrored digests, naming the mirror command", () => {
+    const deploy = workflow("deploy.yml");
+    const deployed = Object.values(deploy.jobs).filter((j) => j.uses === "./.github/workflows/pulumi-stack.yml" && j.with?.command === "up").map((j) => j.with!.stack);
+    expect(deployed).toEqual(["dev", "staging", "prod"]);
+    const [name, job] = Object.entries(deploy.jobs).find(([, j]) => (j.steps ?? []).some((s) => /images:mirror -- --stack "\$stack" --check/.test(s.run ?? "")))!;
+    const loop = /for stack in ([\w ]+); do/.exec(job.steps!.map((s) => s.run ?? "").join("\n"))![1].split(" ");
+    expect(loop).toEqual(deployed);
+    expect([deploy.jobs.dev.needs].flat()).toContain(name);
 });
 
 describe("removing what provides a precondition makes the check fail", () => {
@@ -236,21 +251,21 @@ describe("removing what provides a precondition makes the check fail", () => {
         step.run = step.run!.replace(/\n.*test-summary\.ts.*/, "");
         expect(missing(skipping, pre)).toEqual([expect.stringMatching(/does not fail on skipped tests/)]);
         const short = { ...testJob(), "timeout-minutes": 20 };
-        expect(missing(short, pre)).toEqual(["timeout-minutes 20 is under 1.5 × the slowest cold run (60 min)"]);
+        expect(missing(short, pre)).toEqual([`timeout-minutes 20 is under 1.5 × the slowest cold run (${SLOWEST_COLD_RUN_MINUTES} min)`]);
     });
     test("a checkout at another tag, or the variable pointing elsewhere", () => {
         const job = testJob();
-        job.steps!.find((s) => s.with?.repository === "clay-wangzhi/KubePolaris")!.with!.ref = "v1.0.4";
-        expect(missing(job, pre)).toEqual(["KUBEPOLARIS_APP_SRC: no checkout of clay-wangzhi/KubePolaris@v1.0.5 before npm test"]);
+        const app = pre.sources.find((s) => s.variable === "KUBEPOLARIS_APP_SRC")!;
+        job.steps!.find((s) => s.with?.repository === app.repository)!.with!.ref = `v${pins.KUBEPOLARIS_APP_VERSION}`;
+        expect(missing(job, pre)).toEqual([`KUBEPOLARIS_APP_SRC: no checkout of ${app.repository}@${app.ref} before npm test`]);
         const elsewhere = testJob();
         elsewhere.env!.PULUMI_LANGUAGE_NODEJS_SRC = "${{ github.workspace }}/vendor/pulumi";
-        expect(missing(elsewhere, pre)).toEqual([expect.stringMatching(/^PULUMI_LANGUAGE_NODEJS_SRC is .* not the checkout of pulumi\/pulumi@v3\.248\.0:sdk\/nodejs\/cmd\/pulumi-language-nodejs/)]);
+        expect(missing(elsewhere, pre)).toEqual([expect.stringMatching(/^PULUMI_LANGUAGE_NODEJS_SRC is .* not the checkout of pulumi\/pulumi@v[\d.]+:sdk\/nodejs\/cmd\/pulumi-language-nodejs/)]);
     });
 });
 
 test("the KubePolaris source the tests build is the repository the workflow checks out", () => {
     const source = pre.sources.find((s) => s.variable === "KUBEPOLARIS_APP_SRC")!;
-    const pins = versions();
     const dir = process.env.KUBEPOLARIS_APP_SRC ?? path.join(REPO, "..", "shared", "vendor", `kubepolaris-${pins.KUBEPOLARIS_APP_VERSION}`);
     // Where the app suites run (a developer's machine, CI), the source is there; its go.mod names the repository.
     expect(fs.existsSync(path.join(dir, "go.mod"))).toBe(true);

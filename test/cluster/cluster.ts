@@ -22,8 +22,9 @@ export interface Cluster {
     kubeconfig?: string;
 }
 
-export function clusterScript(c: Cluster, verb: string, timeoutMs = 180_000): SpawnSyncReturns<string> {
-    return spawnSync("bash", [CLUSTER_SCRIPT, verb], { cwd: REPO, env: c.env, encoding: "utf8", timeout: timeoutMs });
+/** scripts/cluster/cluster.sh <verb> (or <verb> <args...>) with the cluster's environment. */
+export function clusterScript(c: Cluster, verb: string | string[], timeoutMs = 180_000): SpawnSyncReturns<string> {
+    return spawnSync("bash", [CLUSTER_SCRIPT, ...[verb].flat()], { cwd: REPO, env: c.env, encoding: "utf8", timeout: timeoutMs });
 }
 
 /** A cluster of the test's own: its state in `work/<stateSubdir>` (a temp dir), its own ports and kind of nodes. */
@@ -149,7 +150,7 @@ export function freePortBase(): number {
     throw new Error(`no free block of ports between 20000 and ${EPHEMERAL_PORTS_START}`);
 }
 
-/** A base for a real-node cluster (base+3..base+33: control plane, kubelets, kube-proxy, CoreDNS), above every kwok block. */
+/** A base for a real-node cluster (base+3..base+33: control plane, kubelets, kube-proxy, metrics-server), above every kwok block. */
 export function freeRealPortBase(): number {
     for (let base = REAL_PORTS_START; base + 40 < EPHEMERAL_PORTS_START; base += 40) {
         if (listening(Array.from({ length: 31 }, (_, i) => base + 3 + i)).length === 0) {

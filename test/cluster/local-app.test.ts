@@ -8,7 +8,10 @@
 //  - a WebSocket under /ws is upgraded and carries messages; without a token the backend refuses it;
 //  - the program's NetworkPolicies hold on the real path (kube-router): a pod in another namespace
 //    reaches neither the backend nor the database, while the edge path above works;
-//  - the database lives on its PersistentVolume: its pod deleted, the stack's password still logs in;
+//  - the database is a three-member Galera cluster: a member kept away for 20 s (its node cordoned,
+//    the pod deleted) under numbered writes loses no acknowledged write, writes never stop for more
+//    than 5 s, logins keep working, the member rejoins; the same check fails on a one-pod database
+//    (the negative control);
 //  - a second `up` changes nothing; `destroy` removes the stack; `cluster:down` leaves no process,
 //    mount, bridge, route, iptables rule, cgroup or network namespace behind.
 // Prints the figures the README quotes (up from nothing, no-op up, destroy, RSS with the app).
@@ -19,13 +22,14 @@ import * as http from "http";
 import * as path from "path";
 import { BACKEND } from "../../app/kubepolaris";
 import { describeFailure, RunResult, tempDir, toolchainBinDir } from "../engine/engine";
-import { Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectlJson, kubectlOk, localStack, processesUsing, waitFor } from "./cluster";
+import { Cluster, clusterBinDir, clusterScript, freeRealPortBase, kubectl, kubectlJson, kubectlOk, localStack, processesUsing, waitFor } from "./cluster";
 import { clientPod, hostTraces, image, realNodesReady, tcpFromPod } from "./realNodes";
 import { anonymousUpgradeStatus, TERMINAL_PATH, terminalReply } from "../support/terminalSocket";
 import { floorsAt } from "../../scripts/drill/configs";
 import { FULL_TIMINGS } from "../../scripts/drill/drills";
 import { servedTable, writeReport } from "../../scripts/drill/report";
 import { runDrills } from "../../scripts/drill/run";
+import { memberLossProblems, parseWriterLog, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
 
 const BIN = clusterBinDir();
 const READY = realNodesReady() && Boolean(toolchainBinDir());
@@ -39,6 +43,125 @@ const NS = "kubepolaris";
 /** Requests per second through the edge in the served drill (a login in every 10: light on two shared cores). */
 const SERVED_DRILL_RATE = 20;
 const INTRUDER_NS = "intruder";
+/** The negative control's one-pod database. */
+const CONTROL_NS = "db-control";
+
+interface MemberLossTarget {
+    namespace: string;
+    /** The Service clients use. */
+    host: string;
+    /** The database pod to delete (its StatefulSet starts it again). */
+    victim: string;
+    passwordSecret: { name: string; key: string };
+    /** The database pods' labels, where the namespace denies traffic by default. */
+    databaseLabels?: Record<string, string>;
+}
+
+/** How long the failover check keeps the lost member away (its node cordoned): long enough that a database of one pod cannot hide its outage by restarting fast. */
+const MEMBER_AWAY_S = 20;
+
+/**
+ * Numbered writes through `target.host` (scripts/drill/dbWrites.ts) for 60 s; 10 s in, the victim
+ * pod's node is cordoned and the pod deleted, so it stays away (its volume binds it to that node's
+ * zone) until the node is uncordoned MEMBER_AWAY_S after the pod is gone; until the writer ends,
+ * `login` (if given) runs every 2 s. Returns the writer's figures, the failover check's problems
+ * (memberLossProblems), how long the victim was gone and when its replacement was ready, and the
+ * logins that failed.
+ */
+async function memberLossCheck(c: Cluster, target: MemberLossTarget, login?: () => Promise<Answer>) {
+    const name = `db-writer-${Date.now() % 100000}`;
+    const victim = kubectlJson(c, ["get", "pod", target.victim, "-n", target.namespace]);
+    const node = victim.spec.nodeName as string;
+    const objects = writerObjects({
+        name, namespace: target.namespace, image: image("database"), uid: 999, host: target.host, port: 3306,
+        database: "kubepolaris", user: "kubepolaris", passwordSecret: target.passwordSecret, databaseLabels: target.databaseLabels,
+        seconds: 60, avoidNodes: [node],
+    });
+    kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+    let cordoned = false;
+    try {
+        await waitFor("the writer's first acknowledged write", 90_000, () =>
+            /^ok /m.test(kubectl(c, ["logs", name, "-n", target.namespace]).stdout) ? true : undefined);
+        await new Promise((r) => setTimeout(r, 10_000));
+        const killedAt = Date.now() / 1000;
+        kubectlOk(c, ["cordon", node]);
+        cordoned = true;
+        kubectlOk(c, ["delete", "pod", target.victim, "-n", target.namespace, "--wait=false"]);
+        let failedLogins = 0;
+        let goneAt: number | undefined;
+        let backAt: number | undefined;
+        while (backAt === undefined || kubectlJson(c, ["get", "pod", name, "-n", target.namespace]).status.phase === "Running") {
+            const now = Date.now() / 1000;
+            const r = kubectl(c, ["get", "pod", target.victim, "-n", target.namespace, "-o", "json"]);
+            const pod = r.status === 0 ? JSON.parse(r.stdout) : undefined;
+            if (goneAt === undefined && pod?.metadata.uid !== victim.metadata.uid) {
+                goneAt = now;
+            }
+            if (goneAt !== undefined && cordoned && now - goneAt >= MEMBER_AWAY_S) {
+                kubectlOk(c, ["uncordon", node]);
+                cordoned = false;
+            }
+            if (goneAt !== undefined && backAt === undefined && pod && pod.metadata.uid !== victim.metadata.uid
+                && (pod.status.conditions ?? []).some((x: any) => x.type === "Ready" && x.status === "True")) {
+                backAt = now;
+            }
+            if (login && (await login().catch(() => ({ status: 0, body: "" }))).status !== 200) {
+                failedLogins++;
+            }
+            if (now - killedAt > 300) {
+                throw new Error(`${target.victim} was not back and ready within 300 s, or the writer did not finish`);
+            }
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        const log = parseWriterLog(kubectlOk(c, ["logs", name, "-n", target.namespace]));
+        const figures = writeFigures(log, killedAt - 5, { from: goneAt!, to: backAt });
+        return {
+            figures, problems: memberLossProblems(figures, log.present !== undefined),
+            goneS: Math.round((goneAt! - killedAt) * 10) / 10, backS: Math.round((backAt - killedAt) * 10) / 10, failedLogins,
+        };
+    } finally {
+        if (cordoned) {
+            kubectl(c, ["uncordon", node]);
+        }
+        kubectl(c, ["delete", "-f", "-", "--wait=false"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+    }
+}
+
+/** One MariaDB pod on a volume behind a Service, through the image's MySQL-compatible entrypoint: the database the check must fail on. */
+function onePodDatabase(ns: string, dbImage: string): Record<string, unknown>[] {
+    const labels = { app: "control-db" };
+    return [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+        { apiVersion: "v1", kind: "Secret", metadata: { name: "control-db", namespace: ns }, stringData: { password: "control-user-pw", root: "control-root-pw" } },
+        { apiVersion: "v1", kind: "Service", metadata: { name: "control-db", namespace: ns }, spec: { selector: labels, ports: [{ port: 3306, targetPort: 3306 }] } },
+        {
+            apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "control-db", namespace: ns },
+            spec: {
+                replicas: 1, serviceName: "control-db", selector: { matchLabels: labels },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: "RuntimeDefault" } },
+                        terminationGracePeriodSeconds: 30,
+                        containers: [{
+                            name: "mariadb", image: dbImage, imagePullPolicy: "Never", args: ["--datadir=/var/lib/mysql/data"],
+                            env: [
+                                { name: "MYSQL_DATABASE", value: "kubepolaris" }, { name: "MYSQL_USER", value: "kubepolaris" },
+                                { name: "MYSQL_PASSWORD", valueFrom: { secretKeyRef: { name: "control-db", key: "password" } } },
+                                { name: "MYSQL_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: "control-db", key: "root" } } },
+                            ],
+                            ports: [{ containerPort: 3306 }],
+                            readinessProbe: { tcpSocket: { port: 3306 }, periodSeconds: 2 },
+                            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                            volumeMounts: [{ name: "data", mountPath: "/var/lib/mysql" }],
+                        }],
+                    },
+                },
+                volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+            },
+        },
+    ];
+}
 
 function ok(what: string, r: RunResult): RunResult {
     if (r.status !== 0) {
@@ -217,22 +340,40 @@ describeApp(suite, () => {
         kubectlOk(c, ["delete", "namespace", INTRUDER_NS, "--wait=false"]);
     }, 180_000);
 
-    test("the database survives its pod: deleted and recreated on its volume, the stack's password still logs in", async () => {
-        const uid = kubectlJson(c, ["get", "pod", "kubepolaris-mysql-0", "-n", NS]).metadata.uid;
-        kubectlOk(c, ["delete", "pod", "kubepolaris-mysql-0", "-n", NS, "--wait=true", "--timeout=120s"]);
-        await waitFor("the database pod back and ready", 180_000, () => {
-            const pod = kubectlJson(c, ["get", "pod", "kubepolaris-mysql-0", "-n", NS]);
-            return pod.metadata.uid !== uid && (pod.status.conditions ?? []).some((x: any) => x.type === "Ready" && x.status === "True") ? true : undefined;
-        });
-        // The backend's pool reconnects; the password the Job wrote is still in the database.
-        const answer = await waitFor("a login after the database restart", 60_000, async () => {
-            const a = await login(adminPassword).catch(() => undefined);
-            return a?.status === 200 ? a : undefined;
-        });
-        expect(answer.status).toBe(200);
+    test("the database keeps taking writes while it loses a member for 20 s: no acknowledged write lost, writes never stop for more than 5 s, logins through the edge keep working, the member rejoins", async () => {
+        const members = kubectlJson(c, ["get", "statefulset", "kubepolaris-mysql", "-n", NS]).spec.replicas;
+        expect(members).toBe(3);
+        const check = await memberLossCheck(c, {
+            namespace: NS, host: `kubepolaris-mysql.${NS}.svc.cluster.local`, victim: "kubepolaris-mysql-0",
+            passwordSecret: { name: "kubepolaris-mysql-credentials", key: "mysql-password" },
+            databaseLabels: kubectlJson(c, ["get", "statefulset", "kubepolaris-mysql", "-n", NS]).spec.selector.matchLabels,
+        }, () => login(adminPassword));
+        console.log(`database member loss (Galera, 3 members): ${JSON.stringify(check)}`);
+        figures["database member back and synced s"] = check.backS;
+        figures["database member loss: longest write gap s"] = check.figures.longestGapS;
+        expect(check.problems).toEqual([]);
+        expect(check.failedLogins).toBe(0);
+        expect(kubectlJson(c, ["get", "statefulset", "kubepolaris-mysql", "-n", NS]).status.readyReplicas).toBe(3);
+        // The password the Job wrote is still in the database; the published one still fails.
+        expect((await login(adminPassword)).status).toBe(200);
         expect((await login(BACKEND.seededAdmin.password)).status).toBe(401);
         figures["cluster RSS with the app MiB"] = clusterRssMiB(c.stateDir);
-    }, 300_000);
+    }, 420_000);
+
+    test("negative control: the same check fails on a database of one pod (nothing takes writes while its pod is away, and writes stop)", async () => {
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: onePodDatabase(CONTROL_NS, image("database")) }));
+        try {
+            kubectlOk(c, ["rollout", "status", "statefulset/control-db", "-n", CONTROL_NS, "--timeout=180s"]);
+            const check = await memberLossCheck(c, {
+                namespace: CONTROL_NS, host: `control-db.${CONTROL_NS}.svc.cluster.local`, victim: "control-db-0",
+                passwordSecret: { name: "control-db", key: "password" },
+            });
+            console.log(`database member loss (one pod, the negative control): ${JSON.stringify(check)}`);
+            expect(check.problems).toEqual(expect.arrayContaining(["no write was acknowledged while the member was away", expect.stringMatching(/^writes stopped for /)]));
+        } finally {
+            kubectlOk(c, ["delete", "namespace", CONTROL_NS, "--wait=true", "--timeout=120s"]);
+        }
+    }, 420_000);
 
     test("under traffic through the edge, a drain and a rollout: ours loses no request, the same stack without its HA measures (naive) loses some", async () => {
         const log: string[] = [];

@@ -13,6 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeFailure, REPO, RunResult, toolchainBinDir } from "../engine/engine";
+import { stackAppConfig } from "../support/program";
 import { clusterBinDir, freePortBase, kubectl, kubectlJson, localStack, stopCluster, testCluster, waitFor } from "./cluster";
 
 const CLUSTER_BIN = clusterBinDir();
@@ -111,7 +112,7 @@ describeProgram(suite, () => {
         expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
     });
 
-    test("every pod is Running and Ready; the admin-password Job completed; the MySQL claim is bound", () => {
+    test("every pod is Running and Ready; the admin-password Job completed; each database member's claim is bound", () => {
         const pods = kubectlJson(c, ["get", "pods", "-n", NS]).items;
         const jobPods = pods.filter((p: any) => p.metadata.ownerReferences?.some((o: any) => o.kind === "Job"));
         const others = pods.filter((p: any) => !jobPods.includes(p));
@@ -121,7 +122,10 @@ describeProgram(suite, () => {
         const job = kubectlJson(c, ["get", "job", "-n", NS, "kubepolaris-admin-password"]);
         expect(job.status.conditions.find((x: any) => x.type === "Complete")?.status).toBe("True");
         const claims = kubectlJson(c, ["get", "pvc", "-n", NS]).items;
-        expect(claims.map((p: any) => p.status.phase)).toEqual(["Bound"]);
+        // One claim per database member, the count as the program parses the stack file.
+        const members = stackAppConfig("local").database.inCluster?.members ?? 0;
+        expect(members).toBeGreaterThan(0);
+        expect(claims.map((p: any) => p.status.phase)).toEqual(Array(members).fill("Bound"));
     });
 
     test("backend and frontend pods spread over at least 2 zones and 2 nodes each", () => {

@@ -2,7 +2,8 @@
 // default) as an operator relies on it: three kubelets with their own containerd, one per zone,
 // run real containers; a Service answers from pods on other nodes through kube-proxy, from pods
 // and from the host; cluster DNS resolves Service names and nothing else; NetworkPolicies are
-// enforced; memory limits are enforced; `down` leaves no
+// enforced; memory limits are enforced; the resource metrics API answers (metrics-server); a
+// partitioned node stops answering and goes NotReady, and heals; `down` leaves no
 // process, mount, bridge, route, iptables rule, cgroup, network namespace or changed sysctl behind.
 // Needs root and the node binaries (scripts/cluster/ensure.sh, ensure.sh --node). Skipped, not
 // failed, when they are missing, unless KUBEPOLARIS_REQUIRE_CLUSTER=1. One real cluster runs per
@@ -138,6 +139,60 @@ describeReal(suite, () => {
         const host = spawnSync("curl", ["-fsS", "--max-time", "3", `http://${clusterIP}/`], { encoding: "utf8" });
         expect(host.status).toBe(0);
         expect(["node1", "node2", "node3"]).toContain(host.stdout.trim());
+    }, 240_000);
+
+    test("the resource metrics API serves every pod's CPU and memory (metrics-server behind the aggregation layer), as an HPA reads it", async () => {
+        expect(kubectlJson(c, ["get", "apiservice", "v1beta1.metrics.k8s.io"]).status.conditions
+            .find((x: any) => x.type === "Available")?.status).toBe("True");
+        const names = kubectlJson(c, ["get", "pods", "-n", NS, "-l", "app=web"]).items.map((p: any) => p.metadata.name).sort();
+        const metrics = await waitFor("metrics of the web pods", 90_000, () => {
+            const r = kubectl(c, ["get", "--raw", `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods`]);
+            const items = r.status === 0 ? JSON.parse(r.stdout).items.filter((m: any) => names.includes(m.metadata.name)) : [];
+            return items.length === names.length ? items : undefined;
+        });
+        for (const m of metrics) {
+            expect(m.containers[0].usage.cpu).toMatch(/^\d+(n|u|m)?$/);
+            expect(m.containers[0].usage.memory).toMatch(/^\d+(Ki|Mi)?$/);
+        }
+        // The nodes too (what `kubectl top nodes` shows).
+        expect(JSON.parse(kubectl(c, ["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]).stdout).items.map((n: any) => n.metadata.name).sort())
+            .toEqual(["node1", "node2", "node3"]);
+    }, 120_000);
+
+    test("a partitioned node stops as a lost machine does (its pods and kubelet stop answering, the node goes NotReady and stays); heal brings it back", async () => {
+        const pods = kubectlJson(c, ["get", "pods", "-n", NS, "-l", "app=web"]).items;
+        const lost = pods.find((p: any) => p.spec.nodeName === "node3");
+        const podIP = lost.status.podIP;
+        const kubeletHealthz = `http://127.0.0.1:${PORT_BASE + 23}/healthz`;
+        const answers = (url: string) => spawnSync("curl", ["-fsS", "--max-time", "2", url]).status === 0;
+        const ready = (node: string) => kubectlJson(c, ["get", "node", node]).status.conditions
+            .find((x: any) => x.type === "Ready")?.status === "True";
+        expect(httpFromPod(c, NS, "client", podIP, 8080)).toBe("node3");
+        expect(answers(kubeletHealthz)).toBe(true);
+
+        const partition = clusterScript(c, ["partition", "node3"]);
+        expect(partition.stderr).toContain("node3 partitioned");
+        expect(partition.status).toBe(0);
+        try {
+            // Nothing on it answers: its pod (frozen: the kernel accepts, nobody replies), its kubelet.
+            expect(httpFromPod(c, NS, "client", podIP, 8080)).toBeUndefined();
+            expect(answers(kubeletHealthz)).toBe(false);
+            // The node controller notices the missing heartbeats (node-monitor-grace-period) and keeps the Node.
+            await waitFor("node3 NotReady", 120_000, () => ready("node3") ? undefined : true);
+            expect(kubectlJson(c, ["get", "node", "node3"]).spec.taints?.map((t: any) => t.key))
+                .toContain("node.kubernetes.io/unreachable");
+            expect(ready("node1") && ready("node2")).toBe(true);
+        } finally {
+            const heal = clusterScript(c, ["heal", "node3"]);
+            expect(heal.status).toBe(0);
+        }
+        await waitFor("node3 Ready again", 60_000, () => ready("node3") ? true : undefined);
+        await waitFor("node3's pod answering again", 30_000, () => httpFromPod(c, NS, "client", podIP, 8080) === "node3" ? true : undefined);
+        expect(answers(kubeletHealthz)).toBe(true);
+        // Refused with the allowed names, changing nothing.
+        const bad = clusterScript(c, ["partition", "node9"]);
+        expect(bad.status).not.toBe(0);
+        expect(bad.stderr).toContain("got 'node9'; allowed: node1..node3");
     }, 240_000);
 
     test("NetworkPolicies are enforced (kube-router): a policy admitting one namespace's client blocks another namespace", async () => {

@@ -6,10 +6,11 @@ import * as path from "path";
 import { describeFailure, REPO } from "../engine/engine";
 import { Cluster, clusterBinDir, kubectl, processesUsing } from "./cluster";
 
-/** Root, the control plane's binaries and the node add-ons (scripts/cluster/ensure.sh, ensure.sh --node). */
+/** Root, the control plane's binaries and the node add-ons (scripts/cluster/ensure.sh, ensure.sh --node, metrics-server.sh). */
 export function realNodesReady(): boolean {
-    const addons = spawnSync("bash", [path.join(REPO, "scripts", "cluster", "ensure.sh"), "--node", "--check"], { encoding: "utf8" }).status === 0;
-    return Boolean(clusterBinDir() && addons && process.getuid?.() === 0);
+    const installed = (script: string, ...args: string[]) =>
+        spawnSync("bash", [path.join(REPO, "scripts", "cluster", script), ...args, "--check"], { encoding: "utf8" }).status === 0;
+    return Boolean(clusterBinDir() && installed("ensure.sh", "--node") && installed("metrics-server.sh") && process.getuid?.() === 0);
 }
 
 export function sh(cmd: string, args: string[]): string {

@@ -1,5 +1,5 @@
 // HaWorkload alone: what keeps one stateless component up through drains, rollouts and zone loss.
-import { HaWorkload, HaWorkloadArgs, pdbBudget } from "../../components/haWorkload";
+import { HaWorkload, HaWorkloadArgs, NODE_LOSS_TOLERATION_SECONDS, pdbBudget } from "../../components/haWorkload";
 import { memoryBytes } from "../../components/quantity";
 import { disruptionBudget } from "../../policy/rules/k8s";
 import { selects } from "../../policy/rules/selectors";
@@ -113,6 +113,15 @@ test("required anti-affinity is a hard rule on the hostname; preferred is a weig
     const preferred = (await build("preferred", { antiAffinity: "preferred" })).deployment.spec.template.spec.affinity.podAntiAffinity;
     expect(preferred.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
     expect(preferred.preferredDuringSchedulingIgnoredDuringExecution[0].weight).toBeGreaterThan(0);
+});
+
+test("the pods of a node that stopped answering are replaced after 30 s of taint, not the default 300 s; nothing else is tolerated", async () => {
+    const { deployment } = await build("node-loss");
+    expect(NODE_LOSS_TOLERATION_SECONDS).toBeLessThan(300);
+    expect(deployment.spec.template.spec.tolerations).toEqual([
+        { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: NODE_LOSS_TOLERATION_SECONDS },
+        { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: NODE_LOSS_TOLERATION_SECONDS },
+    ]);
 });
 
 test("a rollout never drops below the desired count: it adds a pod before it removes one", async () => {

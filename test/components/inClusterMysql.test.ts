@@ -12,7 +12,7 @@ function args(overrides: Partial<InClusterMysqlArgs> = {}): InClusterMysqlArgs {
         release: "rel",
         namespace: "kp",
         labels: { team: "ops" },
-        image: "docker.io/library/mysql:8.0.40",
+        image: "docker.io/library/mysql:8.4.7",
         storageSize: "5Gi",
         resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
         databaseName: "kubepolaris",

@@ -121,7 +121,7 @@ test("the parameter group enforces utf8mb4 and the connection limit, and TLS onl
     expect(recorder.one("aws:rds/parameterGroup:ParameterGroup", "params-tls-params").inputs.description).toContain("TLS required");
 });
 
-test("alarms page on CPU, storage and connections, at 90 % of max_connections, and on storage only when autoscaling cannot grow", async () => {
+test("alarms page on CPU, storage and connections, at 90 % of max_connections, and on storage only when autoscaling has not kept up", async () => {
     const { of } = await build("alarms", { maxConnections: 500, instance: { ...args().instance, allocatedStorageGiB: 100 } });
     const alarms = Object.fromEntries(of(TYPES.metricAlarm).map((r) => [r.inputs.metricName, r.inputs]));
     expect(Object.keys(alarms).sort()).toEqual(["CPUUtilization", "DatabaseConnections", "FreeStorageSpace"]);
@@ -134,6 +134,9 @@ test("alarms page on CPU, storage and connections, at 90 % of max_connections, a
     // the volume is still free, time to act before writes fail.
     expect(alarms.FreeStorageSpace.threshold).toBeGreaterThanOrEqual(0.01 * 200 * 1024 ** 3);
     expect(alarms.FreeStorageSpace.alarmDescription).toContain("maxAllocatedStorage (200 GiB)");
+    // Growth also waits 6 hours after the last one: the page must not send on-call to a maximum that was not reached.
+    expect(alarms.FreeStorageSpace.alarmDescription).toMatch(/once in 6 hours.*cooldown/);
+    expect(alarms.FreeStorageSpace.alarmDescription.length).toBeLessThanOrEqual(1024);
     expect(of(TYPES.snsTopic)).toHaveLength(1);
 });
 

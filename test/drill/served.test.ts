@@ -3,7 +3,8 @@
 // report prints, and the CLI's refusals. The drill itself runs in test/cluster/local-app.test.ts.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { parse } from "../../scripts/drill/cli";
-import { configuration, withoutHaMeasures } from "../../scripts/drill/configs";
+import { asSeedHa, configuration, withoutHaMeasures } from "../../scripts/drill/configs";
+import { BACKEND } from "../../app/kubepolaris";
 import { servedTable, socketSummary } from "../../scripts/drill/report";
 import type { RunResult } from "../../scripts/drill/run";
 import { kindOf, parseResults, perSecond, RequestRecord, trafficFigures } from "../../scripts/drill/traffic";
@@ -64,17 +65,18 @@ describe("naive on real nodes: our Deployment without its HA measures", () => {
         expect(ours.spec!.minReadySeconds).toBeGreaterThan(0);
         expect(pod.affinity?.podAntiAffinity).toBeDefined();
         expect(pod.topologySpreadConstraints?.length).toBeGreaterThan(0);
+        expect(pod.tolerations?.length).toBeGreaterThan(0);
         expect(pod.containers[0].lifecycle?.preStop).toBeDefined();
         expect(pod.containers[0].readinessProbe).toBeDefined();
     });
 
-    test("2 replicas, default rollout and grace, no preStop, probes, anti-affinity or spread; app, image and config kept; input untouched", () => {
+    test("2 replicas, default rollout and grace, no preStop, probes, anti-affinity, spread or node-loss tolerations; app, image and config kept; input untouched", () => {
         const before = JSON.stringify(ours);
         const naive = withoutHaMeasures(ours);
         const pod = naive.spec!.template.spec!;
         expect(naive.spec!.replicas).toBe(2);
-        expect([naive.spec!.strategy, naive.spec!.minReadySeconds, pod.terminationGracePeriodSeconds, pod.affinity, pod.topologySpreadConstraints])
-            .toEqual([undefined, undefined, undefined, undefined, undefined]);
+        expect([naive.spec!.strategy, naive.spec!.minReadySeconds, pod.terminationGracePeriodSeconds, pod.affinity, pod.topologySpreadConstraints, pod.tolerations])
+            .toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
         for (const c of pod.containers) {
             expect([c.lifecycle, c.readinessProbe, c.startupProbe, c.livenessProbe]).toEqual([undefined, undefined, undefined, undefined]);
         }
@@ -84,9 +86,23 @@ describe("naive on real nodes: our Deployment without its HA measures", () => {
         expect(JSON.stringify(ours)).toBe(before);
     });
 
-    test("real nodes refuse the configuration that cannot serve (seed-ha's plain manifests have no app configuration)", () => {
-        expect(() => configuration("seed-ha", "real")).toThrow("--configs: got 'seed-ha' on real nodes; allowed there: naive, ours-small, ours-medium");
-        expect(configuration("naive", "real").description).toMatch(/our stack without its HA measures/);
+    test("seed-ha on real nodes: the guide's values in place of our measures, its probe timings on the app's real paths (the guide's paths are not routes of 1.0.5)", () => {
+        const before = JSON.stringify(ours);
+        const seed = asSeedHa(ours, "backend");
+        const pod = seed.spec!.template.spec!;
+        const c = pod.containers[0];
+        expect(seed.spec!.replicas).toBe(3);
+        expect([seed.spec!.strategy, seed.spec!.minReadySeconds, pod.terminationGracePeriodSeconds, c.lifecycle, c.startupProbe]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+        expect(pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0].topologyKey).toBe("kubernetes.io/hostname");
+        expect(pod.topologySpreadConstraints?.[0].whenUnsatisfiable).toBe("ScheduleAnyway");
+        expect(c.resources).toEqual({ requests: { cpu: "1000m", memory: "1Gi" }, limits: { cpu: "4000m", memory: "4Gi" } });
+        expect([c.livenessProbe?.httpGet?.path, c.livenessProbe?.initialDelaySeconds, c.readinessProbe?.httpGet?.path, c.readinessProbe?.initialDelaySeconds])
+            .toEqual([BACKEND.livenessPath, 30, BACKEND.readinessPath, 10]);
+        const frontend = asSeedHa(ours, "frontend").spec!.template.spec!;
+        expect(frontend.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+        expect(frontend.topologySpreadConstraints).toBeUndefined();
+        expect(JSON.stringify(ours)).toBe(before);
+        expect(configuration("seed-ha", "real").name).toBe("seed-ha");
     });
 });
 
@@ -127,5 +143,7 @@ describe("the served-request report and the CLI", () => {
         expect(parse(["--fast"]).options.nodes).toBe("kwok");
         expect(() => parse(["--rate", "20"])).toThrow("--rate: got '20'; allowed: with --real, a whole number of requests per second from 1 to 200");
         expect(() => parse(["--real", "--rate", "5000"])).toThrow("--rate: got '5000'");
+        expect(parse(["--real", "--flood-rate", "10"]).options.timings.scaleOutLoginRate).toBe(10);
+        expect(() => parse(["--flood-rate", "10"])).toThrow("--flood-rate: got '10'; allowed: with --real, a whole number of logins per second from 1 to 100");
     });
 });

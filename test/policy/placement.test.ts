@@ -1,7 +1,8 @@
 // Placement: multi-replica workloads not pinned to one zone or node; soft zone spread.
 import { allowedDomains, placementNotPinned, zoneSpreadScheduleAnyway } from "../../policy/rules/placement";
 import { Spec } from "../fixtures/_lib/spec";
-import { policyCases } from "./support";
+import { policyCases, specResources, TYPES, violationsOf } from "./support";
+import { defaultSpec } from "../fixtures/_lib/spec";
 
 const pod = (s: Spec) => s.tiers.api.deployment.spec.template.spec;
 const ZONE = "topology.kubernetes.io/zone";
@@ -66,3 +67,31 @@ policyCases(zoneSpreadScheduleAnyway, [
         expected: [],
     },
 ]);
+
+describe("zone-spread-schedule-anyway and StatefulSets", () => {
+    const statefulSet = (volumeClaimTemplates?: unknown[]) => ({
+        type: TYPES.statefulSet, name: "db",
+        inputs: {
+            metadata: { name: "db", namespace: "shop" },
+            spec: {
+                replicas: 3, serviceName: "db", selector: { matchLabels: { app: "db" } }, volumeClaimTemplates,
+                template: { metadata: { labels: { app: "db" } }, spec: {
+                    containers: [],
+                    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "db" } } }],
+                } },
+            },
+        },
+    });
+
+    test("a StatefulSet on zonal volumes may keep DoNotSchedule (its pods cannot leave their zone; a quorum needs the spread)", async () => {
+        const claims = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } } }];
+        expect(await violationsOf(zoneSpreadScheduleAnyway, [...specResources(defaultSpec()), statefulSet(claims)])).toEqual([]);
+    });
+
+    test("without volumes it may not", async () => {
+        expect(await violationsOf(zoneSpreadScheduleAnyway, [...specResources(defaultSpec()), statefulSet()])).toEqual([
+            expect.stringContaining("db: topologySpreadConstraints[0] on topology.kubernetes.io/zone has whenUnsatisfiable DoNotSchedule"),
+        ]);
+    });
+});
+

@@ -105,7 +105,7 @@ export function peakPods(program: Program, component: string): number {
     return max + (typeof surge === "number" ? surge : Math.ceil((max * parseInt(surge, 10)) / 100));
 }
 
-/** The database server's max_connections as the program sets it: the RDS parameter group, or the in-cluster mysqld's flag. */
+/** The database server's max_connections as the program sets it: the RDS parameter group, the in-cluster mysqld's flag, or each Galera member's setting. */
 export function serverMaxConnections(program: Program): number {
     const groups = program.ofType("aws:rds/parameterGroup:ParameterGroup").filter((g) => g.provider === undefined);
     if (groups.length > 0) {
@@ -113,6 +113,7 @@ export function serverMaxConnections(program: Program): number {
         return Math.min(...values);
     }
     const mysql = program.one("kubernetes:apps/v1:StatefulSet").inputs.spec.template.spec.containers[0];
-    const flag: string = mysql.args.find((a: string) => a.startsWith("--max-connections="));
-    return Number(flag.split("=")[1]);
+    const flag: string | undefined = mysql.args?.find((a: string) => a.startsWith("--max-connections="));
+    // galera/start.sh writes max_connections=$MAX_CONNECTIONS into the member's settings (test/database.test.ts).
+    return Number(flag ? flag.split("=")[1] : mysql.env.find((e: { name: string }) => e.name === "MAX_CONNECTIONS").value);
 }

@@ -14,7 +14,8 @@ pki_start() {
     openssl req -x509 -new -key "$o/ca.key" -sha256 -days 3650 -subj "/CN=kubepolaris-local-ca" -out "$o/ca.crt"
     openssl ecparam -name prime256v1 -genkey -noout -out "$o/sa.key"
     openssl ec -in "$o/sa.key" -pubout -out "$o/sa.pub" 2>/dev/null
-    cert() { # <name> <subject> [<subjectAltName>]
+    cert() { # <name> <subject> [<subjectAltName>]: signed by the cluster CA, or by $o/$SIGNER.crt
+      local ca="$o/${SIGNER:-ca}"
       openssl ecparam -name prime256v1 -genkey -noout -out "$o/$1.key"
       openssl req -new -key "$o/$1.key" -subj "$2" -out "$o/$1.csr"
       {
@@ -23,7 +24,7 @@ pki_start() {
         if [[ -n "${3:-}" ]]; then echo "extendedKeyUsage=serverAuth"; echo "subjectAltName=$3"
         else echo "extendedKeyUsage=clientAuth"; fi
       } > "$o/$1.ext"
-      openssl x509 -req -in "$o/$1.csr" -CA "$o/ca.crt" -CAkey "$o/ca.key" -CAcreateserial -sha256 -days 3650 \
+      openssl x509 -req -in "$o/$1.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial -sha256 -days 3650 \
         -extfile "$o/$1.ext" -out "$o/$1.crt" 2>/dev/null
       rm -f "$o/$1.csr" "$o/$1.ext"
     }
@@ -39,10 +40,26 @@ pki_start() {
     cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
     cert kube-proxy "/CN=system:kube-proxy"
     cert kube-router "/CN=system:kubepolaris-kube-router"
+    # The aggregation layer: the API server proxies metrics.k8s.io to metrics-server (part metrics)
+    # with the front-proxy client certificate, issued by a CA of its own (requestheader-client-ca-file)
+    # so that no other certificate of the cluster CA can assert an X-Remote-User. metrics-server
+    # serves a certificate of the cluster CA (the APIService's caBundle) for the name the API server
+    # checks, metrics-server.kube-system.svc, and reads the API server and the kubelets as its own user.
+    openssl ecparam -name prime256v1 -genkey -noout -out "$o/front-proxy-ca.key"
+    openssl req -x509 -new -key "$o/front-proxy-ca.key" -sha256 -days 3650 -subj "/CN=kubepolaris-front-proxy-ca" -out "$o/front-proxy-ca.crt"
+    SIGNER=front-proxy-ca cert front-proxy-client "/CN=front-proxy-client"
+    cert metrics-server-serving "/CN=metrics-server.kube-system.svc" \
+      "DNS:metrics-server.kube-system.svc,DNS:metrics-server.kube-system.svc.cluster.local,IP:$NODE_IP"
+    cert metrics-server "/CN=system:kubepolaris-metrics-server"
   ) >> "$LOGS/pki.log" 2>&1 || { tail -20 "$LOGS/pki.log" >&2; die "openssl failed (log: $LOGS/pki.log)"; }
   kubeconfig_for admin "$KUBECONFIG_FILE"
   touch "$PKI/done"
 }
+
+# A state dir whose pki an older cluster.sh made lacks the aggregation layer's certificates, and
+# its API server runs without the aggregation flags: it cannot be reused (`up` refuses, touching
+# nothing), only stopped and started anew.
+pki_outdated() { [[ -f "$PKI/done" && ! -f "$PKI/front-proxy-ca.crt" ]]; }
 
 kubeconfig_for() { # <client cert name> <file>
   local b64="base64 -w0"
@@ -84,6 +101,10 @@ etcd_start() {
 # ------------------------------------------------------------------------ apiserver
 # With real nodes it listens on the node address (on the node link, part hostnet),
 # which pods reach through the `kubernetes` Service; with kwok nodes on 127.0.0.1.
+# The aggregation layer (requestheader-*, proxy-client-*): API servers registered by an APIService
+# (metrics-server, part metrics) trust the front-proxy client certificate and the X-Remote-* headers
+# it sends. --enable-aggregator-routing: it dials the Service's endpoint (an EndpointSlice), not its
+# cluster IP, which only kube-proxy's rules on this host would answer.
 apiserver_ready() { alive kube-apiserver && https_ok "https://$API_ADDR:$PORT_APISERVER/readyz" >/dev/null 2>&1; }
 apiserver_start() {
   local real=()
@@ -100,7 +121,12 @@ apiserver_start() {
     --service-cluster-ip-range "$SERVICE_CIDR" --service-node-port-range 30000-32767 \
     --authorization-mode Node,RBAC \
     --enable-admission-plugins PodSecurity,ResourceQuota,LimitRanger \
-    --allow-privileged=true --profiling=false "${real[@]}"
+    --allow-privileged=true --profiling=false "${real[@]}" \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+    --enable-aggregator-routing=true
   wait_for kube-apiserver 60 apiserver_ready
   say "kube-apiserver ready on https://$API_ADDR:$PORT_APISERVER"
 }

@@ -172,6 +172,33 @@ undo_tasks_of() { # <n>
   for t in $(ctr_ "$n" containers ls -q 2>/dev/null); do ctr_ "$n" containers delete "$t" >/dev/null 2>&1 || true; done
 }
 
+# A node that stops as a whole machine would (a zone's partition in the drills): its pods' processes
+# frozen (the node's cgroup in the freezer hierarchy), then its container shims, containerd and
+# kubelet stopped (SIGSTOP). Nothing on it answers: connections to its pods are accepted by the
+# kernel and hang; its kubelet stops heartbeating, so the node controller marks it NotReady; the
+# API server keeps the Node. heal undoes it in the reverse order. `down` needs no heal first: a
+# stopped process still dies of SIGKILL, and remove_cgroup thaws before it kills.
+node_processes() { # <n>: kubelet, containerd and the shims (their command lines name the node's socket)
+  local n="$1"
+  pid_of "kubelet-node$n"
+  pid_of "containerd-node$n"
+  pids_naming "$(node_sock "$n")"
+}
+node_freezer() { echo "$CGROUP_FS/freezer/kubepolaris-node$1/freezer.state"; }
+node_partition() { # <n>
+  local n="$1" pid
+  alive "kubelet-node$n" || die "node$n is not running"
+  echo FROZEN > "$(node_freezer "$n")"
+  for pid in $(node_processes "$n" | sort -u); do kill -STOP "$pid" 2>/dev/null || true; done
+  say "node$n partitioned: its pods frozen, kubelet, containerd and shims stopped"
+}
+node_heal() { # <n>
+  local n="$1" pid
+  for pid in $(node_processes "$n" | sort -u); do kill -CONT "$pid" 2>/dev/null || true; done
+  echo THAWED > "$(node_freezer "$n")"
+  say "node$n healed: kubelet, containerd and shims running again, its pods thawed"
+}
+
 # An image tar into node <n>, once: a stamp beside the node's image store (the tar's name carries
 # its inputs' hash), so a second `up` or `load` spends no time importing.
 import_image() { # <n> <tar>
