@@ -7,9 +7,10 @@ import { loadConfig, secretSetting, TIER_PROFILES, WorkloadConfig } from "./conf
 import { AdminPassword, ADMIN_JOB_RESOURCES } from "./components/adminPassword";
 import { AlertRules } from "./components/alerts/alertRules";
 import { alertRuleParams } from "./components/alerts/params";
+import { BACKUP_JOB_RESOURCES, DatabaseBackups } from "./components/database/backups";
 import { credentialsSecretName, databaseEnv, databasePeer } from "./components/database/connection";
 import { GaleraCluster } from "./components/database/galeraCluster";
-import { InClusterMysql } from "./components/database/inClusterMysql";
+import { InClusterMysql, MYSQL_USER } from "./components/database/inClusterMysql";
 import { MultiAzMysql } from "./components/database/multiAzMysql";
 import { Edge } from "./components/edge";
 import { EdgeController } from "./components/edgeController";
@@ -66,6 +67,8 @@ const baseline = new NamespaceBaseline("kubepolaris", {
         quotaWorkload("frontend"),
         // The Galera members (or the one MySQL pod); a StatefulSet replaces them without surging.
         ...(config.database.inCluster ? [{ name: "mysql", maxPods: config.database.inCluster.members, resources: config.database.inCluster.resources }] : []),
+        // A scheduled dump and an operator's `npm run db:*` Job at once.
+        ...(config.database.inCluster ? [{ name: "mysql-backup", maxPods: 2, resources: BACKUP_JOB_RESOURCES }] : []),
         { name: "admin-password", maxPods: 1, resources: ADMIN_JOB_RESOURCES },
     ],
     backend: { labels: podLabels(release, "backend"), port: BACKEND.port },
@@ -78,6 +81,8 @@ const baseline = new NamespaceBaseline("kubepolaris", {
     ingressController: { namespace: config.edge.controllerNamespace, labels: config.edge.controllerLabels },
     policyEnforcer: config.network.policyEnforcer,
     database: databasePeer(release, { port: config.database.port, rdsSubnets: config.database.rds?.subnets }),
+    // The in-cluster database's backups connect as the backend does (RDS keeps its own backups).
+    databaseClients: config.database.inCluster ? [{ name: "backups", labels: podLabels(release, "mysql-backup") }] : [],
     apiServerEgress: { cidrs: config.network.apiServerEgressCidrs, ports: config.network.apiServerPorts },
     priorityClass: config.priorityClass,
     grafana: config.monitoring.grafana && { namespace: config.monitoring.grafana.namespace, port: config.monitoring.grafana.port },
@@ -160,6 +165,21 @@ const inClusterDatabase = inClusterConfig && inClusterArgs && (inClusterConfig.m
     ? new GaleraCluster("database", { ...inClusterArgs, members: inClusterConfig.members }, opts)
     : new InClusterMysql("database", { ...inClusterArgs, requireTls: config.database.requireTls }, opts));
 const database = (rdsDatabase || inClusterDatabase)!.connection;
+// Dumps of the in-cluster database on a schedule, restorable with `npm run db:restore` (docs/database.md).
+const backups = inClusterConfig && new DatabaseBackups("database-backups", {
+    release,
+    namespace,
+    labels,
+    connection: database,
+    image: inClusterConfig.image,
+    imagePullPolicy: config.imagePullPolicy,
+    runAs: MYSQL_USER,
+    intervalMinutes: inClusterConfig.backups.intervalMinutes,
+    retentionDays: inClusterConfig.backups.retentionDays,
+    storageSize: inClusterConfig.backups.storageSize,
+    storageClassName: inClusterConfig.backups.storageClassName,
+    priorityClassName: baseline.priorityClassName,
+}, { ...opts, dependsOn: inClusterDatabase ? [inClusterDatabase] : [] });
 
 /** A component's image, replica bounds, size and scheduling from the stack, as HaWorkload takes them. */
 const workloadSettings = (settings: WorkloadConfig) => ({
@@ -357,6 +377,13 @@ export const databasePort = config.database.port;
 export const databaseName = config.database.name;
 export const databaseUser = config.database.user;
 export const databaseCredentialsSecret = database.passwordSecret.name;
+/** The in-cluster database's dumps (null on RDS stacks): `npm run db:backup`, `db:list`, `db:restore`. */
+export const databaseBackups = backups ? {
+    cronJob: backups.cronJobName,
+    claim: backups.claimName,
+    intervalMinutes: inClusterConfig!.backups.intervalMinutes,
+    retentionDays: inClusterConfig!.backups.retentionDays,
+} : null;
 // RDS only (null on the local stack): what the failover and restore runbooks name.
 export const databaseRds = rdsDatabase ? {
     instanceId: rdsDatabase.instanceIdentifier,

@@ -5,7 +5,7 @@ import { LABEL_KEYS } from "../policy/facts";
 
 export const APP_NAME = "kubepolaris";
 
-export type Component = "backend" | "frontend" | "mysql" | "admin-password";
+export type Component = "backend" | "frontend" | "mysql" | "mysql-backup" | "admin-password";
 
 /** Labels that identify one component's pods; also the selector for that component. */
 export function podLabels(release: string, component: Component): Record<string, string> {

@@ -54,6 +54,8 @@ export interface NamespaceBaselineArgs {
     policyEnforcer: string;
     /** Where the backend's database traffic goes (the only egress to it). Required. */
     database: DatabasePeer;
+    /** Pods of this namespace besides the backend that connect to the database (the backups' Jobs). Default: none. */
+    databaseClients?: { name: string; labels: Record<string, string> }[];
     /** Managed clusters' API servers the backend may call. Required (may be empty). */
     apiServerEgress: { cidrs: string[]; ports: number[] };
     /** A PriorityClass for the release's pods. Default: none. */
@@ -164,15 +166,13 @@ function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pu
         });
     }
     const db = args.database;
+    const databaseDestinations = db.kind === "pods"
+        ? [{ podSelector: { matchLabels: db.labels } }]
+        : db.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
     policy("allow-backend-to-database", {
         podSelector: { matchLabels: args.backend.labels },
         policyTypes: ["Egress"],
-        egress: [{
-            to: db.kind === "pods"
-                ? [{ podSelector: { matchLabels: db.labels } }]
-                : db.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
-            ports: [tcp(db.port)],
-        }],
+        egress: [{ to: databaseDestinations, ports: [tcp(db.port)] }],
     });
     if (db.kind === "pods") {
         policy("allow-database-from-backend", {
@@ -180,6 +180,20 @@ function createNetworkPolicies(name: string, args: NamespaceBaselineArgs, ns: pu
             policyTypes: ["Ingress"],
             ingress: [{ from: [{ podSelector: { matchLabels: args.backend.labels } }], ports: [tcp(db.port)] }],
         });
+    }
+    for (const client of args.databaseClients ?? []) {
+        policy(`allow-${client.name}-to-database`, {
+            podSelector: { matchLabels: client.labels },
+            policyTypes: ["Egress"],
+            egress: [{ to: databaseDestinations, ports: [tcp(db.port)] }],
+        });
+        if (db.kind === "pods") {
+            policy(`allow-database-from-${client.name}`, {
+                podSelector: { matchLabels: db.labels },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: { matchLabels: client.labels } }], ports: [tcp(db.port)] }],
+            });
+        }
     }
     // KubePolaris' job is to manage other clusters: the backend calls their API servers.
     policy("allow-backend-to-api-servers", {

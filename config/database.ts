@@ -3,13 +3,13 @@
 // mode are refused in the other, so a stack cannot carry settings that silently do nothing.
 import { BACKEND } from "../app/kubepolaris";
 import { environmentsWhere, type EnvironmentDecisions } from "./environments";
-import { parseRds, RDS_KEYS } from "./rds";
-import type { DatabaseConfig, Environment, InClusterMysqlConfig, ResourceSpec, Tier, TierProfile } from "./schema";
+import { MAX_BACKUP_RETENTION_DAYS, parseRds, RDS_KEYS } from "./rds";
+import type { DatabaseConfig, Environment, InClusterBackupsConfig, InClusterMysqlConfig, ResourceSpec, Tier, TierProfile } from "./schema";
 import { bool, dnsName, identifier, image, integer, matching, object, oneOf, orDefault, port, Problems } from "./validators";
 
 // "pool" is known only to be refused with a reason (the backend fixes its pool in code).
-const COMMON_KEYS = ["mode", "name", "user", "port", "requireTls", "pool"];
-const IN_CLUSTER_KEYS = ["members", "image", "storageSize", "storageClassName"];
+const COMMON_KEYS = ["mode", "name", "user", "port", "requireTls", "pool", "backupRetentionDays"];
+const IN_CLUSTER_KEYS = ["members", "image", "storageSize", "storageClassName", "backupIntervalMinutes", "backupStorageSize", "backupStorageClassName"];
 const MODES = ["rds", "in-cluster"] as const;
 
 /** Connections kept out of the backend pools' reach: operators, monitoring, replication. */
@@ -26,6 +26,13 @@ export const IN_CLUSTER_GALERA_IMAGE = "docker.io/library/mariadb:10.11.19";
 export const DEFAULT_DATABASE_MEMBERS = 3;
 /** The most members: every commit waits for all of them, so more only slows writes. */
 const MAX_DATABASE_MEMBERS = 7;
+/**
+ * How often the in-cluster database is dumped, in minutes: divisors of an hour, so the schedule
+ * (every N minutes) is evenly spaced, and at most 30, so a lost cluster loses under an hour of
+ * writes even counting the dump's own time (the HA guide's RPO < 1 h).
+ */
+export const BACKUP_INTERVALS_MINUTES = [5, 10, 15, 20, 30] as const;
+export const DEFAULT_BACKUP_INTERVAL_MINUTES = 30;
 const IN_CLUSTER_MYSQL_RESOURCES: ResourceSpec = {
     requests: { cpu: "250m", memory: "512Mi" },
     limits: { cpu: "1", memory: "1Gi" },
@@ -82,6 +89,7 @@ export function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): 
         p.add("databaseRootPassword", "<secret>", `nothing with database.mode "rds" (RDS has one master user, its password is databasePassword)`);
     }
 
+    const backupRetentionDays = parseBackupRetentionDays(p, db, ctx);
     return {
         mode: mode ?? "rds",
         name: orDefault(p, "database.name", db.name, "kubepolaris", identifier),
@@ -90,12 +98,29 @@ export function parseDatabase(p: Problems, raw: unknown, ctx: DatabaseContext): 
         sizing: ctx.profile.database,
         maxConnections: BACKEND.dbPool.maxOpenConns * ctx.backendMaxPods + DB_RESERVED_CONNECTIONS,
         requireTls,
-        rds: mode === "rds" ? parseRds(p, db, ctx) : undefined,
-        inCluster: mode === "in-cluster" ? parseInCluster(p, db) : undefined,
+        rds: mode === "rds" ? parseRds(p, db, ctx, backupRetentionDays) : undefined,
+        inCluster: mode === "in-cluster" ? parseInCluster(p, db, backupRetentionDays) : undefined,
     };
 }
 
-function parseInCluster(p: Problems, db: Record<string, any>): InClusterMysqlConfig {
+/**
+ * How many days backups are kept, in either mode (RDS's automated backups, or the in-cluster dumps):
+ * at least the environment's floor. 0 is refused by name: on RDS it turns backups and
+ * point-in-time restore off.
+ */
+function parseBackupRetentionDays(p: Problems, db: Record<string, any>, ctx: DatabaseContext): number {
+    const minRetention = ctx.decisions.minBackupRetentionDays;
+    const onEnvironment = ctx.environment ? `environment ${ctx.environment}` : undefined;
+    if (db.backupRetentionDays === 0 || db.backupRetentionDays === "0") {
+        p.add("database.backupRetentionDays", db.backupRetentionDays, `an integer from ${minRetention} to ${MAX_BACKUP_RETENTION_DAYS}`
+            + `${onEnvironment ? ` on ${onEnvironment}` : ""} (0 turns off automated backups and point-in-time restore)`);
+        return minRetention;
+    }
+    return orDefault(p, "database.backupRetentionDays", db.backupRetentionDays, minRetention,
+        integer(minRetention, MAX_BACKUP_RETENTION_DAYS, onEnvironment));
+}
+
+function parseInCluster(p: Problems, db: Record<string, any>, backupRetentionDays: number): InClusterMysqlConfig {
     const members = orDefault(p, "database.members", db.members, DEFAULT_DATABASE_MEMBERS, integer(1, MAX_DATABASE_MEMBERS));
     if (members > 1 && members % 2 === 0) {
         p.add("database.members", db.members, `1 or an odd number from 3 to ${MAX_DATABASE_MEMBERS}: with ${members} members`
@@ -107,5 +132,22 @@ function parseInCluster(p: Problems, db: Record<string, any>): InClusterMysqlCon
         storageSize: orDefault(p, "database.storageSize", db.storageSize, "10Gi", matching(/^[1-9]\d*(Mi|Gi|Ti)$/, "a volume size such as 10Gi")),
         storageClassName: db.storageClassName === undefined ? undefined : dnsName(1)(p, "database.storageClassName", db.storageClassName),
         resources: IN_CLUSTER_MYSQL_RESOURCES,
+        backups: parseInClusterBackups(p, db, backupRetentionDays),
+    };
+}
+
+function parseInClusterBackups(p: Problems, db: Record<string, any>, retentionDays: number): InClusterBackupsConfig {
+    const intervalMinutes = orDefault(p, "database.backupIntervalMinutes", db.backupIntervalMinutes, DEFAULT_BACKUP_INTERVAL_MINUTES,
+        integer(BACKUP_INTERVALS_MINUTES[0], BACKUP_INTERVALS_MINUTES[BACKUP_INTERVALS_MINUTES.length - 1]));
+    if (!(BACKUP_INTERVALS_MINUTES as readonly number[]).includes(intervalMinutes)) {
+        p.add("database.backupIntervalMinutes", db.backupIntervalMinutes, `one of ${BACKUP_INTERVALS_MINUTES.join(", ")}: a divisor of an hour`
+            + " (evenly spaced dumps) of at most 30, so a lost cluster loses under an hour of writes (RPO < 1 h)");
+    }
+    return {
+        intervalMinutes,
+        retentionDays,
+        storageSize: orDefault(p, "database.backupStorageSize", db.backupStorageSize, "5Gi", matching(/^[1-9]\d*(Mi|Gi|Ti)$/, "a volume size such as 5Gi")),
+        storageClassName: db.backupStorageClassName === undefined ? undefined
+            : dnsName(1)(p, "database.backupStorageClassName", db.backupStorageClassName),
     };
 }

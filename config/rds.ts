@@ -7,7 +7,7 @@ import { bool, cidr, integer, listOf, matching, object, orDefault, Problems } fr
 
 export const RDS_KEYS = [
     "engineVersion", "vpcId", "subnets", "primaryAz", "allowedSecurityGroupIds", "allowedCidrs", "publiclyAccessible",
-    "backupRetentionDays", "backupWindow", "maintenanceWindow", "kmsKeyArn", "readReplicas", "readReplicasReason", "alarmTopicArn",
+    "backupWindow", "maintenanceWindow", "kmsKeyArn", "readReplicas", "readReplicasReason", "alarmTopicArn",
     "alarmEmails", "drRegion", "drKmsKeyArn", "drBackupRetentionDays", "drReplica", "extendedSupportOptIn",
 ];
 
@@ -27,8 +27,8 @@ export const DEFAULT_MYSQL_VERSION = "8.4";
 
 /** The most read replicas a stack may ask for (RDS allows 15; more would be a new design). */
 export const MAX_READ_REPLICAS = 5;
-/** RDS keeps automated backups for at most 35 days. */
-const MAX_BACKUP_RETENTION_DAYS = 35;
+/** RDS keeps automated backups for at most 35 days (the in-cluster dumps use the same limit). */
+export const MAX_BACKUP_RETENTION_DAYS = 35;
 
 const AWS_ID = (prefix: string) => new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
@@ -56,8 +56,8 @@ const privateCidrs = listOf((p, key, value) => {
     return block;
 }, "a list of IPv4 CIDR blocks such as 10.0.0.0/16");
 
-export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseContext): RdsConfig {
-    const env = ctx.environment;
+/** `backupRetentionDays`: parsed once for both modes (database.ts, parseBackupRetentionDays). */
+export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseContext, backupRetentionDays: number): RdsConfig {
     const { engineVersion, engineLifecycleSupport } = parseEngine(p, db);
 
     const vpc = vpcId(p, "database.vpcId", db.vpcId);
@@ -78,18 +78,6 @@ export function parseRds(p: Problems, db: Record<string, any>, ctx: DatabaseCont
     }
     if (db.publiclyAccessible !== undefined && bool(p, "database.publiclyAccessible", db.publiclyAccessible)) {
         p.add("database.publiclyAccessible", db.publiclyAccessible, "false: the database gets no public address and is reached only from inside the VPC");
-    }
-
-    // Retention 0 turns automated backups and point-in-time restore off (the API default is 1).
-    const minRetention = ctx.decisions.minBackupRetentionDays;
-    const onEnvironment = env ? `environment ${env}` : undefined;
-    let backupRetentionDays = minRetention;
-    if (db.backupRetentionDays === 0 || db.backupRetentionDays === "0") {
-        p.add("database.backupRetentionDays", db.backupRetentionDays, `an integer from ${minRetention} to ${MAX_BACKUP_RETENTION_DAYS}`
-            + `${onEnvironment ? ` on ${onEnvironment}` : ""} (0 turns off automated backups and point-in-time restore)`);
-    } else {
-        backupRetentionDays = orDefault(p, "database.backupRetentionDays", db.backupRetentionDays, minRetention,
-            integer(minRetention, MAX_BACKUP_RETENTION_DAYS, onEnvironment));
     }
 
     const backupWindow = db.backupWindow ?? "01:00-02:00";

@@ -157,6 +157,19 @@ export interface InClusterMysqlConfig {
     storageSize: string;
     storageClassName?: string;
     resources: ResourceSpec;
+    backups: InClusterBackupsConfig;
+}
+
+/** Dumps of the in-cluster database (components/database/backups.ts): RDS stacks use RDS's own backups. */
+export interface InClusterBackupsConfig {
+    /** Minutes between dumps: 5, 10, 15, 20 or 30 (database.backupIntervalMinutes; default 30). */
+    intervalMinutes: number;
+    /** Days a dump is kept (database.backupRetentionDays; the environment's floor by default). */
+    retentionDays: number;
+    /** The dumps' volume (database.backupStorageSize; default 5Gi). */
+    storageSize: string;
+    /** Its StorageClass (database.backupStorageClassName): storage that outlives a node in production. Default: the cluster's default. */
+    storageClassName?: string;
 }
 
 /** The edge as parsed: the NLB Service's settings (LoadBalancerArgs, which the Edge component takes as they are) and the rest. */

@@ -24,10 +24,8 @@ import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
 import { DatabaseConnection, inClusterConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
-import { createCredentials, InClusterDatabaseArgs } from "./inClusterMysql";
+import { createCredentials, InClusterDatabaseArgs, MYSQL_USER } from "./inClusterMysql";
 
-/** The mysql user and group of the official mariadb image and of scripts/cluster/images.sh database. */
-const MYSQL_USER = { uid: 999, gid: 999 };
 const DATA_MOUNT = "/var/lib/mysql";
 const RUN_MOUNT = "/run/mysqld";
 const SCRIPTS_MOUNT = "/galera";

@@ -14,7 +14,8 @@ import { ContainerResources, ImagePullPolicy } from "../types";
 import { DatabaseConnection, inClusterConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
 
 /** The official image's mysql user and group. */
-const MYSQL_USER = { uid: 999, gid: 999 };
+/** The mysql user and group of the official mysql and mariadb images (and of scripts/cluster/images.sh database). */
+export const MYSQL_USER = { uid: 999, gid: 999 };
 const DATA_MOUNT = "/var/lib/mysql";
 /** emptyDirs: the socket and pid file; temporary tables and sort files. */
 const RUN_SIZE_LIMIT = "16Mi";

@@ -101,6 +101,11 @@ export class Sandbox {
         await waitFor("the database relay", () => fs.existsSync(path.join(this.dir, "db-relay.sock")), 10_000);
     }
 
+    /** The database's TCP port on 127.0.0.1 (after startDatabase). */
+    get databasePort(): number {
+        return this.dbPort;
+    }
+
     /** Freezes (SIGSTOP) or thaws (SIGCONT) the database: connections hang, as on a lost network. */
     freezeDatabase(frozen: boolean): void {
         if (!this.database?.pid) {

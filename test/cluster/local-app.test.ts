@@ -12,11 +12,15 @@
 //    the pod deleted) under numbered writes loses no acknowledged write, writes never stop for more
 //    than 5 s, logins keep working, the member rejoins; the same check fails on a one-pod database
 //    (the negative control);
+//  - backups: rows written, `npm run db:backup`, more rows, `db:list` shows the dump, the table
+//    dropped, `db:restore latest` (backend stopped, dump loaded, backend started): the rows of the
+//    dump are back and nothing written after it, logins work, the published password still gets 401;
 //  - a second `up` changes nothing; `destroy` removes the stack; `cluster:down` leaves no process,
 //    mount, bridge, route, iptables rule, cgroup or network namespace behind.
 // Prints the figures the README quotes (up from nothing, no-op up, destroy, RSS with the app).
 // Needs root and the node binaries; skipped, not failed, without them unless
 // KUBEPOLARIS_REQUIRE_CLUSTER=1. One real cluster runs per host.
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -161,6 +165,22 @@ function onePodDatabase(ns: string, dbImage: string): Record<string, unknown>[] 
             },
         },
     ];
+}
+
+/** `npm run db:<verb>` (scripts/db/db.ts) against the test's cluster: its exit code and output. */
+function dbCommand(c: Cluster, args: string[]): Promise<{ status: number; out: string }> {
+    const env = { ...c.env, KUBECONFIG: c.kubeconfig!, PATH: `${path.dirname(c.kubectl)}:${process.env.PATH}` };
+    return new Promise((resolve) => {
+        execFile("npx", ["--no-install", "ts-node", "--transpile-only", "--project", "tsconfig.json", "scripts/db/db.ts", ...args],
+            { cwd: path.resolve(__dirname, "..", ".."), env, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+            (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : 1) : 0, out: `${stdout}${stderr}` }));
+    });
+}
+
+/** SQL as root on a Galera member, through its socket (the check's own rows, not the app's). */
+function memberSql(c: Cluster, member: string, sql: string): string {
+    return kubectlOk(c, ["exec", "-n", NS, member, "-c", "mariadb", "--", "sh", "-c",
+        `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N --batch "$MYSQL_DATABASE" -e "$0"`, sql]).trim();
 }
 
 function ok(what: string, r: RunResult): RunResult {
@@ -339,6 +359,33 @@ describeApp(suite, () => {
         expect((await login(adminPassword)).status).toBe(200);
         kubectlOk(c, ["delete", "namespace", INTRUDER_NS, "--wait=false"]);
     }, 180_000);
+
+    test("backups: a dump now, then db:restore latest brings back exactly the dump's rows, and the app works after it", async () => {
+        const member = "kubepolaris-mysql-0";
+        memberSql(c, member, "CREATE TABLE restore_check (id INT PRIMARY KEY); INSERT INTO restore_check SELECT seq FROM seq_1_to_50");
+        const backup = await dbCommand(c, ["backup"]);
+        expect([backup.status, backup.out]).toEqual([0, expect.stringMatching(/dumped kubepolaris-\d{8}T\d{6}Z\.sql\.gz/)]);
+        const dump = /dumped (\S+\.sql\.gz)/.exec(backup.out)![1];
+        memberSql(c, member, "INSERT INTO restore_check SELECT seq FROM seq_51_to_60");
+        const list = await dbCommand(c, ["list"]);
+        expect([list.status, list.out]).toEqual([0, expect.stringContaining(`dump\t${dump}\t`)]);
+        expect(list.out).toMatch(new RegExp(`${dump.replace(/\./g, "\\.")}\t\\d+\tok`));
+        memberSql(c, member, "DROP TABLE restore_check");
+
+        const t0 = Date.now();
+        const restore = await dbCommand(c, ["restore", "latest"]);
+        figures["db:restore s"] = Math.round((Date.now() - t0) / 100) / 10;
+        expect([restore.status, restore.out]).toEqual([0, expect.stringContaining(`restored ${dump}`)]);
+        // Every row of the dump, none written after it, on every member (Galera replicated the load).
+        for (const m of ["kubepolaris-mysql-0", "kubepolaris-mysql-1", "kubepolaris-mysql-2"]) {
+            expect([m, memberSql(c, m, "SELECT COUNT(*), MAX(id) FROM restore_check")]).toEqual([m, "50\t50"]);
+        }
+        await waitFor("a login through the edge after the restore", 120_000, async () => (await login(adminPassword)).status === 200 || undefined);
+        expect((await login(BACKEND.seededAdmin.password)).status).toBe(401);
+        // The Jobs that succeeded are gone; the CronJob stays.
+        expect(kubectlJson(c, ["get", "jobs", "-n", NS]).items.map((j: any) => j.metadata.name).filter((n: string) => /-(backup|list|restore)-\d+$/.test(n)))
+            .toEqual([]);
+    }, 900_000);
 
     test("the database keeps taking writes while it loses a member for 20 s: no acknowledged write lost, writes never stop for more than 5 s, logins through the edge keep working, the member rejoins", async () => {
         const members = kubectlJson(c, ["get", "statefulset", "kubepolaris-mysql", "-n", NS]).spec.replicas;

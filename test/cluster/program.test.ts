@@ -112,7 +112,7 @@ describeProgram(suite, () => {
         expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
     });
 
-    test("every pod is Running and Ready; the admin-password Job completed; each database member's claim is bound", () => {
+    test("every pod is Running and Ready; the admin-password Job completed; each database member's claim is bound, the backups' claim exists", () => {
         const pods = kubectlJson(c, ["get", "pods", "-n", NS]).items;
         const jobPods = pods.filter((p: any) => p.metadata.ownerReferences?.some((o: any) => o.kind === "Job"));
         const others = pods.filter((p: any) => !jobPods.includes(p));
@@ -122,10 +122,14 @@ describeProgram(suite, () => {
         const job = kubectlJson(c, ["get", "job", "-n", NS, "kubepolaris-admin-password"]);
         expect(job.status.conditions.find((x: any) => x.type === "Complete")?.status).toBe("True");
         const claims = kubectlJson(c, ["get", "pvc", "-n", NS]).items;
-        // One claim per database member, the count as the program parses the stack file.
+        // One claim per database member, the count as the program parses the stack file, each bound;
+        // and the backups' claim, bound when the first dump's pod is scheduled (WaitForFirstConsumer).
         const members = stackAppConfig("local").database.inCluster?.members ?? 0;
         expect(members).toBeGreaterThan(0);
-        expect(claims.map((p: any) => p.status.phase)).toEqual(Array(members).fill("Bound"));
+        const memberClaims = claims.filter((p: any) => p.metadata.name.startsWith("data-kubepolaris-mysql-"));
+        expect(memberClaims.map((p: any) => p.status.phase)).toEqual(Array(members).fill("Bound"));
+        const backupsClaims = claims.filter((p: any) => !memberClaims.includes(p));
+        expect(backupsClaims.map((p: any) => [p.metadata.name, ["Pending", "Bound"].includes(p.status.phase)])).toEqual([["kubepolaris-mysql-backups", true]]);
     });
 
     test("backend and frontend pods spread over at least 2 zones and 2 nodes each", () => {

@@ -23,6 +23,7 @@ const ACCEPTED: Record<Stack, string[]> = {
     local: [
         "image-from-stack-registry admin-job",
         "image-from-stack-registry backend-deployment",
+        "image-from-stack-registry database-backups-cronjob",
         "image-from-stack-registry database-statefulset",
         "image-from-stack-registry edge-controller-deployment",
         "image-from-stack-registry frontend-deployment",

@@ -37,7 +37,8 @@ YAML
   done
 }
 
-# No volume provisioner: a default StorageClass and pre-made PersistentVolumes, two per zone,
+# No volume provisioner: a default StorageClass and pre-made PersistentVolumes, three per zone
+# (the database members, its backups, a drill's or a check's own database),
 # bound when a pod using the claim is scheduled (WaitForFirstConsumer, as on EKS).
 storage_yaml() {
   local i zone
@@ -53,7 +54,7 @@ provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer
 reclaimPolicy: Retain
 YAML
-  for ((i = 1; i <= 6; i++)); do
+  for ((i = 1; i <= 9; i++)); do
     zone="${ZONES[(i - 1) % 3]}"
     mkdir -p "$STATE/volumes/pv-$i"
     # Real pods write as their own non-root users.
