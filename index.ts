@@ -336,6 +336,7 @@ const alerts = new AlertRules("alerts", {
         edge: { kind: config.edge.kind, metrics: config.monitoring.edgeMetrics },
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
         replicatedDatabase: (config.database.inCluster?.members ?? 1) > 1,
+        databaseBackupIntervalMinutes: config.database.inCluster?.backups.intervalMinutes,
     }),
 }, opts);
 

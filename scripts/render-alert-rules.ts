@@ -56,6 +56,7 @@ export function stackAlertParams(stack: string, projectDir = PROJECT_DIR, overri
         edge: { kind: app.edge.kind, metrics: app.monitoring.edgeMetrics },
         runbookBaseUrl: app.monitoring.runbookBaseUrl,
         replicatedDatabase: (app.database.inCluster?.members ?? 1) > 1,
+        databaseBackupIntervalMinutes: app.database.inCluster?.backups.intervalMinutes,
     });
 }
 

@@ -150,6 +150,26 @@ describe("the stack files parse", () => {
         expect(MYSQL_MAJOR_VERSIONS[major!].standardSupportEnded).toBe(false);
     });
 
+    test("in-cluster backups: every 30 minutes kept for the environment's floor by default; only divisors of an hour up to 30 minutes", () => {
+        expect(parseConfig(rawConfig("local")).database.inCluster!.backups).toEqual({ intervalMinutes: 30, retentionDays: 7, storageSize: "5Gi", storageClassName: undefined });
+        for (const minutes of [7, 45, 60]) {
+            expectProblem(rawConfig("local", { database: { backupIntervalMinutes: minutes } }), "database.backupIntervalMinutes", String(minutes),
+                ...(minutes === 7 ? ["one of 5, 10, 15, 20, 30", "RPO < 1 h"] : ["an integer from 5 to 30"]));
+        }
+        expectProblem(rawConfig("local", { database: { backupIntervalMinutes: 0 } }), "database.backupIntervalMinutes", "0", "an integer from 5 to 30");
+        expect(parseConfig(rawConfig("local", { database: { backupIntervalMinutes: 15, backupRetentionDays: 30, backupStorageSize: "20Gi", backupStorageClassName: "gp3" } }))
+            .database.inCluster!.backups).toEqual({ intervalMinutes: 15, retentionDays: 30, storageSize: "20Gi", storageClassName: "gp3" });
+        expectProblem(rawConfig("local", { database: { backupStorageSize: "5GB" } }), "database.backupStorageSize", "\"5GB\"", "a volume size such as 5Gi");
+        // The retention key is one for both modes, with the same floor and the same refusal of 0.
+        expectProblem(rawConfig("local", { database: { backupRetentionDays: 3 } }), "database.backupRetentionDays", "3", "an integer from 7 to 35");
+        expectProblem(rawConfig("local", { database: { backupRetentionDays: 0 } }), "database.backupRetentionDays", "0", "turns off automated backups");
+        // The dumps' keys mean nothing on RDS (RDS keeps its own backups).
+        for (const key of ["backupIntervalMinutes", "backupStorageSize", "backupStorageClassName"]) {
+            expectProblem(rawConfig("dev", { database: { [key]: key === "backupIntervalMinutes" ? 15 : "x" } }), `database.${key}`,
+                key === "backupIntervalMinutes" ? "15" : "\"x\"", "nothing with database.mode \"rds\"");
+        }
+    });
+
     // That the server takes every pool at the peak is judged on each stack's program
     // (test/app-contract-program.test.ts); here: an operator raising the HPA maximum needs no second setting.
     test("raising the backend's HPA maximum raises max_connections by a full pool for each pod added", () => {

@@ -736,6 +736,60 @@ describe("local: a three-member Galera cluster in the namespace, no cloud", () =
     });
 });
 
+describe("in-cluster backups: dumps on a schedule to a volume of their own; none on RDS stacks", () => {
+    let p: Program;
+    beforeAll(async () => {
+        p = await runStack("local");
+    });
+    const backupLabels = { "app.kubernetes.io/name": "kubepolaris", "app.kubernetes.io/instance": "kubepolaris", "app.kubernetes.io/component": "mysql-backup" };
+    const mysqlLabels = { ...backupLabels, "app.kubernetes.io/component": "mysql" };
+    const cronJob = () => p.one(TYPES.cronJob).inputs;
+    const pod = () => cronJob().spec.jobTemplate.spec.template.spec;
+
+    test("every 30 minutes, one run at a time, a late run skipped after half an interval, a run stopped after a whole one", () => {
+        expect(p.ofType("kubepolaris:database:DatabaseBackups")).toHaveLength(1);
+        expect(cronJob().spec).toMatchObject({ schedule: "*/30 * * * *", concurrencyPolicy: "Forbid", startingDeadlineSeconds: 900 });
+        expect(cronJob().spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1800);
+        expect(pod().containers[0].command).toEqual(["sh", "/scripts/dumps.sh", "backup"]);
+        expect(pod().containers[0].env.find((e: any) => e.name === "RETENTION_DAYS").value).toBe("7");
+    });
+
+    test("the dumps go to a claim of their own, never a member's volume", () => {
+        const claim = p.one("kubernetes:core/v1:PersistentVolumeClaim").inputs;
+        expect(claim.metadata.name).toBe("kubepolaris-mysql-backups");
+        expect(claim.spec.resources.requests.storage).toBe("5Gi");
+        const volumes = pod().volumes;
+        expect(volumes.find((v: any) => v.name === "dumps").persistentVolumeClaim.claimName).toBe(claim.metadata.name);
+        const members = p.one("kubernetes:apps/v1:StatefulSet").inputs.spec.volumeClaimTemplates.map((t: any) => t.metadata.name);
+        expect(members).not.toContain(claim.metadata.name);
+    });
+
+    test("the password is a mounted file of the one key, never an environment value or an argument; restricted pod security", () => {
+        const credentials = pod().volumes.find((v: any) => v.secret).secret;
+        expect(credentials).toMatchObject({ secretName: "kubepolaris-mysql-credentials", items: [{ key: "mysql-password", path: "password" }] });
+        const container = pod().containers[0];
+        expect(JSON.stringify(container.env)).not.toMatch(/secretKeyRef|MOCK/);
+        expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(pod().securityContext).toMatchObject({ runAsNonRoot: true });
+    });
+
+    test("the backup pods reach the database port and nothing else; the database admits them", () => {
+        const egress = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-backups-to-database").inputs.spec;
+        expect(egress).toEqual({ podSelector: { matchLabels: backupLabels }, policyTypes: ["Egress"],
+            egress: [{ to: [{ podSelector: { matchLabels: mysqlLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }] });
+        const ingress = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-database-from-backups").inputs.spec;
+        expect(ingress).toEqual({ podSelector: { matchLabels: mysqlLabels }, policyTypes: ["Ingress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: backupLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }] });
+        expect(pod().containers[0].env.find((e: any) => e.name === "DB_HOST").value).toBe("kubepolaris-mysql.kubepolaris.svc");
+    });
+
+    test.each(RDS_STACKS)("%s (RDS) has no dumps of its own and no policy for them", async (stack) => {
+        const rds = await runStack(stack);
+        expect(rds.ofType(TYPES.cronJob)).toEqual([]);
+        expect(rds.ofType(TYPES.networkPolicy).map((r) => r.inputs.metadata.name)).not.toContain("allow-backups-to-database");
+    });
+});
+
 describe("the components keep a password secret whatever the caller passes", () => {
     test("plain (non-secret) passwords handed to MultiAzMysql and InClusterMysql end up only in secret inputs", async () => {
         const run = await runUnderMocks({

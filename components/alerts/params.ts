@@ -22,6 +22,8 @@ export interface AlertTargets {
     runbookBaseUrl: string;
     /** The in-cluster database is a Galera cluster (config `database.members` > 1) with its own PDB. Default: false. */
     replicatedDatabase?: boolean;
+    /** Minutes between the in-cluster database's dumps (config `database.backupIntervalMinutes`); none on RDS stacks. */
+    databaseBackupIntervalMinutes?: number;
 }
 
 export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
@@ -42,6 +44,9 @@ export function alertRuleParams(targets: AlertTargets): AlertRuleParams {
         adminPasswordJob: componentName(targets.release, "admin-password"),
         // GaleraCluster names its PDB after the component.
         databasePdb: targets.replicatedDatabase ? componentName(targets.release, "mysql") : undefined,
+        // DatabaseBackups names its CronJob so.
+        databaseBackups: targets.databaseBackupIntervalMinutes === undefined ? undefined
+            : { cronJob: componentName(targets.release, "mysql-backup"), intervalMinutes: targets.databaseBackupIntervalMinutes },
     };
 }
 

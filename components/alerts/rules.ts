@@ -21,7 +21,7 @@
 // application metrics (http_request_duration_seconds, kubepolaris_db_connection_errors_total)
 // are not used: request latency and errors are measured where every request passes, the edge.
 
-import { ALERT_NAMES, type AlertName, HA_MIN_REPLICAS } from "../../policy/facts";
+import { ALERT_NAMES, type AlertName, HA_MIN_REPLICAS, IN_CLUSTER_DATABASE_ALERT_NAMES } from "../../policy/facts";
 import {
     EDGE_METRICS, edgeRequestRates, edgeRouteDescription, type EdgeTarget, eq, escapeRegex, quote, re, statusMatcher,
 } from "./edgeMetrics";
@@ -29,7 +29,12 @@ import {
 export { EDGE_METRICS, type EdgeTarget };
 
 /** The alert names: the policy pack requires exactly these (one list, in policy/facts). */
-export { ALERT_NAMES, type AlertName };
+export { ALERT_NAMES, type AlertName, IN_CLUSTER_DATABASE_ALERT_NAMES };
+
+/** The alerts buildRuleGroups makes from `p`: every stack's, and the in-cluster database's when it has one. */
+export function alertNamesFor(p: Pick<AlertRuleParams, "databaseBackups">): AlertName[] {
+    return [...ALERT_NAMES, ...(p.databaseBackups ? IN_CLUSTER_DATABASE_ALERT_NAMES : [])];
+}
 
 export type Severity = "critical" | "warning";
 
@@ -63,6 +68,8 @@ export interface AlertRuleParams {
     adminPasswordJob: string;
     /** The in-cluster Galera cluster's PDB (components/database/galeraCluster.ts), if there is one: a member down blocks drains. */
     databasePdb?: string;
+    /** The in-cluster database's backup CronJob and its interval (components/database/backups.ts), if there is one. */
+    databaseBackups?: { cronJob: string; intervalMinutes: number };
 }
 
 export interface AlertingRule {
@@ -249,6 +256,24 @@ export function buildRuleGroups(p: AlertRuleParams): RuleGroup[] {
             { namespace: p.namespace }),
     ];
 
+    if (p.databaseBackups) {
+        const backups = p.databaseBackups;
+        const cronJob = sel(ns, eq("cronjob", backups.cronJob));
+        // Two intervals: one failed or skipped dump is not yet a lost RPO; two in a row are.
+        const missingAfter = 2 * backups.intervalMinutes * 60;
+        dependencies.push(rule("KubePolarisDatabaseBackupMissing", "critical", "5m",
+            // kube-state-metrics sets the last-success series only once a Job of the CronJob has
+            // succeeded: a CronJob that never succeeded is caught by its age.
+            `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${cronJob}) > ${missingAfter}\n`
+            + `or\n(\n  time() - max by (namespace, cronjob) (kube_cronjob_created${cronJob}) > ${missingAfter}\n`
+            + `  unless on (namespace, cronjob)\n  kube_cronjob_status_last_successful_time${cronJob}\n)`,
+            "The in-cluster database has not been backed up on schedule",
+            `CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has made no successful dump of the database for more than`
+            + ` ${2 * backups.intervalMinutes} minutes (two intervals) for more than {{for}}: a lost database would lose more`
+            + " than the RPO. Read the last Jobs' logs, fix the cause, then take a dump now (`npm run db:backup`).",
+            { namespace: p.namespace }));
+    }
+
     return [
         { name: `${p.groupPrefix}.availability`, rules: availability },
         { name: `${p.groupPrefix}.saturation`, rules: saturation },
@@ -276,6 +301,13 @@ function validate(p: AlertRuleParams): void {
     check("adminPasswordJob", p.adminPasswordJob);
     if (p.databasePdb !== undefined) {
         check("databasePdb", p.databasePdb);
+    }
+    if (p.databaseBackups !== undefined) {
+        check("databaseBackups.cronJob", p.databaseBackups.cronJob);
+        const minutes = p.databaseBackups.intervalMinutes;
+        if (!Number.isInteger(minutes) || minutes < 1) {
+            problems.push(`databaseBackups.intervalMinutes: got ${minutes}; allowed: a whole number of minutes ≥ 1`);
+        }
     }
     if (!p.workloads.some((w) => w.deployment === p.backendDeployment)) {
         problems.push(`backendDeployment: got ${JSON.stringify(p.backendDeployment)}; allowed: the deployment of one of the workloads`);

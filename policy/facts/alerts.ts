@@ -22,4 +22,11 @@ export const ALERT_NAMES = [
     "KubePolarisPdbNoDisruptionsAllowed",
     "KubePolarisAdminPasswordJobFailed",
 ] as const;
-export type AlertName = (typeof ALERT_NAMES)[number];
+
+/**
+ * Alerts only a stack with its database in the cluster has: its dumps (components/database/backups.ts)
+ * stopping. RDS stacks have RDS's automated backups and their CloudWatch alarms instead, so the
+ * pack does not require these by default; the local stack's policy config does.
+ */
+export const IN_CLUSTER_DATABASE_ALERT_NAMES = ["KubePolarisDatabaseBackupMissing"] as const;
+export type AlertName = (typeof ALERT_NAMES)[number] | (typeof IN_CLUSTER_DATABASE_ALERT_NAMES)[number];
