@@ -26,7 +26,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { CONFIGURATION_NAMES, REPO } from "./configs";
 import { DRILLS, FULL_TIMINGS, REAL_DRILLS } from "./drills";
-import { databaseTable, markdownTable, servedTable, writeReport } from "./report";
+import { databaseTable, markdownTable, recoveryTable, servedTable, writeReport } from "./report";
 import { RunOptions, RunResult, runDrills } from "./run";
 
 export function parse(argv: string[]): { options: RunOptions; out: string; render?: string } {
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     console.log(markdownTable(run));
     console.log(servedTable(run));
     console.log(databaseTable(run));
+    console.log(recoveryTable(run));
     console.log(`report: ${files.markdown}\nseries: ${files.json}\nchart:  ${files.png}${files.servedPng ? `\nserved: ${files.servedPng}` : ""}`);
     if (run.results.some((r) => r.error)) {
         process.exitCode = 1;

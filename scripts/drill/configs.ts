@@ -17,13 +17,14 @@ import { BACKEND } from "../../app/kubepolaris";
 export const REPO = path.resolve(__dirname, "..", "..");
 
 /** The local stack's settings, parsed as the program parses them (the repo's Pulumi.local.yaml: never edited). */
-export function localStackFacts(): { namespace: string; release: string; images: Record<Workload, string> } {
+export function localStackFacts(): { namespace: string; release: string; images: Record<Workload, string>; backupIntervalMinutes: number } {
     const { config: flat, secretKeys } = loadStackConfig(REPO, "local");
     const config = parseConfig(rawConfig("local", flat, secretKeys));
     return {
         namespace: config.namespace,
         release: config.release,
         images: { backend: config.backend.image, frontend: config.frontend.image },
+        backupIntervalMinutes: config.database.inCluster?.backups.intervalMinutes ?? 0,
     };
 }
 

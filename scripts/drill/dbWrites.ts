@@ -232,3 +232,52 @@ export function memberLossProblems(f: WriteFigures, readBack: boolean, goal: Wri
     }
     return problems;
 }
+
+/** The HA guide's recovery objectives (seed 000): RTO < 30 min, RPO < 1 h. */
+export const RECOVERY_GOAL = { rtoS: 30 * 60, rpoS: 60 * 60 } as const;
+
+/** What the recovery drill measured, and what missed the guide's objectives. */
+export interface RecoveryFigures {
+    rtoS: number;
+    /** The loss minus the dump's start: what this drill's restore could not bring back. */
+    drillRpoS: number;
+    /** The worst a scheduled dump can do: one interval (the dump's own seconds come on top). */
+    scheduleRpoS: number;
+    acknowledgedBeforeDump: number;
+    /** Acknowledged before the dump started, yet absent after the restore: must be none. */
+    missingBeforeDump: number[];
+    /** Acknowledged after the dump started and before the loss, absent after the restore: lost by design. */
+    lostAfterDump: number;
+    problems: string[];
+}
+
+/** Judges a recovery: nothing acknowledged before the dump missing, RTO and RPO inside the guide's objectives. */
+export function recoveryFigures(log: WriterLog, at: { dumpStart: number; lost: number; rtoS: number; intervalMinutes: number }): RecoveryFigures {
+    const acknowledged = log.attempts.filter((a) => a.ok);
+    const before = acknowledged.filter((a) => a.at < at.dumpStart);
+    const present = log.present ?? new Set<number>();
+    const missingBeforeDump = before.filter((a) => !present.has(a.id)).map((a) => a.id);
+    const lostAfterDump = acknowledged.filter((a) => a.at >= at.dumpStart && a.at < at.lost && !present.has(a.id)).length;
+    const drillRpoS = Math.round((at.lost - at.dumpStart) * 10) / 10;
+    const scheduleRpoS = at.intervalMinutes * 60;
+    const problems: string[] = [];
+    if (!log.present) {
+        problems.push("the rows were never read back");
+    }
+    if (before.length === 0) {
+        problems.push("no write was acknowledged before the dump");
+    }
+    if (missingBeforeDump.length > 0) {
+        problems.push(`${missingBeforeDump.length} writes acknowledged before the dump are missing (${missingBeforeDump.slice(0, 10).join(", ")})`);
+    }
+    if (at.rtoS >= RECOVERY_GOAL.rtoS) {
+        problems.push(`RTO ${Math.round(at.rtoS)} s, not under ${RECOVERY_GOAL.rtoS} s`);
+    }
+    if (scheduleRpoS >= RECOVERY_GOAL.rpoS || drillRpoS >= RECOVERY_GOAL.rpoS) {
+        problems.push(`RPO ${Math.max(scheduleRpoS, drillRpoS)} s, not under ${RECOVERY_GOAL.rpoS} s`);
+    }
+    return {
+        rtoS: Math.round(at.rtoS * 10) / 10, drillRpoS, scheduleRpoS, acknowledgedBeforeDump: before.length,
+        missingBeforeDump, lostAfterDump, problems,
+    };
+}

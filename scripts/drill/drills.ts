@@ -1,6 +1,8 @@
 // The drills: what each does to the cluster, and how each puts the cluster back afterwards.
 // Each `run` disrupts and returns when its disruption is over (the runner then waits for the
 // workloads to come back); `restore` returns the cluster to the state every drill starts from.
+import * as fs from "fs";
+import * as path from "path";
 import { Workload, WORKLOADS } from "./figures";
 import type { V1Node, V1Pod, V1PodDisruptionBudgetSpec } from "@kubernetes/client-node";
 import { disruptionBudget } from "../../policy/rules/k8s";
@@ -8,7 +10,7 @@ import { sleep, until } from "../../tools/until";
 import { httpStatus, isNodeReady, isPodReady, Kube, MERGE_PATCH, STRATEGIC_MERGE_PATCH, unlessNotFound } from "./kube";
 import { failed, loginToken, RequestKind, RequestRecord, Traffic } from "./traffic";
 import { PodWatch } from "./sampler";
-import { MEMBER_LOSS_GOAL, memberLossProblems, parseWriterLog, WriteFigures, writeFigures, WriteGoal, WriterLog, writerObjects } from "./dbWrites";
+import { MEMBER_LOSS_GOAL, memberLossProblems, recoveryFigures, RecoveryFigures, parseWriterLog, WriteFigures, writeFigures, WriteGoal, WriterLog, writerObjects } from "./dbWrites";
 
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
@@ -50,6 +52,8 @@ export interface DrillContext {
     login?: { url: string; username: string; password: string };
     /** Real nodes: the database (its pods and the Service the backend uses), for the database drills. */
     database?: DatabaseTarget;
+    /** Real nodes: the operator's `npm run db:<verb>` (scripts/db/db.ts) against this cluster, for the recovery drill. */
+    databaseCommand?: (args: string[]) => Promise<{ status: number; out: string }>;
     /** Real nodes: more load through the edge, beside the measured traffic (the scale-out drill's CPU). */
     extraLoad?: (o: { name: string; rate: number; seconds: number; mix: readonly RequestKind[] }) => Promise<Traffic>;
 }
@@ -360,7 +364,14 @@ export interface DatabaseTarget {
     /** The database's own image (it has the client), as the pods run it, and its user. */
     image: string;
     uid: number;
+    /** The database's StatefulSet. */
+    statefulSet: string;
+    /** Minutes between scheduled dumps (the schedule's worst RPO). */
+    backupIntervalMinutes: number;
 }
+
+/** The recovery drill's figures (DrillResult.recovery). */
+export const drillRecoveries = new Map<DrillContext, RecoveryFigures>();
 
 /** What the numbered writes met during a database drill (DrillResult.writes), judged against the drill's goal. */
 export const drillWrites = new Map<DrillContext, WriteFigures & { goal: string; problems: string[] }>();
@@ -563,6 +574,105 @@ export const databaseFullRestart: Drill = {
         // Nothing to undo: the StatefulSet started every pod again on its volume.
     },
 };
+
+/**
+ * The recovery drill (the HA guide's 恢复演练): the whole database lost, every member and its
+ * volume, and brought back from the newest dump by the operator's commands. Numbered writes run
+ * throughout; `npm run db:backup` takes a dump 10 s in; 20 s later the StatefulSet goes to 0, the
+ * members' claims are deleted and their volumes wiped and handed back blank; the StatefulSet comes
+ * back as an empty cluster; `npm run db:restore -- latest` loads the dump. Measured: RTO (the loss
+ * until a login through the edge works), the drill's RPO (the loss minus the dump), writes
+ * acknowledged before the dump that are missing (must be none), and those after it (lost by design).
+ */
+export const databaseRecovery: Drill = {
+    name: "database-recovery",
+    title: "lose every database member and its volume, restore the newest dump",
+    maxRunS: () => 900,
+    async run(ctx) {
+        const { target, login } = databaseTarget(ctx);
+        if (!ctx.databaseCommand) {
+            throw new Error("the recovery drill needs the db:* commands against the cluster (real nodes)");
+        }
+        const statefulSet = target.statefulSet;
+        const pods = await databasePods(ctx, target);
+        const members = pods.length;
+        const writer = await startWriter(ctx, target, 420);
+        await sleep(WRITE_LEAD_S * 1000);
+        const dumpStart = Date.now() / 1000;
+        const backup = await ctx.databaseCommand(["backup"]);
+        if (backup.status !== 0) {
+            throw new Error(`npm run db:backup failed: ${backup.out.trim()}`);
+        }
+        const dump = /dumped (\S+\.sql\.gz)/.exec(backup.out)?.[1] ?? "?";
+        await sleep(20_000);
+
+        // The loss: no member, no volume.
+        const t0 = Date.now();
+        const at = () => ((Date.now() - t0) / 1000).toFixed(1);
+        const claims = (await ctx.kube.core.listNamespacedPersistentVolumeClaim({ namespace: ctx.namespace })).items
+            .filter((c) => pods.some((p) => c.metadata?.name === `data-${p.metadata?.name}`));
+        await ctx.kube.apps.patchNamespacedStatefulSet({ name: statefulSet, namespace: ctx.namespace, body: { spec: { replicas: 0 } } }, MERGE_PATCH);
+        await until("every member gone", 300_000, async () => (await databasePods(ctx, target)).length === 0 ? true : undefined, 250);
+        for (const claim of claims) {
+            await unlessNotFound(ctx.kube.core.deleteNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: ctx.namespace }));
+        }
+        await blankVolumes(ctx, claims.map((c) => c.spec?.volumeName).filter((v): v is string => Boolean(v)));
+        const lostS = at();
+        ctx.log(`database-recovery: ${members} members and their ${claims.length} volumes gone at ${lostS} s`);
+
+        // An empty cluster, then the dump.
+        await ctx.kube.apps.patchNamespacedStatefulSet({ name: statefulSet, namespace: ctx.namespace, body: { spec: { replicas: members } } }, MERGE_PATCH);
+        await until("an empty cluster of every member ready", 600_000, async () => {
+            const now = await databasePods(ctx, target);
+            return now.length === members && now.every(isPodReady) ? true : undefined;
+        }, 250);
+        const emptyReadyS = at();
+        const restoreStart = Date.now();
+        const restore = await ctx.databaseCommand(["restore", "latest"]);
+        if (restore.status !== 0) {
+            throw new Error(`npm run db:restore -- latest failed: ${restore.out.trim()}`);
+        }
+        const restoreS = ((Date.now() - restoreStart) / 1000).toFixed(1);
+        await untilLogin(login);
+        const rtoS = (Date.now() - t0) / 1000;
+        const log = await writer.finish();
+        const f = recoveryFigures(log, { dumpStart, lost: t0 / 1000, rtoS, intervalMinutes: target.backupIntervalMinutes });
+        drillRecoveries.set(ctx, f);
+        return {
+            refused: noRefusals(),
+            notes: [`dump ${dump} taken ${(t0 / 1000 - dumpStart).toFixed(1)} s before the loss; every member and volume gone at ${lostS} s, `
+                + `an empty cluster ready at ${emptyReadyS} s, db:restore took ${restoreS} s, a login through the edge at ${rtoS.toFixed(1)} s (RTO)`,
+            `numbered writes: ${f.acknowledgedBeforeDump} acknowledged before the dump (${f.missingBeforeDump.length} missing after the restore), `
+                + `${f.lostAfterDump} acknowledged after it and lost by design; RPO in this drill ${f.drillRpoS} s, the schedule's worst ${f.scheduleRpoS} s; `
+                + (f.problems.length ? `NOT MET: ${f.problems.join("; ")}` : "RTO < 30 min and RPO < 1 h: met")],
+        };
+    },
+    async restore() {
+        // Nothing to undo: the cluster was rebuilt and the dump restored (the drill's own writes are
+        // in it until the writer drops its table).
+    },
+};
+
+/**
+ * The members' volumes wiped and handed back blank: what a replacement disk is. The local
+ * cluster's pre-made volumes are directories on this host (scripts/cluster/parts/objects.sh);
+ * the drill refuses any other kind rather than leave a real disk's data in place.
+ */
+async function blankVolumes(ctx: DrillContext, names: string[]): Promise<void> {
+    for (const name of names) {
+        await until(`volume ${name} released`, 120_000, async () =>
+            (await ctx.kube.core.readPersistentVolume({ name })).status?.phase === "Released" ? true : undefined, 250);
+        const pv = await ctx.kube.core.readPersistentVolume({ name });
+        const dir = pv.spec?.hostPath?.path;
+        if (!dir) {
+            throw new Error(`volume ${name} is not one of the local cluster's directories: the drill will not wipe it`);
+        }
+        for (const entry of fs.readdirSync(dir)) {
+            fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+        }
+        await ctx.kube.core.patchPersistentVolume({ name, body: { spec: { claimRef: null } } }, MERGE_PATCH);
+    }
+}
 
 // ------------------------------------------------------------------------------ scale-out
 /** One look at the backend while it scales: its size, where its ready pods are, what its PDB allows. */
@@ -794,4 +904,4 @@ export const chaos: Drill = {
 
 export const DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLoss];
 /** On real nodes: a zone loss stops the zone's machines; the database restarts; the HPA scales on real CPU. */
-export const REAL_DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLossReal, databaseRestart, databaseNodeLoss, databaseFullRestart, scaleOut];
+export const REAL_DRILLS: readonly Drill[] = [drainOne, drainTwo, rollout, chaos, zoneLossReal, databaseRestart, databaseNodeLoss, databaseFullRestart, databaseRecovery, scaleOut];

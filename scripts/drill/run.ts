@@ -9,8 +9,8 @@ import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
-import { DatabaseTarget, Drill, DrillContext, DRILLS, DrillTimings, drillWrites, NodeControl, REAL_DRILLS, rolledOut, ScaleSample, scaleSamples, setUnschedulable } from "./drills";
-import { WriteFigures } from "./dbWrites";
+import { DatabaseTarget, Drill, DrillContext, drillRecoveries, DRILLS, DrillTimings, drillWrites, NodeControl, REAL_DRILLS, rolledOut, ScaleSample, scaleSamples, setUnschedulable } from "./drills";
+import { RecoveryFigures, WriteFigures } from "./dbWrites";
 import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath, loginToken } from "./traffic";
 import { holdSockets, SocketFigures } from "./sockets";
 import { socketSummary } from "./report";
@@ -55,6 +55,8 @@ export interface DrillResult {
     scale?: ScaleSample[];
     /** The database drills: what numbered writes through the backend's database Service met, and the failover check's problems. */
     writes?: WriteFigures & { goal: string; problems: string[] };
+    /** The recovery drill: RTO, RPO, writes missing after the restore. */
+    recovery?: RecoveryFigures;
     /** Real nodes: what the traffic through the edge met (`t` and seconds count from the traffic's start). */
     traffic?: {
         figures: TrafficFigures;
@@ -245,7 +247,7 @@ export async function runDrills(o: RunOptions): Promise<RunResult> {
             let served: Served | undefined;
             if (vegeta) {
                 const out = stackOutputs(env);
-                served = { vegeta, url: String(out.url), password: String(out.adminPassword), nodeControl: nodeControl(env) };
+                served = { vegeta, url: String(out.url), password: String(out.adminPassword), nodeControl: nodeControl(env), databaseCommand: databaseCommand(clusterDir) };
             }
             results.push(...await drillConfiguration(kube, config, drills, cluster.nodes, o, served));
             await config.teardown(deployCtx);
@@ -271,6 +273,21 @@ interface Served {
     url: string;
     password: string;
     nodeControl: NodeControl;
+    databaseCommand: NonNullable<DrillContext["databaseCommand"]>;
+}
+
+/** `npm run db:<verb>` (scripts/db/db.ts) against the drill's cluster, as an operator runs it. */
+function databaseCommand(clusterDir: string): NonNullable<DrillContext["databaseCommand"]> {
+    return (args) => new Promise((resolve) => {
+        const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "--project", "tsconfig.json", "scripts/db/db.ts", ...args], {
+            cwd: REPO, env: { ...process.env, KUBECONFIG: path.join(clusterDir, "kubeconfig") }, stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.on("data", (d) => { out += d; });
+        child.stderr.on("data", (d) => { out += d; });
+        const timer = setTimeout(() => child.kill("SIGTERM"), 900_000);
+        child.on("close", (code) => { clearTimeout(timer); resolve({ status: code ?? 1, out }); });
+    });
 }
 
 function nodeControl(env: NodeJS.ProcessEnv): NodeControl {
@@ -327,6 +344,7 @@ async function databaseTarget(kube: Kube, namespace: string, release: string): P
         port: Number(value(BACKEND.env.dbPort)), database: value(BACKEND.env.dbName), user: value(BACKEND.env.dbUser),
         passwordSecret: { name: password.name, key: password.key },
         image: server.image as string, uid: sts.spec!.template.spec!.securityContext?.runAsUser ?? 999,
+        statefulSet: sts.metadata!.name!, backupIntervalMinutes: localStackFacts().backupIntervalMinutes,
     };
 }
 
@@ -348,7 +366,7 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             const login = served && { url: served.url, username: BACKEND.seededAdmin.username, password: served.password };
             const ctx: DrillContext = {
                 kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes,
-                nodeControl: served?.nodeControl, login, database,
+                nodeControl: served?.nodeControl, login, database, databaseCommand: served?.databaseCommand,
                 extraLoad: served && login && ((x) => startTraffic({
                     ...login, rate: x.rate, maxSeconds: x.seconds, mix: x.mix, dir: path.join(o.workDir, "traffic", x.name),
                 }, served.vegeta)),
@@ -411,7 +429,9 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
             scaleSamples.delete(ctx);
             const writes = drillWrites.get(ctx);
             drillWrites.delete(ctx);
-            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, scale, writes, traffic: servedFigures, error });
+            const recovery = drillRecoveries.get(ctx);
+            drillRecoveries.delete(ctx);
+            results.push({ drill: drill.name, title: drill.title, config: config.name, wallS, notes, figures, samples, scale, writes, recovery, traffic: servedFigures, error });
             o.log(`${config.name} / ${drill.name}: ${wallS} s; ${WORKLOADS.map((w) => `${w} min ${figures[w].minReady}/${full[w]}, back after ${figures[w].recoveryS ?? "—"} s, ${refused[w]} refused`).join("; ")}`);
             if (servedFigures) {
                 const f = servedFigures.figures;

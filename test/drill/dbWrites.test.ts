@@ -1,5 +1,5 @@
 // The database writer's record and the failover check's verdict, on logs shaped like the writer's.
-import { memberLossProblems, parseWriterLog, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
+import { memberLossProblems, parseWriterLog, recoveryFigures, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
 
 const T0 = 1_800_000_000;
 /** A writer log: one attempt every 0.1 s from T0, failing where `fails(t)` says; rows read back unless `missing`. */
@@ -66,3 +66,30 @@ test("a drill's own goal: a machine loss may stop writes up to 30 s, a full rest
     expect(memberLossProblems(restart, true, { whileAway: false, text: "" })).toEqual([]);
 });
 
+
+describe("the recovery drill's verdict (a dump at 10 s, every member lost at 30 s, restored by 100 s)", () => {
+    // Writes fail while the database is gone; rows written between the dump and the loss are not in the dump.
+    const down = (t: number) => t > 30 && t < 100;
+    const afterDump = (from: number, to: number) => Array.from({ length: (to - from) * 10 }, (_, i) => from * 10 + i + 1);
+    const at = { dumpStart: T0 + 10, lost: T0 + 30, rtoS: 75, intervalMinutes: 30 };
+
+    test("nothing written before the dump missing, RTO and RPO inside the guide's objectives: met", () => {
+        const f = recoveryFigures(parseWriterLog(log(120, down, afterDump(10, 30))), at);
+        expect(f).toMatchObject({ rtoS: 75, drillRpoS: 20, scheduleRpoS: 1800, acknowledgedBeforeDump: 99, missingBeforeDump: [], lostAfterDump: 199, problems: [] });
+    });
+
+    test("a restore that misses rows written before the dump fails", () => {
+        const f = recoveryFigures(parseWriterLog(log(120, down, [5, 6, ...afterDump(10, 30)])), at);
+        expect(f.missingBeforeDump).toEqual([5, 6]);
+        expect(f.problems).toEqual(["2 writes acknowledged before the dump are missing (5, 6)"]);
+    });
+
+    test("a restore that brought nothing back fails; so do an RTO of 30 min, an hourly schedule and no read-back", () => {
+        const nothing = recoveryFigures(parseWriterLog(log(120, down, afterDump(0, 120))), at);
+        expect(nothing.missingBeforeDump).toHaveLength(99);
+        const slow = recoveryFigures(parseWriterLog(log(120, down, afterDump(10, 30))), { ...at, rtoS: 1800, intervalMinutes: 60 });
+        expect(slow.problems).toEqual(["RTO 1800 s, not under 1800 s", "RPO 3600 s, not under 3600 s"]);
+        const unread = recoveryFigures(parseWriterLog(log(120, down).replace(/\ndone$/, "")), at);
+        expect(unread.problems).toContain("the rows were never read back");
+    });
+});

@@ -59,8 +59,8 @@ describe("the scale-out drill's checks", () => {
 });
 
 describe("which drills run where", () => {
-    test("real nodes lose a zone by stopping its machines and also restart the database and scale out; kwok keeps its fake zone loss", () => {
-        expect(REAL_DRILLS.map((d) => d.name)).toEqual(["drain-one", "drain-two", "rollout", "chaos", "zone-loss", "database-restart", "database-node-loss", "database-full-restart", "scale-out"]);
+    test("real nodes lose a zone by stopping its machines and also restart, lose and restore the database and scale out; kwok keeps its fake zone loss", () => {
+        expect(REAL_DRILLS.map((d) => d.name)).toEqual(["drain-one", "drain-two", "rollout", "chaos", "zone-loss", "database-restart", "database-node-loss", "database-full-restart", "database-recovery", "scale-out"]);
         expect(DRILLS.map((d) => d.name)).toEqual(["drain-one", "drain-two", "rollout", "chaos", "zone-loss"]);
         expect(REAL_DRILLS.find((d) => d.name === "zone-loss")).not.toBe(DRILLS.find((d) => d.name === "zone-loss"));
     });
