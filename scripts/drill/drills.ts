@@ -269,6 +269,8 @@ export const zoneLoss: Drill = {
 // ------------------------------------------------------------------- zone loss, real nodes
 /** The default `node.kubernetes.io/unreachable` toleration (DefaultTolerationSeconds admission): the slowest a real zone loss can be. */
 const DEFAULT_TOLERATION_S = 300;
+/** How long the zone-loss drill writes (from outside the zone): past the nodes' NotReady (about 50 s). */
+const ZONE_LOSS_WRITE_S = 100;
 
 /** The zone of the busiest node outside the protected ones, and every node in it (none protected). */
 async function zoneToLose(ctx: DrillContext): Promise<{ zone: string; names: string[] }> {
@@ -304,6 +306,15 @@ export const zoneLossReal: Drill = {
         const lost = (p: V1Pod) => names.includes(p.spec?.nodeName ?? "");
         const ours = () => WORKLOADS.flatMap((w) => ctx.watch.podsOf(w)).filter(lost);
         const victims = ours().map((p) => p.metadata?.uid);
+        // With the database in the cluster: numbered writes from outside the zone through the
+        // backend's database Service, and which cluster DNS pods the zone takes (the backend
+        // resolves the Service's name for every new connection).
+        const writer = ctx.database && await startWriter(ctx, ctx.database, ZONE_LOSS_WRITE_S, names);
+        const dnsLost = ctx.database ? (await ctx.kube.core.listNamespacedPod({ namespace: "kube-system", labelSelector: "k8s-app=kube-dns" })).items
+            .filter(lost).map((p) => p.metadata?.name) : [];
+        if (writer) {
+            await sleep(WRITE_LEAD_S * 1000);
+        }
         const t0 = Date.now();
         const at = () => ((Date.now() - t0) / 1000).toFixed(1);
         for (const n of names) {
@@ -320,18 +331,22 @@ export const zoneLossReal: Drill = {
         await until(`${zone}'s pods marked not ready`, 60_000, async () =>
             ours().every((p) => !isPodReady(p)) ? true : undefined, 200);
         const podsNotReadyS = at();
+        const podsNotReadyAt = Date.now();
         // The taint manager evicts them when their toleration runs out (deleted, never finished:
         // their kubelet is stopped); the ReplicaSets replace them at once.
         const tolerations = new Set(ours().flatMap((p) => (p.spec?.tolerations ?? [])
             .filter((t) => t.key === "node.kubernetes.io/unreachable").map((t) => t.tolerationSeconds)));
         await until(`${zone}'s pods evicted`, (DEFAULT_TOLERATION_S + 120) * 1000, async () =>
             ours().filter((p) => victims.includes(p.metadata?.uid)).every((p) => p.metadata?.deletionTimestamp) ? true : undefined, 200);
-        return {
-            refused: noRefusals(),
-            notes: [`lost ${zone} (${names.join(", ")}, ${victims.length} pods of backend/frontend): machines stopped at 0 s, `
-                + `nodes NotReady at ${notReadyS} s, their pods not ready (out of the endpoints) at ${podsNotReadyS} s, `
-                + `evicted at ${at()} s (unreachable toleration ${[...tolerations].join("/") || "none"} s); the nodes are kept, NotReady`],
-        };
+        const notes = [`lost ${zone} (${names.join(", ")}, ${victims.length} pods of backend/frontend): machines stopped at 0 s, `
+            + `nodes NotReady at ${notReadyS} s, their pods not ready (out of the endpoints) at ${podsNotReadyS} s, `
+            + `evicted at ${at()} s (unreachable toleration ${[...tolerations].join("/") || "none"} s); the nodes are kept, NotReady`];
+        if (writer) {
+            const log = await writer.finish();
+            notes.push(`cluster DNS pods lost with the zone: ${dnsLost.length ? dnsLost.join(", ") : "none"}; `
+                + recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: podsNotReadyAt / 1000 }, MACHINE_LOSS_GOAL));
+        }
+        return { refused: noRefusals(), notes };
     },
     async restore(ctx) {
         const names = lostZones.get(ctx) ?? [];
