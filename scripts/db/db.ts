@@ -155,7 +155,11 @@ async function restore(k: Kubectl, t: Target, dump: string): Promise<boolean> {
     // No writes while the tables are replaced, and no one served a half-loaded schema. With 0
     // replicas the HPA leaves the Deployment alone until it is scaled up again.
     k.ok(["scale", `deployment/${t.backend}`, "-n", t.namespace, "--replicas=0"]);
+    const stopBy = Date.now() + 300_000;
     while (k.json(["get", "pods", "-n", t.namespace, "-l", t.backendSelector]).items.length > 0) {
+        if (Date.now() > stopBy) {
+            fail(`the backend's pods did not stop within 5 minutes; nothing was loaded. To start it again: ${startAgain}`);
+        }
         await sleep(1000);
     }
     console.log(`db: backend stopped (${since(start)})`);
