@@ -7,7 +7,8 @@
 //                          and a rollout, on ours-small and naive)
 //   --drills a,b           drain-one, drain-two, rollout, chaos, zone-loss (default: all); real nodes
 //                          also database-restart, database-node-loss, database-full-restart (under
-//                          numbered writes) and scale-out (a zone loss there stops the zone's
+//                          numbered writes; zone-loss writes too), database-recovery (every member and
+//                          volume lost, npm run db:restore -- latest; RTO/RPO) and scale-out (a zone loss there stops the zone's
 //                          machines; scale-out floods logins until the HPA scales, on metrics-server)
 //   --configs a,b          seed-ha, naive, ours-small, ours-medium (default: all, in that order; real
 //                          nodes: ours-small, ours-medium, seed-ha, naive, the baselines made from our
