@@ -152,4 +152,17 @@ describeApp("the database backups' script, run as the local stack's CronJob runs
         expect(fs.existsSync(path.join(dumpsDir, `${old}.sha256`))).toBe(false);
         expect(left).toEqual([...new Set([...kept, made])].sort());
     });
+
+    test("a schema without tables (a new or a lost database) is not dumped: the last real dump stays the newest", () => {
+        const before = dumps();
+        const tablesNow = tables();
+        sandbox.sql(tablesNow.map((t) => `DROP TABLE \`${schema}\`.\`${t}\``));
+        const backup = run(["backup"]);
+        expect(backup.status).not.toBe(0);
+        expect(backup.out).toContain("has no tables");
+        expect(dumps()).toEqual(before);
+        // ...and `latest` still brings the last real one back.
+        expect(run(["restore", "latest"]).status).toBe(0);
+        expect(tables()).toEqual(tablesNow);
+    });
 });

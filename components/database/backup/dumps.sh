@@ -40,6 +40,10 @@ matches_checksum() { (cd "$BACKUP_DIR" && sha256sum -c --status "$1.sha256" 2>/d
 
 backup() {
   wait_for_database
+  # A schema without tables is a new or a lost database: its dump would become "latest" and hide the
+  # last real one from a restore. Refused (and the missed dumps alert), never kept.
+  tables=$(sql --execute="SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()")
+  [ "$tables" != 0 ] || die "the schema $DB_NAME has no tables (a new or a lost database): no dump taken, the last one stays the newest"
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   name="$DB_NAME-$stamp.sql.gz"
   partial="$BACKUP_DIR/.partial-$name"
