@@ -24,7 +24,7 @@ import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
 import { DatabaseConnection, inClusterConnection, PASSWORD_KEY, ROOT_PASSWORD_KEY } from "./connection";
-import { createCredentials, InClusterDatabaseArgs, MYSQL_USER } from "./inClusterMysql";
+import { createCredentials, InClusterDatabaseArgs, MYSQL_USER, MysqlMetadata } from "./inClusterMysql";
 
 const DATA_MOUNT = "/var/lib/mysql";
 const RUN_MOUNT = "/run/mysqld";
@@ -144,12 +144,6 @@ export class GaleraCluster extends pulumi.ComponentResource {
     }
 }
 
-interface Metadata {
-    name: string;
-    namespace: pulumi.Input<string>;
-    labels: Record<string, string>;
-}
-
 interface Refs {
     peersName: string;
     serviceAccountName: pulumi.Input<string>;
@@ -157,7 +151,7 @@ interface Refs {
     scriptsName: pulumi.Input<string>;
 }
 
-function createStatefulSet(name: string, args: GaleraClusterArgs, metadata: Metadata, selector: Record<string, string>, refs: Refs,
+function createStatefulSet(name: string, args: GaleraClusterArgs, metadata: MysqlMetadata, selector: Record<string, string>, refs: Refs,
     peers: k8s.core.v1.Service, parent: pulumi.Resource): k8s.apps.v1.StatefulSet {
     // A new start script rolls the members (one at a time, each waiting for the last to be synced).
     const scriptsHash = crypto.createHash("sha256").update(JSON.stringify(SCRIPTS)).digest("hex").slice(0, 16);

@@ -106,7 +106,8 @@ export class InClusterMysql extends pulumi.ComponentResource {
     }
 }
 
-interface MysqlMetadata {
+/** The metadata every object of an in-cluster database shares (also the Galera cluster's). */
+export interface MysqlMetadata {
     name: string;
     namespace: pulumi.Input<string>;
     labels: Record<string, string>;

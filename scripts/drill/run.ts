@@ -276,8 +276,8 @@ interface Served {
     databaseCommand: NonNullable<DrillContext["databaseCommand"]>;
 }
 
-/** `npm run db:<verb>` (scripts/db/db.ts) against the drill's cluster, as an operator runs it. */
-function databaseCommand(clusterDir: string): NonNullable<DrillContext["databaseCommand"]> {
+/** `npm run db:<verb>` (scripts/db/db.ts) against the cluster in `clusterDir`, as an operator runs it (the drills, the CI backups check). */
+export function databaseCommand(clusterDir: string): NonNullable<DrillContext["databaseCommand"]> {
     return (args) => new Promise((resolve) => {
         const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "--project", "tsconfig.json", "scripts/db/db.ts", ...args], {
             cwd: REPO, env: { ...process.env, KUBECONFIG: path.join(clusterDir, "kubeconfig") }, stdio: ["ignore", "pipe", "pipe"],

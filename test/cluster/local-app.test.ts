@@ -20,7 +20,6 @@
 // Prints the figures the README quotes (up from nothing, no-op up, destroy, RSS with the app).
 // Needs root and the node binaries; skipped, not failed, without them unless
 // KUBEPOLARIS_REQUIRE_CLUSTER=1. One real cluster runs per host.
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -32,7 +31,7 @@ import { anonymousUpgradeStatus, TERMINAL_PATH, terminalReply } from "../support
 import { floorsAt } from "../../scripts/drill/configs";
 import { FULL_TIMINGS } from "../../scripts/drill/drills";
 import { servedTable, writeReport } from "../../scripts/drill/report";
-import { runDrills } from "../../scripts/drill/run";
+import { databaseCommand, runDrills } from "../../scripts/drill/run";
 import { memberLossProblems, parseWriterLog, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
 
 const BIN = clusterBinDir();
@@ -165,16 +164,6 @@ function onePodDatabase(ns: string, dbImage: string): Record<string, unknown>[] 
             },
         },
     ];
-}
-
-/** `npm run db:<verb>` (scripts/db/db.ts) against the test's cluster: its exit code and output. */
-function dbCommand(c: Cluster, args: string[]): Promise<{ status: number; out: string }> {
-    const env = { ...c.env, KUBECONFIG: c.kubeconfig!, PATH: `${path.dirname(c.kubectl)}:${process.env.PATH}` };
-    return new Promise((resolve) => {
-        execFile("npx", ["--no-install", "ts-node", "--transpile-only", "--project", "tsconfig.json", "scripts/db/db.ts", ...args],
-            { cwd: path.resolve(__dirname, "..", ".."), env, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
-            (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === "number" ? error.code : 1) : 0, out: `${stdout}${stderr}` }));
-    });
 }
 
 /** SQL as root on a Galera member, through its socket (the check's own rows, not the app's). */
@@ -360,21 +349,23 @@ describeApp(suite, () => {
         kubectlOk(c, ["delete", "namespace", INTRUDER_NS, "--wait=false"]);
     }, 180_000);
 
+    const dbCommand = (args: string[]) => databaseCommand(c.stateDir)(args);
+
     test("backups: a dump now, then db:restore brings back exactly the dump's rows, and the app works after it", async () => {
         const member = "kubepolaris-mysql-0";
         memberSql(c, member, "CREATE TABLE restore_check (id INT PRIMARY KEY); INSERT INTO restore_check SELECT seq FROM seq_1_to_50");
-        const backup = await dbCommand(c, ["backup"]);
+        const backup = await dbCommand(["backup"]);
         expect([backup.status, backup.out]).toEqual([0, expect.stringMatching(/dumped kubepolaris-\d{8}T\d{6}Z\.sql\.gz/)]);
         const dump = /dumped (\S+\.sql\.gz)/.exec(backup.out)![1];
         memberSql(c, member, "INSERT INTO restore_check SELECT seq FROM seq_51_to_60");
-        const list = await dbCommand(c, ["list"]);
+        const list = await dbCommand(["list"]);
         expect([list.status, list.out]).toEqual([0, expect.stringContaining(`dump\t${dump}\t`)]);
         expect(list.out).toMatch(new RegExp(`${dump.replace(/\./g, "\\.")}\t\\d+\tok`));
         memberSql(c, member, "DROP TABLE restore_check");
 
         const t0 = Date.now();
         // By name: a scheduled dump may land between the two commands (every 30 min).
-        const restore = await dbCommand(c, ["restore", dump]);
+        const restore = await dbCommand(["restore", dump]);
         figures["db:restore s"] = Math.round((Date.now() - t0) / 100) / 10;
         expect([restore.status, restore.out]).toEqual([0, expect.stringContaining(`restored ${dump}`)]);
         // Every row of the dump, none written after it, on every member (Galera replicated the load).
