@@ -154,6 +154,7 @@ const inClusterArgs = inClusterConfig && {
     databaseName: config.database.name,
     username: config.database.user,
     port: config.database.port,
+    clusterDomain: config.kubernetes.clusterDomain,
     maxConnections: config.database.maxConnections,
     // parseConfig refuses mode in-cluster without both secrets.
     password: secretSetting(config, "databasePassword")!,

@@ -7,6 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Waiver, WAIVERS, imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "./checkerWaivers";
+import { CLIENT_DNS_CONFIG } from "./clusterDns";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { Component, componentName, podLabels } from "./labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
@@ -228,6 +229,8 @@ function podSpec(args: HaWorkloadArgs, selector: Record<string, string>, service
                 ? [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(args.containerPort) }]
                 : undefined,
         }),
+        // A cluster DNS pod on a lost machine costs a lookup a second, not the node controller's grace.
+        dnsConfig: CLIENT_DNS_CONFIG,
         affinity: { podAntiAffinity: antiAffinity(args.antiAffinity, selector) },
         tolerations: NODE_LOSS_TAINTS.map((key) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: NODE_LOSS_TOLERATION_SECONDS })),
         topologySpreadConstraints: [{

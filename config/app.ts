@@ -25,6 +25,9 @@ const TOP_LEVEL_KEYS = [
     "edge", "network", "monitoring", "priorityClass", "kubernetes", ...SECRET_KEYS,
 ] as const;
 
+/** Kubernetes' default cluster domain (EKS does not change it). */
+const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
 /** The default release name: the prefix of every object name. */
 const RELEASE = "kubepolaris";
 
@@ -69,10 +72,11 @@ export function parseConfig(raw: RawConfig): AppConfig {
     const monitoring = parseMonitoring(p, values.monitoring, edge);
     const priorityClass = parsePriorityClass(p, values.priorityClass);
 
-    const k8sRaw = object(p, "kubernetes", values.kubernetes, ["renderYamlToDirectory", "context"], false);
+    const k8sRaw = object(p, "kubernetes", values.kubernetes, ["renderYamlToDirectory", "context", "clusterDomain"], false);
     const kubernetes: KubernetesProviderConfig = {
         renderYamlToDirectory: optionalString(p, "kubernetes.renderYamlToDirectory", k8sRaw.renderYamlToDirectory),
         context: optionalString(p, "kubernetes.context", k8sRaw.context),
+        clusterDomain: orDefault(p, "kubernetes.clusterDomain", k8sRaw.clusterDomain, DEFAULT_CLUSTER_DOMAIN, dnsName(1)),
     };
     // Rendered manifests hold Secrets in plaintext: fine for the local stack's throwaway
     // passwords, never for a real database password or JWT key.

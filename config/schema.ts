@@ -295,6 +295,8 @@ export interface KubernetesProviderConfig {
     renderYamlToDirectory?: string;
     /** kubeconfig context; unset means the ambient current context. */
     context?: string;
+    /** The cluster's DNS domain (the kubelet's clusterDomain): in-cluster Service names are written out in full under it. */
+    clusterDomain: string;
 }
 
 export interface AppConfig {

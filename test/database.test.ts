@@ -623,7 +623,7 @@ describe("local with database.members 1: one MySQL pod in the namespace, no clou
     test("the backend is configured the same way as on RDS, pointed at the headless Service", () => {
         const env = backendEnv(p);
         expect(env.DB_DRIVER.value).toBe("mysql");
-        expect(env.DB_HOST.value).toBe("kubepolaris-mysql.kubepolaris.svc");
+        expect(env.DB_HOST.value).toBe("kubepolaris-mysql.kubepolaris.svc.cluster.local.");
         expect(env.DB_PORT.value).toBe("3306");
         expect(env.DB_DATABASE.value).toBe("kubepolaris");
         expect(env.DB_USERNAME.value).toBe("kubepolaris");
@@ -679,7 +679,7 @@ describe("local: a three-member Galera cluster in the namespace, no cloud", () =
         const service = p.one("kubernetes:core/v1:Service", (r) => r.name === "database-service").inputs;
         expect(service.spec.clusterIP).toBeUndefined();
         expect(service.spec.selector).toEqual(mysqlLabels);
-        expect(backendEnv(p).DB_HOST.value).toBe(`${service.metadata.name}.kubepolaris.svc`);
+        expect(backendEnv(p).DB_HOST.value).toBe(`${service.metadata.name}.kubepolaris.svc.cluster.local.`);
         const peers = p.one("kubernetes:core/v1:Service", (r) => r.name === "database-peers").inputs;
         expect(peers.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true, selector: mysqlLabels });
         expect(statefulSet().inputs.spec.serviceName).toBe(peers.metadata.name);
@@ -780,7 +780,7 @@ describe("in-cluster backups: dumps on a schedule to a volume of their own; none
         const ingress = p.one(TYPES.networkPolicy, (r) => r.inputs.metadata.name === "allow-database-from-backups").inputs.spec;
         expect(ingress).toEqual({ podSelector: { matchLabels: mysqlLabels }, policyTypes: ["Ingress"],
             ingress: [{ from: [{ podSelector: { matchLabels: backupLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }] });
-        expect(pod().containers[0].env.find((e: any) => e.name === "DB_HOST").value).toBe("kubepolaris-mysql.kubepolaris.svc");
+        expect(pod().containers[0].env.find((e: any) => e.name === "DB_HOST").value).toBe("kubepolaris-mysql.kubepolaris.svc.cluster.local.");
     });
 
     test.each(RDS_STACKS)("%s (RDS) has no dumps of its own and no policy for them", async (stack) => {

@@ -15,6 +15,7 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { imageUserWaivers, pullPolicyWaivers, waiverAnnotations } from "../checkerWaivers";
+import { CLIENT_DNS_CONFIG } from "../clusterDns";
 import { withEphemeralStorage } from "../ephemeralStorage";
 import { componentName, podLabels } from "../labels";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../podSecurity";
@@ -152,6 +153,8 @@ function backupPodSpec(args: DatabaseBackupsArgs, refs: PodRefs): k8s.types.inpu
         enableServiceLinks: false,
         priorityClassName: args.priorityClassName,
         securityContext: restrictedPodSecurity(args.runAs, { fsGroupChangePolicy: "OnRootMismatch" }),
+        // Resolves the database's name as the backend does (clusterDns.ts).
+        dnsConfig: CLIENT_DNS_CONFIG,
         containers: [{
             name: BACKUP_CONTAINER,
             image: args.image,

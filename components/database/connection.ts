@@ -2,6 +2,7 @@
 // KubePolaris chart's DB_* environment variables, the password only by secretKeyRef.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceAddress } from "../clusterDns";
 import { podLabels } from "../labels";
 import { DatabasePeer } from "../types";
 
@@ -29,11 +30,11 @@ export interface DatabaseConnection {
     readerHosts: pulumi.Output<string>[];
 }
 
-/** How the backend reaches an in-cluster database: its Service's cluster name, the schema, the user and the credentials Secret's key. */
+/** How the backend reaches an in-cluster database: its Service's full name, the schema, the user and the credentials Secret's key. */
 export function inClusterConnection(service: k8s.core.v1.Service, secret: k8s.core.v1.Secret,
-    settings: { port: number; databaseName: string; username: string }): DatabaseConnection {
+    settings: { port: number; databaseName: string; username: string; clusterDomain: string }): DatabaseConnection {
     return {
-        host: pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc`,
+        host: serviceAddress(service.metadata.name, service.metadata.namespace, settings.clusterDomain),
         port: settings.port,
         database: settings.databaseName,
         username: settings.username,

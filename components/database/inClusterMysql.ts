@@ -47,6 +47,8 @@ export interface InClusterDatabaseArgs {
     username: string;
     /** The port the server listens on and the Service serves. Required. */
     port: number;
+    /** The cluster's DNS domain: clients get the Service's full name under it. Required. */
+    clusterDomain: string;
     /** max_connections of every server. Required. */
     maxConnections: number;
     /** The application user's password (a secret from stack config). Required. */

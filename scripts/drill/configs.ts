@@ -59,6 +59,8 @@ export interface Configuration {
     deploy(ctx: DeployContext): Promise<void>;
     /** Removes it from the cluster (ours stays: the cluster is stopped at the end anyway). */
     teardown(ctx: DeployContext): Promise<void>;
+    /** Real nodes: the database drills disrupt a one-pod database of the configuration's own (a quick install's), not the stack's Galera cluster. */
+    onePodDatabase?: boolean;
 }
 
 export function ours(tier: Tier): Configuration {
@@ -318,10 +320,10 @@ function onOurStack(o: {
 
 /** naive on real nodes: our stack (tier small) without its HA measures (withoutHaMeasures, no PDB, no HPA). */
 export function naiveOnOurStack(): Configuration {
-    return onOurStack({
+    return { ...onOurStack({
         name: "naive", tier: "small", deployment: withoutHaMeasures, objects: () => [],
-        description: "our stack without its HA measures: 2 replicas, default rolling update, no preStop, no probes, no anti-affinity, no spread, no node-loss tolerations, no PDB, no HPA",
-    });
+        description: "our stack without its HA measures: 2 replicas, default rolling update, no preStop, no probes, no anti-affinity, no spread, no node-loss tolerations, no PDB, no HPA; the database drills on one database pod",
+    }), onePodDatabase: true };
 }
 
 /** seed-ha on real nodes: our stack (tier medium) with the seed's values-ha.yaml in place of our measures (asSeedHa, its PDB and HPA). */

@@ -10,6 +10,8 @@
 // same Service and drops its table. Its log is the record: "ok <n> <epoch s>", "fail <n> <epoch s>
 // <error>", "present <n>", "done".
 
+import type { V1PodDNSConfig } from "@kubernetes/client-node";
+
 /** The label that selects writer pods (and that their NetworkPolicies name). */
 export const WRITER_LABEL = { "kubepolaris.io/drill": "database-writer" } as const;
 
@@ -22,6 +24,8 @@ export interface WriterOptions {
     uid: number;
     /** The database Service the backend uses. */
     host: string;
+    /** The pod's resolver options: the backend's, so the writer looks the host up as the backend does. Default: the cluster's. */
+    dnsConfig?: V1PodDNSConfig;
     port: number;
     database: string;
     user: string;
@@ -73,6 +77,7 @@ export function writerObjects(o: WriterOptions): Record<string, unknown>[] {
                 nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "NotIn", values: o.avoidNodes }] }] } },
             } : undefined,
             automountServiceAccountToken: false,
+            dnsConfig: o.dnsConfig,
             securityContext: { runAsNonRoot: true, runAsUser: o.uid, runAsGroup: o.uid, seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
                 name: "writer", image: o.image, imagePullPolicy: "IfNotPresent",
@@ -104,6 +109,60 @@ export function writerObjects(o: WriterOptions): Record<string, unknown>[] {
             spec: { podSelector: { matchLabels: o.databaseLabels }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: WRITER_LABEL } }], ports: port }] },
         },
         pod,
+    ];
+}
+
+/** A Service's name as the search list completes it (`name.namespace.svc`), from its full name. */
+export function searchListName(host: string): string {
+    const m = /^([^.]+\.[^.]+\.svc)(\.|$)/.exec(host);
+    if (!m) {
+        throw new Error(`${host} is not a Service's name (<name>.<namespace>.svc…)`);
+    }
+    return m[1];
+}
+
+/** The one-pod database's user, schema and the keys of its Secret (`onePodDatabaseObjects`). */
+export const ONE_POD_DATABASE = { database: "kubepolaris", user: "kubepolaris", passwordKey: "password", port: 3306, uid: 999 } as const;
+
+/**
+ * A database as a quick install has it: one MariaDB pod (the image's MySQL-compatible entrypoint)
+ * on one volume behind a Service, in a namespace of its own, every object named `name`. The
+ * negative control of the failover check and the naive rows of the database drills.
+ */
+export function onePodDatabaseObjects(o: { namespace: string; name: string; image: string; imagePullPolicy: "Never" | "IfNotPresent" }): Record<string, unknown>[] {
+    const labels = { app: o.name };
+    const d = ONE_POD_DATABASE;
+    return [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: o.namespace } },
+        // Throwaway passwords of a throwaway database.
+        { apiVersion: "v1", kind: "Secret", metadata: { name: o.name, namespace: o.namespace }, stringData: { [d.passwordKey]: `${o.name}-user-pw`, root: `${o.name}-root-pw` } },
+        { apiVersion: "v1", kind: "Service", metadata: { name: o.name, namespace: o.namespace }, spec: { selector: labels, ports: [{ port: d.port, targetPort: d.port }] } },
+        {
+            apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: o.name, namespace: o.namespace },
+            spec: {
+                replicas: 1, serviceName: o.name, selector: { matchLabels: labels },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        securityContext: { runAsNonRoot: true, runAsUser: d.uid, runAsGroup: d.uid, fsGroup: d.uid, seccompProfile: { type: "RuntimeDefault" } },
+                        terminationGracePeriodSeconds: 30,
+                        containers: [{
+                            name: "mariadb", image: o.image, imagePullPolicy: o.imagePullPolicy, args: ["--datadir=/var/lib/mysql/data"],
+                            env: [
+                                { name: "MYSQL_DATABASE", value: d.database }, { name: "MYSQL_USER", value: d.user },
+                                { name: "MYSQL_PASSWORD", valueFrom: { secretKeyRef: { name: o.name, key: d.passwordKey } } },
+                                { name: "MYSQL_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: o.name, key: "root" } } },
+                            ],
+                            ports: [{ containerPort: d.port }],
+                            readinessProbe: { tcpSocket: { port: d.port }, periodSeconds: 2 },
+                            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                            volumeMounts: [{ name: "data", mountPath: "/var/lib/mysql" }],
+                        }],
+                    },
+                },
+                volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+            },
+        },
     ];
 }
 

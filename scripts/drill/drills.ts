@@ -4,13 +4,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Workload, WORKLOADS } from "./figures";
-import type { V1Node, V1Pod, V1PodDisruptionBudgetSpec } from "@kubernetes/client-node";
+import type { V1Node, V1Pod, V1PodDisruptionBudgetSpec, V1PodDNSConfig } from "@kubernetes/client-node";
 import { disruptionBudget } from "../../policy/rules/k8s";
 import { sleep, until } from "../../tools/until";
 import { httpStatus, isNodeReady, isPodReady, Kube, MERGE_PATCH, STRATEGIC_MERGE_PATCH, unlessNotFound } from "./kube";
 import { failed, loginToken, RequestKind, RequestRecord, Traffic } from "./traffic";
 import { PodWatch } from "./sampler";
-import { MEMBER_LOSS_GOAL, memberLossProblems, recoveryFigures, RecoveryFigures, parseWriterLog, WriteFigures, writeFigures, WriteGoal, WriterLog, writerObjects } from "./dbWrites";
+import { MEMBER_LOSS_GOAL, memberLossProblems, recoveryFigures, RecoveryFigures, parseWriterLog, searchListName, WriteFigures, writeFigures, WriteGoal, WriterLog, writerObjects } from "./dbWrites";
 
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
@@ -370,8 +370,15 @@ export const zoneLossReal: Drill = {
 export interface DatabaseTarget {
     /** Label selector of the database's pods (one pod, or the Galera members). */
     selector: string;
-    labels: Record<string, string>;
+    /** The database pods' labels where their namespace denies traffic by default (the writer gets NetworkPolicies); undefined: it does not. */
+    labels?: Record<string, string>;
+    /** Where the database's pods, Service and Secret are (the writer runs there too). */
+    namespace: string;
+    /** Whether the app uses this database (false: a baseline's own, measured by the writes alone). */
+    servesTheApp: boolean;
     host: string;
+    /** The backend pods' resolver options (the writer looks the host up as they do). */
+    dnsConfig?: V1PodDNSConfig;
     port: number;
     database: string;
     user: string;
@@ -395,30 +402,66 @@ export const drillWrites = new Map<DrillContext, WriteFigures & { goal: string; 
 const MACHINE_LOSS_GOAL: WriteGoal = { maxGapS: 30, whileAway: true, text: "none lost, writes go on while it is away, never stopped more than 30 s" };
 const FULL_RESTART_GOAL: WriteGoal = { whileAway: false, text: "none lost, back without a human" };
 
+const CLUSTER_DNS = { namespace: "kube-system", labelSelector: "k8s-app=kube-dns" };
+
+/**
+ * Makes sure a cluster DNS pod runs on `node` and returns the names of those that do: if none
+ * does, the other nodes are cordoned while one DNS pod is deleted, so its replacement lands there.
+ */
+async function clusterDnsPodOn(ctx: DrillContext, node: string): Promise<string[]> {
+    const dnsPods = async () => (await ctx.kube.core.listNamespacedPod(CLUSTER_DNS)).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const on = (pods: V1Pod[]) => pods.filter((p) => p.spec?.nodeName === node && isPodReady(p)).map((p) => p.metadata!.name!);
+    const before = await dnsPods();
+    if (on(before).length > 0) {
+        return on(before);
+    }
+    // Only the nodes that take pods now are cordoned, and only they are given back.
+    const others = (await nodes(ctx.kube)).filter((n) => !n.spec?.unschedulable).map((n) => n.metadata!.name!).filter((n) => n !== node);
+    const wanted = before.length;
+    try {
+        for (const n of others) {
+            await setUnschedulable(ctx.kube, n, true);
+        }
+        await ctx.kube.core.deleteNamespacedPod({ namespace: CLUSTER_DNS.namespace, name: before[0].metadata!.name! });
+        return await until(`a cluster DNS pod ready on ${node}`, 120_000, async () => {
+            const now = await dnsPods();
+            return on(now).length > 0 && now.filter(isPodReady).length >= wanted ? on(now) : undefined;
+        }, 500);
+    } finally {
+        for (const n of others) {
+            await setUnschedulable(ctx.kube, n, false);
+        }
+    }
+}
+
 async function databasePods(ctx: DrillContext, target: DatabaseTarget): Promise<V1Pod[]> {
-    return (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: target.selector })).items
+    return (await ctx.kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector })).items
         .filter((p) => !p.metadata?.deletionTimestamp)
         .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
 }
 
-/** Starts the writer for `seconds` (not on `avoidNodes`); `finish` waits for its read-back and removes it. */
-async function startWriter(ctx: DrillContext, target: DatabaseTarget, seconds: number, avoidNodes: string[] = []) {
-    const name = `drill-writer-${Date.now() % 1_000_000}`;
+/**
+ * Starts the writer for `seconds` (not on `avoidNodes`); `finish` waits for its read-back and removes it.
+ * `client` changes how it looks the database up (default: as the backend does).
+ */
+async function startWriter(ctx: DrillContext, target: DatabaseTarget, seconds: number, avoidNodes: string[] = [],
+    client: { suffix: string; host: string; dnsConfig?: V1PodDNSConfig } = { suffix: "", host: target.host, dnsConfig: target.dnsConfig }) {
+    const name = `drill-writer-${Date.now() % 1_000_000}${client.suffix}`;
     const objects = writerObjects({
-        name, namespace: ctx.namespace, image: target.image, uid: target.uid, host: target.host, port: target.port,
+        name, namespace: target.namespace, image: target.image, uid: target.uid, host: client.host, port: target.port,
         database: target.database, user: target.user, passwordSecret: target.passwordSecret, databaseLabels: target.labels,
-        seconds, avoidNodes,
+        dnsConfig: client.dnsConfig, seconds, avoidNodes,
     });
     for (const o of objects) {
         await ctx.kube.apply(o as any);
     }
-    const logText = async () => unlessNotFound(ctx.kube.core.readNamespacedPodLog({ name, namespace: ctx.namespace })).catch(() => undefined);
+    const logText = async () => unlessNotFound(ctx.kube.core.readNamespacedPodLog({ name, namespace: target.namespace })).catch(() => undefined);
     await until("the writer's first acknowledged write", 120_000, async () => /^ok /m.test((await logText()) ?? "") ? true : undefined, 500);
     return {
         async finish(): Promise<WriterLog> {
             try {
                 await until("the writer to finish and read back", (seconds + 300) * 1000, async () => {
-                    const pod = await unlessNotFound(ctx.kube.core.readNamespacedPod({ name, namespace: ctx.namespace }));
+                    const pod = await unlessNotFound(ctx.kube.core.readNamespacedPod({ name, namespace: target.namespace }));
                     return pod && ["Succeeded", "Failed"].includes(pod.status?.phase ?? "") ? true : undefined;
                 }, 1000);
                 return parseWriterLog((await logText()) ?? "");
@@ -473,18 +516,17 @@ export const databaseRestart: Drill = {
         await sleep(WRITE_LEAD_S * 1000);
         const t0 = Date.now();
         const at = () => ((Date.now() - t0) / 1000).toFixed(1);
-        await ctx.kube.core.deleteNamespacedPod({ name: old.metadata?.name as string, namespace: ctx.namespace });
+        await ctx.kube.core.deleteNamespacedPod({ name: old.metadata?.name as string, namespace: target.namespace });
         await until("the new database pod ready", 300_000, async () =>
             (await databasePods(ctx, target)).some((p) => p.metadata?.name === old.metadata?.name && p.metadata?.uid !== old.metadata?.uid && isPodReady(p)) ? true : undefined, 250);
         const backAt = Date.now();
         const readyS = at();
-        await untilLogin(login);
-        const loginS = at();
+        const loginS = target.servesTheApp ? (await untilLogin(login), `a login through the edge worked at ${at()} s`) : "the app does not use it";
         const log = await writer.finish();
         return {
             refused: noRefusals(),
             notes: [`database pod ${old.metadata?.name} (${pods.length} pod(s)) deleted at 0 s (grace ${old.spec?.terminationGracePeriodSeconds ?? 30} s): `
-                + `back and ready at ${readyS} s, a login through the edge worked at ${loginS} s`,
+                + `back and ready at ${readyS} s, ${loginS}`,
             recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, MEMBER_LOSS_GOAL)],
         };
     },
@@ -516,7 +558,14 @@ export const databaseNodeLoss: Drill = {
         const pods = await databasePods(ctx, target);
         const victim = pods[0];
         const node = victim.spec?.nodeName as string;
-        const writer = await startWriter(ctx, target, DATABASE_NODE_LOSS_S + 40, [node]);
+        // The worst case: the machine also runs a cluster DNS pod (the other stays up elsewhere).
+        const dnsLost = await clusterDnsPodOn(ctx, node);
+        // Beside the writer that connects as the backend does, one as a client with the cluster's
+        // default resolver and the short name would: the same loss, the same moment.
+        const [writer, plainWriter] = await Promise.all([
+            startWriter(ctx, target, DATABASE_NODE_LOSS_S + 40, [node]),
+            startWriter(ctx, target, DATABASE_NODE_LOSS_S + 40, [node], { suffix: "-plain", host: searchListName(target.host) }),
+        ]);
         await sleep(WRITE_LEAD_S * 1000);
         const t0 = Date.now();
         const at = () => ((Date.now() - t0) / 1000).toFixed(1);
@@ -535,12 +584,18 @@ export const databaseNodeLoss: Drill = {
             return now.length === pods.length && now.every(isPodReady) ? true : undefined;
         }, 500);
         const backAt = Date.now();
-        const log = await writer.finish();
+        const [log, plainLog] = await Promise.all([writer.finish(), plainWriter.finish()]);
+        const since = t0 / 1000 - WRITE_LEAD_S / 2;
+        const away = { from: t0 / 1000, to: t0 / 1000 + DATABASE_NODE_LOSS_S };
+        const plain = writeFigures(plainLog, since, away);
         return {
             refused: noRefusals(),
-            notes: [`${node} (under ${victim.metadata?.name}, ${pods.length} database pod(s)) stopped at 0 s, NotReady at ${notReadyS} s, `
-                + `back at ${healedS} s; every database pod ready (synced) at ${((backAt - t0) / 1000).toFixed(1)} s`,
-            recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: t0 / 1000 + DATABASE_NODE_LOSS_S }, MACHINE_LOSS_GOAL)],
+            notes: [`${node} (under ${victim.metadata?.name}, ${pods.length} database pod(s); cluster DNS pods on it: ${dnsLost.join(", ") || "none"}) `
+                + `stopped at 0 s, NotReady at ${notReadyS} s, back at ${healedS} s; every database pod ready (synced) at ${((backAt - t0) / 1000).toFixed(1)} s`,
+            recordWrites(ctx, log, since, away, MACHINE_LOSS_GOAL),
+            `beside it, a client with the cluster's default resolver and the short name ${searchListName(target.host)}: ${plain.acknowledged} acknowledged, `
+                + `${plain.failed} failed, ${plain.acknowledgedWhileAway} while it was away, longest without a write ${plain.longestGapS} s (from ${plain.gapStartS} s), `
+                + `${plainLog.present ? `${plain.lost.length} lost` : "never read back"}`],
         };
     },
     async restore(ctx) {
@@ -568,20 +623,20 @@ export const databaseFullRestart: Drill = {
         await sleep(WRITE_LEAD_S * 1000);
         const t0 = Date.now();
         const at = () => ((Date.now() - t0) / 1000).toFixed(1);
-        await Promise.all(pods.map((p) => ctx.kube.core.deleteNamespacedPod({ name: p.metadata?.name as string, namespace: ctx.namespace })));
+        await Promise.all(pods.map((p) => ctx.kube.core.deleteNamespacedPod({ name: p.metadata?.name as string, namespace: target.namespace })));
         await until("every database pod back and ready", 400_000, async () => {
             const now = await databasePods(ctx, target);
             return now.length === pods.length && now.every((p) => isPodReady(p) && !pods.some((o) => o.metadata?.uid === p.metadata?.uid)) ? true : undefined;
         }, 250);
         const backAt = Date.now();
         const readyS = at();
-        await untilLogin(login);
+        const loginS = target.servesTheApp ? (await untilLogin(login), `a login through the edge at ${at()} s`) : "the app does not use it";
         const log = await writer.finish();
         const firstWrite = log.attempts.find((a) => a.ok && a.at > t0 / 1000 + 1);
         return {
             refused: noRefusals(),
             notes: [`all ${pods.length} database pod(s) deleted at 0 s: writes acknowledged again at `
-                + `${firstWrite ? (firstWrite.at - t0 / 1000).toFixed(1) : "—"} s, every pod ready at ${readyS} s, a login through the edge at ${at()} s`,
+                + `${firstWrite ? (firstWrite.at - t0 / 1000).toFixed(1) : "—"} s, every pod ready at ${readyS} s, ${loginS}`,
             recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, FULL_RESTART_GOAL)],
         };
     },

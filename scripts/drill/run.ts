@@ -10,14 +10,14 @@ import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
 import { DatabaseTarget, Drill, DrillContext, drillRecoveries, DRILLS, DrillTimings, drillWrites, NodeControl, REAL_DRILLS, rolledOut, ScaleSample, scaleSamples, setUnschedulable } from "./drills";
-import { RecoveryFigures, WriteFigures } from "./dbWrites";
+import { ONE_POD_DATABASE, onePodDatabaseObjects, RecoveryFigures, searchListName, WriteFigures } from "./dbWrites";
 import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath, loginToken } from "./traffic";
 import { holdSockets, SocketFigures } from "./sockets";
 import { socketSummary } from "./report";
 import { Sample, Workload, WorkloadFigures, workloadFigures, WORKLOADS } from "./figures";
 import { sleep, until } from "../../tools/until";
 import { BACKEND } from "../../app/kubepolaris";
-import { isNodeReady, Kube, unlessNotFound } from "./kube";
+import { isNodeReady, isPodReady, Kube, unlessNotFound } from "./kube";
 import { PodWatch, SAMPLE_MS } from "./sampler";
 
 /** How long full capacity must hold before a drill counts as over. */
@@ -338,15 +338,50 @@ async function databaseTarget(kube: Kube, namespace: string, release: string): P
         throw new Error(`the backend Deployment reads ${BACKEND.env.dbPassword} from no Secret`);
     }
     return {
+        namespace, servesTheApp: true,
         selector: databaseSelector(release), labels: podLabels(release, "mysql"),
-        // As the backend resolves it (the pod's DNS search list completes it).
-        host: value(BACKEND.env.dbHost),
+        // As the backend resolves it: its name and its pods' resolver options.
+        host: value(BACKEND.env.dbHost), dnsConfig: backend.spec!.template.spec!.dnsConfig,
         port: Number(value(BACKEND.env.dbPort)), database: value(BACKEND.env.dbName), user: value(BACKEND.env.dbUser),
         passwordSecret: { name: password.name, key: password.key },
         image: server.image as string, uid: sts.spec!.template.spec!.securityContext?.runAsUser ?? 999,
         statefulSet: sts.metadata!.name!, backupIntervalMinutes: localStackFacts().backupIntervalMinutes,
     };
 }
+
+/** The namespace (and the name of every object) of a baseline's one-pod database. */
+const ONE_POD_DATABASE_NAME = "naive-db";
+
+/**
+ * A baseline's own database for the database drills: one pod (onePodDatabaseObjects) in a
+ * namespace of its own, from the stack's database image, looked up as the backend looks up its own.
+ * The app keeps using the stack's database: these rows are measured by the writes alone.
+ */
+async function startOnePodDatabase(kube: Kube, app: DatabaseTarget): Promise<{ target: DatabaseTarget; remove: () => Promise<void> }> {
+    const name = ONE_POD_DATABASE_NAME;
+    const objects = onePodDatabaseObjects({ namespace: name, name, image: app.image, imagePullPolicy: "IfNotPresent" });
+    for (const object of objects) {
+        await kube.apply(object as any);
+    }
+    const selector = `app=${name}`;
+    await until(`the one-pod database ${name} ready`, 240_000, async () =>
+        (await kube.core.listNamespacedPod({ namespace: name, labelSelector: selector })).items.some(isPodReady) ? true : undefined, 1000);
+    // The same cluster domain and resolver options as the app's database name.
+    const domain = app.host.slice(searchListName(app.host).length);
+    return {
+        target: {
+            // Its namespace has no NetworkPolicies: the writer needs none.
+            namespace: name, servesTheApp: false, selector,
+            host: `${name}.${name}.svc${domain}`, dnsConfig: app.dnsConfig,
+            port: ONE_POD_DATABASE.port, database: ONE_POD_DATABASE.database, user: ONE_POD_DATABASE.user,
+            passwordSecret: { name, key: ONE_POD_DATABASE.passwordKey },
+            image: app.image, uid: ONE_POD_DATABASE.uid, statefulSet: name, backupIntervalMinutes: 0,
+        },
+        remove: () => kube.remove({ apiVersion: "v1", kind: "Namespace", metadata: { name } }),
+    };
+}
+
+const isDatabaseDrill = (drill: Drill) => drill.name.startsWith("database-");
 
 async function drillConfiguration(kube: Kube, config: Configuration, drills: Drill[], nodeCount: number, o: RunOptions, served?: Served): Promise<DrillResult[]> {
     const { release } = localStackFacts();
@@ -355,14 +390,22 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
     const watch = new PodWatch(kube, config.namespace, selectors);
     await watch.start();
     const results: DrillResult[] = [];
+    let onePod: Awaited<ReturnType<typeof startOnePodDatabase>> | undefined;
     try {
         if (config.tier) {
             await checkOurFloors(kube, config, deployments);
         }
         // The database pod is never disrupted, so its node stays the same for every drill.
         const protectedNodes = served ? await databaseNodes(kube, config.namespace, release) : new Set<string>();
-        const database = served ? await databaseTarget(kube, config.namespace, release) : undefined;
+        const appDatabase = served ? await databaseTarget(kube, config.namespace, release) : undefined;
+        onePod = appDatabase && config.onePodDatabase && drills.some(isDatabaseDrill) ? await startOnePodDatabase(kube, appDatabase) : undefined;
         for (const drill of drills) {
+            if (onePod && drill.name === "database-recovery") {
+                o.log(`${config.name} / ${drill.name}: skipped (a quick install's one-pod database has no backups to restore)`);
+                continue;
+            }
+            // A baseline with a database of its own: the database drills disrupt that one.
+            const database = onePod && isDatabaseDrill(drill) ? onePod.target : appDatabase;
             const login = served && { url: served.url, username: BACKEND.seededAdmin.username, password: served.password };
             const ctx: DrillContext = {
                 kube, watch, namespace: config.namespace, deployments, timings: o.timings, log: o.log, protectedNodes,
@@ -445,6 +488,7 @@ async function drillConfiguration(kube: Kube, config: Configuration, drills: Dri
         }
     } finally {
         watch.stop();
+        await onePod?.remove();
     }
     return results;
 }

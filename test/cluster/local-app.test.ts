@@ -20,6 +20,7 @@
 // Prints the figures the README quotes (up from nothing, no-op up, destroy, RSS with the app).
 // Needs root and the node binaries; skipped, not failed, without them unless
 // KUBEPOLARIS_REQUIRE_CLUSTER=1. One real cluster runs per host.
+import type { V1PodDNSConfig } from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
@@ -32,7 +33,7 @@ import { floorsAt } from "../../scripts/drill/configs";
 import { FULL_TIMINGS } from "../../scripts/drill/drills";
 import { servedTable, writeReport } from "../../scripts/drill/report";
 import { databaseCommand, runDrills } from "../../scripts/drill/run";
-import { memberLossProblems, parseWriterLog, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
+import { memberLossProblems, onePodDatabaseObjects, parseWriterLog, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
 
 const BIN = clusterBinDir();
 const READY = realNodesReady() && Boolean(toolchainBinDir());
@@ -51,8 +52,9 @@ const CONTROL_NS = "db-control";
 
 interface MemberLossTarget {
     namespace: string;
-    /** The Service clients use. */
+    /** The Service clients use, and the resolver options they look it up with. */
     host: string;
+    dnsConfig?: V1PodDNSConfig;
     /** The database pod to delete (its StatefulSet starts it again). */
     victim: string;
     passwordSecret: { name: string; key: string };
@@ -76,7 +78,7 @@ async function memberLossCheck(c: Cluster, target: MemberLossTarget, login?: () 
     const victim = kubectlJson(c, ["get", "pod", target.victim, "-n", target.namespace]);
     const node = victim.spec.nodeName as string;
     const objects = writerObjects({
-        name, namespace: target.namespace, image: image("database"), uid: 999, host: target.host, port: 3306,
+        name, namespace: target.namespace, image: image("database"), uid: 999, host: target.host, dnsConfig: target.dnsConfig, port: 3306,
         database: "kubepolaris", user: "kubepolaris", passwordSecret: target.passwordSecret, databaseLabels: target.databaseLabels,
         seconds: 60, avoidNodes: [node],
     });
@@ -128,42 +130,6 @@ async function memberLossCheck(c: Cluster, target: MemberLossTarget, login?: () 
         }
         kubectl(c, ["delete", "-f", "-", "--wait=false"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
     }
-}
-
-/** One MariaDB pod on a volume behind a Service, through the image's MySQL-compatible entrypoint: the database the check must fail on. */
-function onePodDatabase(ns: string, dbImage: string): Record<string, unknown>[] {
-    const labels = { app: "control-db" };
-    return [
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-        { apiVersion: "v1", kind: "Secret", metadata: { name: "control-db", namespace: ns }, stringData: { password: "control-user-pw", root: "control-root-pw" } },
-        { apiVersion: "v1", kind: "Service", metadata: { name: "control-db", namespace: ns }, spec: { selector: labels, ports: [{ port: 3306, targetPort: 3306 }] } },
-        {
-            apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "control-db", namespace: ns },
-            spec: {
-                replicas: 1, serviceName: "control-db", selector: { matchLabels: labels },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: "RuntimeDefault" } },
-                        terminationGracePeriodSeconds: 30,
-                        containers: [{
-                            name: "mariadb", image: dbImage, imagePullPolicy: "Never", args: ["--datadir=/var/lib/mysql/data"],
-                            env: [
-                                { name: "MYSQL_DATABASE", value: "kubepolaris" }, { name: "MYSQL_USER", value: "kubepolaris" },
-                                { name: "MYSQL_PASSWORD", valueFrom: { secretKeyRef: { name: "control-db", key: "password" } } },
-                                { name: "MYSQL_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: "control-db", key: "root" } } },
-                            ],
-                            ports: [{ containerPort: 3306 }],
-                            readinessProbe: { tcpSocket: { port: 3306 }, periodSeconds: 2 },
-                            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-                            volumeMounts: [{ name: "data", mountPath: "/var/lib/mysql" }],
-                        }],
-                    },
-                },
-                volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
-            },
-        },
-    ];
 }
 
 /** SQL as root on a Galera member, through its socket (the check's own rows, not the app's). */
@@ -382,8 +348,11 @@ describeApp(suite, () => {
     test("the database keeps taking writes while it loses a member for 20 s: no acknowledged write lost, writes never stop for more than 5 s, logins through the edge keep working, the member rejoins", async () => {
         const members = kubectlJson(c, ["get", "statefulset", "kubepolaris-mysql", "-n", NS]).spec.replicas;
         expect(members).toBe(3);
+        // The writer connects as the backend does: its DB_HOST, its pods' resolver options.
+        const backendPod = kubectlJson(c, ["get", "deployment", "kubepolaris-backend", "-n", NS]).spec.template.spec;
         const check = await memberLossCheck(c, {
-            namespace: NS, host: `kubepolaris-mysql.${NS}.svc.cluster.local`, victim: "kubepolaris-mysql-0",
+            namespace: NS, victim: "kubepolaris-mysql-0",
+            host: backendPod.containers[0].env.find((e: any) => e.name === BACKEND.env.dbHost).value, dnsConfig: backendPod.dnsConfig,
             passwordSecret: { name: "kubepolaris-mysql-credentials", key: "mysql-password" },
             databaseLabels: kubectlJson(c, ["get", "statefulset", "kubepolaris-mysql", "-n", NS]).spec.selector.matchLabels,
         }, () => login(adminPassword));
@@ -400,7 +369,7 @@ describeApp(suite, () => {
     }, 420_000);
 
     test("negative control: the same check fails on a database of one pod (nothing takes writes while its pod is away, and writes stop)", async () => {
-        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: onePodDatabase(CONTROL_NS, image("database")) }));
+        kubectlOk(c, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: onePodDatabaseObjects({ namespace: CONTROL_NS, name: "control-db", image: image("database"), imagePullPolicy: "Never" }) }));
         try {
             kubectlOk(c, ["rollout", "status", "statefulset/control-db", "-n", CONTROL_NS, "--timeout=180s"]);
             const check = await memberLossCheck(c, {

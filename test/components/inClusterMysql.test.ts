@@ -18,6 +18,7 @@ function args(overrides: Partial<InClusterMysqlArgs> = {}): InClusterMysqlArgs {
         databaseName: "kubepolaris",
         username: "kp",
         port: 3306,
+        clusterDomain: "cluster.local",
         maxConnections: 150,
         requireTls: false,
         password: pulumi.output("user-password"),
@@ -92,7 +93,7 @@ test("a headless Service selects the pod; the backend's connection names its hos
     expect(selects({ matchLabels: service.spec.selector }, pod.metadata.labels)).toBe(true);
     expect(selects({ matchLabels: mysql.selector }, pod.metadata.labels)).toBe(true);
     expect(service.spec.ports[0]).toMatchObject({ port: 3308, targetPort: "mysql" });
-    expect(await valueOf(mysql.connection.host)).toBe("rel-mysql.kp.svc");
+    expect(await valueOf(mysql.connection.host)).toBe("rel-mysql.kp.svc.cluster.local.");
     expect(mysql.connection).toMatchObject({ port: 3308, database: "kubepolaris", username: "kp", readerHosts: [] });
     expect(await valueOf(mysql.connection.passwordSecret.name)).toBe("rel-mysql-credentials");
 });

@@ -1,5 +1,5 @@
 // The database writer's record and the failover check's verdict, on logs shaped like the writer's.
-import { memberLossProblems, parseWriterLog, recoveryFigures, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
+import { memberLossProblems, parseWriterLog, recoveryFigures, searchListName, writeFigures, writerObjects } from "../../scripts/drill/dbWrites";
 
 const T0 = 1_800_000_000;
 /** A writer log: one attempt every 0.1 s from T0, failing where `fails(t)` says; rows read back unless `missing`. */
@@ -56,6 +56,22 @@ test("the writer's pod runs restricted, reads the password from the Secret, and 
     expect(pod.spec.containers[0].env.find((e: any) => e.name === "MYSQL_PWD").valueFrom.secretKeyRef).toEqual({ name: "creds", key: "mysql-password" });
     expect(JSON.stringify(pod)).not.toContain("password=");
     expect(objects[1].spec).toEqual({ podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: pod.metadata.labels } }], ports: [{ protocol: "TCP", port: 3306 }] }] });
+    // Without resolver options it takes the cluster's; with the backend's it looks the host up as the backend does.
+    expect(pod.spec.dnsConfig).toBeUndefined();
+    const options = { options: [{ name: "timeout", value: "1" }] };
+    const [, , resolving] = writerObjects({
+        name: "w2", namespace: "kp", image: "img", uid: 999, host: "db.kp.svc.cluster.local.", port: 3306, database: "kubepolaris", user: "kp",
+        passwordSecret: { name: "creds", key: "mysql-password" }, databaseLabels: { app: "db" }, seconds: 10, dnsConfig: options,
+    }) as any[];
+    expect(resolving.spec.dnsConfig).toEqual(options);
+    expect(resolving.spec.containers[0].env.find((e: any) => e.name === "DB_HOST").value).toBe("db.kp.svc.cluster.local.");
+});
+
+test("the plain client of the machine-loss drill uses the name the search list completes", () => {
+    expect(searchListName("kubepolaris-mysql.kubepolaris.svc.cluster.local.")).toBe("kubepolaris-mysql.kubepolaris.svc");
+    expect(searchListName("db.kp.svc.corp.internal.")).toBe("db.kp.svc");
+    expect(searchListName("db.kp.svc")).toBe("db.kp.svc");
+    expect(() => searchListName("mysql.example.com")).toThrow(/not a Service's name/);
 });
 
 test("a drill's own goal: a machine loss may stop writes up to 30 s, a full restart needs no writes while away", () => {

@@ -62,6 +62,7 @@ const local = new InClusterMysql("careless-local", {
     databaseName: "kubepolaris",
     username: "kubepolaris",
     port: 3306,
+    clusterDomain: "cluster.local",
     maxConnections: 100,
     requireTls: false,
     password: pulumi.output(PLAINTEXT_PASSWORD),
