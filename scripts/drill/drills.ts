@@ -307,11 +307,10 @@ export const zoneLossReal: Drill = {
         const ours = () => WORKLOADS.flatMap((w) => ctx.watch.podsOf(w)).filter(lost);
         const victims = ours().map((p) => p.metadata?.uid);
         // With the database in the cluster: numbered writes from outside the zone through the
-        // backend's database Service, and which cluster DNS pods the zone takes (the backend
-        // resolves the Service's name for every new connection).
-        const writer = ctx.database && await startWriter(ctx, ctx.database, ZONE_LOSS_WRITE_S, names);
-        const dnsLost = ctx.database ? (await ctx.kube.core.listNamespacedPod({ namespace: "kube-system", labelSelector: "k8s-app=kube-dns" })).items
-            .filter(lost).map((p) => p.metadata?.name) : [];
+        // backend's database Service, and the worst case for them: a cluster DNS pod in the zone
+        // (every new connection looks the Service's name up).
+        const dnsLost = ctx.database ? await clusterDnsPodOn(ctx, names[0]) : [];
+        const writer = ctx.database && await startWriterPair(ctx, ctx.database, ZONE_LOSS_WRITE_S, names);
         if (writer) {
             await sleep(WRITE_LEAD_S * 1000);
         }
@@ -342,9 +341,8 @@ export const zoneLossReal: Drill = {
             + `nodes NotReady at ${notReadyS} s, their pods not ready (out of the endpoints) at ${podsNotReadyS} s, `
             + `evicted at ${at()} s (unreachable toleration ${[...tolerations].join("/") || "none"} s); the nodes are kept, NotReady`];
         if (writer) {
-            const log = await writer.finish();
-            notes.push(`cluster DNS pods lost with the zone: ${dnsLost.length ? dnsLost.join(", ") : "none"}; `
-                + recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: podsNotReadyAt / 1000 }, MACHINE_LOSS_GOAL));
+            const { asBackend, plain } = await writer.finish(t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: podsNotReadyAt / 1000 }, MACHINE_LOSS_GOAL);
+            notes.push(`cluster DNS pods lost with the zone: ${dnsLost.join(", ") || "none"}; ${asBackend}`, plain);
         }
         return { refused: noRefusals(), notes };
     },
@@ -474,6 +472,32 @@ async function startWriter(ctx: DrillContext, target: DatabaseTarget, seconds: n
     };
 }
 
+/**
+ * Two writers from outside `avoidNodes` for `seconds`: one that looks the database up as the
+ * backend does (its name and resolver options: the one judged), and beside it a plain client (the
+ * cluster's default resolver, the short name the search list completes): the same loss at the
+ * same moment, so the report shows what the resolver settings are worth.
+ */
+async function startWriterPair(ctx: DrillContext, target: DatabaseTarget, seconds: number, avoidNodes: string[]) {
+    const [asBackend, plain] = await Promise.all([
+        startWriter(ctx, target, seconds, avoidNodes),
+        startWriter(ctx, target, seconds, avoidNodes, { suffix: "-plain", host: searchListName(target.host) }),
+    ]);
+    return {
+        /** Both logs read back; `asBackend` is recorded against `goal`; each says its figures in a note. */
+        async finish(since: number, away: { from: number; to: number }, goal: WriteGoal): Promise<{ asBackend: string; plain: string }> {
+            const [log, plainLog] = await Promise.all([asBackend.finish(), plain.finish()]);
+            const f = writeFigures(plainLog, since, away);
+            return {
+                asBackend: recordWrites(ctx, log, since, away, goal),
+                plain: `beside it, a plain client (the cluster's default resolver, the short name ${searchListName(target.host)}): ${f.acknowledged} acknowledged, `
+                    + `${f.failed} failed, ${f.acknowledgedWhileAway} while it was away, longest without a write ${f.longestGapS} s (from ${f.gapStartS} s), `
+                    + `${plainLog.present ? `${f.lost.length} lost` : "never read back"}`,
+            };
+        },
+    };
+}
+
 /** Records the writes' figures for the report and says them in a note. */
 function recordWrites(ctx: DrillContext, log: WriterLog, since: number, away: { from: number; to: number }, goal: WriteGoal): string {
     const f = writeFigures(log, since, away);
@@ -560,12 +584,7 @@ export const databaseNodeLoss: Drill = {
         const node = victim.spec?.nodeName as string;
         // The worst case: the machine also runs a cluster DNS pod (the other stays up elsewhere).
         const dnsLost = await clusterDnsPodOn(ctx, node);
-        // Beside the writer that connects as the backend does, one as a client with the cluster's
-        // default resolver and the short name would: the same loss, the same moment.
-        const [writer, plainWriter] = await Promise.all([
-            startWriter(ctx, target, DATABASE_NODE_LOSS_S + 40, [node]),
-            startWriter(ctx, target, DATABASE_NODE_LOSS_S + 40, [node], { suffix: "-plain", host: searchListName(target.host) }),
-        ]);
+        const writer = await startWriterPair(ctx, target, DATABASE_NODE_LOSS_S + 40, [node]);
         await sleep(WRITE_LEAD_S * 1000);
         const t0 = Date.now();
         const at = () => ((Date.now() - t0) / 1000).toFixed(1);
@@ -584,18 +603,12 @@ export const databaseNodeLoss: Drill = {
             return now.length === pods.length && now.every(isPodReady) ? true : undefined;
         }, 500);
         const backAt = Date.now();
-        const [log, plainLog] = await Promise.all([writer.finish(), plainWriter.finish()]);
-        const since = t0 / 1000 - WRITE_LEAD_S / 2;
-        const away = { from: t0 / 1000, to: t0 / 1000 + DATABASE_NODE_LOSS_S };
-        const plain = writeFigures(plainLog, since, away);
+        const { asBackend, plain } = await writer.finish(t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: t0 / 1000 + DATABASE_NODE_LOSS_S }, MACHINE_LOSS_GOAL);
         return {
             refused: noRefusals(),
             notes: [`${node} (under ${victim.metadata?.name}, ${pods.length} database pod(s); cluster DNS pods on it: ${dnsLost.join(", ") || "none"}) `
                 + `stopped at 0 s, NotReady at ${notReadyS} s, back at ${healedS} s; every database pod ready (synced) at ${((backAt - t0) / 1000).toFixed(1)} s`,
-            recordWrites(ctx, log, since, away, MACHINE_LOSS_GOAL),
-            `beside it, a client with the cluster's default resolver and the short name ${searchListName(target.host)}: ${plain.acknowledged} acknowledged, `
-                + `${plain.failed} failed, ${plain.acknowledgedWhileAway} while it was away, longest without a write ${plain.longestGapS} s (from ${plain.gapStartS} s), `
-                + `${plainLog.present ? `${plain.lost.length} lost` : "never read back"}`],
+            asBackend, plain],
         };
     },
     async restore(ctx) {
