@@ -309,7 +309,7 @@ export const zoneLossReal: Drill = {
         // With the database in the cluster: numbered writes from outside the zone through the
         // backend's database Service, and the worst case for them: a cluster DNS pod in the zone
         // (every new connection looks the Service's name up).
-        const dnsLost = ctx.database ? await clusterDnsPodOn(ctx, names[0]) : [];
+        const dnsLost = ctx.database ? await clusterDnsPodIn(ctx, names) : [];
         const writer = ctx.database && await startWriterPair(ctx, ctx.database, ZONE_LOSS_WRITE_S, names);
         if (writer) {
             await sleep(WRITE_LEAD_S * 1000);
@@ -403,33 +403,44 @@ const FULL_RESTART_GOAL: WriteGoal = { whileAway: false, text: "none lost, back 
 const CLUSTER_DNS = { namespace: "kube-system", labelSelector: "k8s-app=kube-dns" };
 
 /**
- * Makes sure a cluster DNS pod runs on `node` and returns the names of those that do: if none
- * does, the other nodes are cordoned while one DNS pod is deleted, so its replacement lands there.
+ * The worst case a machine or zone loss can meet, made on purpose: at least one cluster DNS pod on
+ * the machines about to be lost and at least one elsewhere (a loss that takes every DNS pod is a
+ * DNS outage, not this). Moves pods by cordoning and deleting: one onto `lost[0]` if the lost
+ * machines run none, one away from them if they run all. Returns the DNS pods on the lost machines.
  */
-async function clusterDnsPodOn(ctx: DrillContext, node: string): Promise<string[]> {
+async function clusterDnsPodIn(ctx: DrillContext, lost: string[]): Promise<string[]> {
     const dnsPods = async () => (await ctx.kube.core.listNamespacedPod(CLUSTER_DNS)).items.filter((p) => !p.metadata?.deletionTimestamp);
-    const on = (pods: V1Pod[]) => pods.filter((p) => p.spec?.nodeName === node && isPodReady(p)).map((p) => p.metadata!.name!);
-    const before = await dnsPods();
-    if (on(before).length > 0) {
-        return on(before);
-    }
-    // Only the nodes that take pods now are cordoned, and only they are given back.
-    const others = (await nodes(ctx.kube)).filter((n) => !n.spec?.unschedulable).map((n) => n.metadata!.name!).filter((n) => n !== node);
-    const wanted = before.length;
-    try {
-        for (const n of others) {
-            await setUnschedulable(ctx.kube, n, true);
+    const inLost = (p: V1Pod) => lost.includes(p.spec?.nodeName ?? "");
+    const wanted = (await dnsPods()).length;
+    // Deletes `victim` while only `allowed` take pods, and waits for its replacement there.
+    const move = async (victim: V1Pod, allowed: (node: string) => boolean, placed: (pods: V1Pod[]) => boolean) => {
+        // Only the nodes that take pods now are cordoned, and only they are given back.
+        const cordon = (await nodes(ctx.kube)).filter((n) => !n.spec?.unschedulable).map((n) => n.metadata!.name!).filter((n) => !allowed(n));
+        try {
+            for (const n of cordon) {
+                await setUnschedulable(ctx.kube, n, true);
+            }
+            await ctx.kube.core.deleteNamespacedPod({ namespace: CLUSTER_DNS.namespace, name: victim.metadata!.name! });
+            await until("the moved cluster DNS pod ready", 120_000, async () => {
+                const now = (await dnsPods()).filter(isPodReady);
+                return now.length >= wanted && placed(now) ? true : undefined;
+            }, 500);
+        } finally {
+            for (const n of cordon) {
+                await setUnschedulable(ctx.kube, n, false);
+            }
         }
-        await ctx.kube.core.deleteNamespacedPod({ namespace: CLUSTER_DNS.namespace, name: before[0].metadata!.name! });
-        return await until(`a cluster DNS pod ready on ${node}`, 120_000, async () => {
-            const now = await dnsPods();
-            return on(now).length > 0 && now.filter(isPodReady).length >= wanted ? on(now) : undefined;
-        }, 500);
-    } finally {
-        for (const n of others) {
-            await setUnschedulable(ctx.kube, n, false);
-        }
+    };
+    let pods = await dnsPods();
+    if (!pods.some(inLost)) {
+        await move(pods[0], (n) => n === lost[0], (now) => now.some(inLost));
+        pods = await dnsPods();
     }
+    if (pods.every(inLost)) {
+        await move(pods.find(inLost)!, (n) => !lost.includes(n), (now) => now.some(inLost) && !now.every(inLost));
+        pods = await dnsPods();
+    }
+    return pods.filter(inLost).map((p) => p.metadata!.name!);
 }
 
 async function databasePods(ctx: DrillContext, target: DatabaseTarget): Promise<V1Pod[]> {
@@ -583,7 +594,7 @@ export const databaseNodeLoss: Drill = {
         const victim = pods[0];
         const node = victim.spec?.nodeName as string;
         // The worst case: the machine also runs a cluster DNS pod (the other stays up elsewhere).
-        const dnsLost = await clusterDnsPodOn(ctx, node);
+        const dnsLost = await clusterDnsPodIn(ctx, [node]);
         const writer = await startWriterPair(ctx, target, DATABASE_NODE_LOSS_S + 40, [node]);
         await sleep(WRITE_LEAD_S * 1000);
         const t0 = Date.now();
