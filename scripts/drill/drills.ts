@@ -374,6 +374,8 @@ export interface DatabaseTarget {
     namespace: string;
     /** Whether the app uses this database (false: a baseline's own, measured by the writes alone). */
     servesTheApp: boolean;
+    /** What it is, for the report ("Galera, 3 members", "one pod, naive's own"). */
+    description: string;
     host: string;
     /** The backend pods' resolver options (the writer looks the host up as they do). */
     dnsConfig?: V1PodDNSConfig;
@@ -394,7 +396,17 @@ export interface DatabaseTarget {
 export const drillRecoveries = new Map<DrillContext, RecoveryFigures>();
 
 /** What the numbered writes met during a database drill (DrillResult.writes), judged against the drill's goal. */
-export const drillWrites = new Map<DrillContext, WriteFigures & { goal: string; problems: string[] }>();
+export const drillWrites = new Map<DrillContext, DrillWrites>();
+
+/** A database drill's writes as the report shows them. */
+export type DrillWrites = WriteFigures & {
+    goal: string;
+    problems: string[];
+    /** Which database the drill disrupted (DatabaseTarget.description). */
+    database: string;
+    /** The plain client's longest pause in the same loss, where one ran beside (startWriterPair). */
+    plainLongestGapS?: number;
+};
 
 /** The database issue's goals: a member loss (its pod or its machine) gets writes back within 30 s; a full restart comes back by itself; nothing acknowledged is ever lost. */
 const MACHINE_LOSS_GOAL: WriteGoal = { maxGapS: 30, whileAway: true, text: "none lost, writes go on while it is away, never stopped more than 30 s" };
@@ -499,8 +511,10 @@ async function startWriterPair(ctx: DrillContext, target: DatabaseTarget, second
         async finish(since: number, away: { from: number; to: number }, goal: WriteGoal): Promise<{ asBackend: string; plain: string }> {
             const [log, plainLog] = await Promise.all([asBackend.finish(), plain.finish()]);
             const f = writeFigures(plainLog, since, away);
+            const note = recordWrites(ctx, target, log, since, away, goal);
+            drillWrites.get(ctx)!.plainLongestGapS = f.longestGapS;
             return {
-                asBackend: recordWrites(ctx, log, since, away, goal),
+                asBackend: note,
                 plain: `beside it, a plain client (the cluster's default resolver, the short name ${searchListName(target.host)}): ${f.acknowledged} acknowledged, `
                     + `${f.failed} failed, ${f.acknowledgedWhileAway} while it was away, longest without a write ${f.longestGapS} s (from ${f.gapStartS} s), `
                     + `${plainLog.present ? `${f.lost.length} lost` : "never read back"}`,
@@ -510,10 +524,10 @@ async function startWriterPair(ctx: DrillContext, target: DatabaseTarget, second
 }
 
 /** Records the writes' figures for the report and says them in a note. */
-function recordWrites(ctx: DrillContext, log: WriterLog, since: number, away: { from: number; to: number }, goal: WriteGoal): string {
+function recordWrites(ctx: DrillContext, target: DatabaseTarget, log: WriterLog, since: number, away: { from: number; to: number }, goal: WriteGoal): string {
     const f = writeFigures(log, since, away);
     const problems = memberLossProblems(f, log.present !== undefined, goal);
-    drillWrites.set(ctx, { ...f, goal: goal.text, problems });
+    drillWrites.set(ctx, { ...f, goal: goal.text, problems, database: target.description });
     return `numbered writes through the Service: ${f.acknowledged} acknowledged, ${f.failed} failed${Object.keys(f.errors).length ? ` (${Object.entries(f.errors).map(([e, n]) => `${n}× ${e}`).join("; ")})` : ""}, `
         + `${f.acknowledgedWhileAway} acknowledged while it was away, longest without a write ${f.longestGapS} s (from ${f.gapStartS} s), `
         + `${log.present ? `${f.lost.length} acknowledged writes lost` : "never read back"}`;
@@ -562,7 +576,7 @@ export const databaseRestart: Drill = {
             refused: noRefusals(),
             notes: [`database pod ${old.metadata?.name} (${pods.length} pod(s)) deleted at 0 s (grace ${old.spec?.terminationGracePeriodSeconds ?? 30} s): `
                 + `back and ready at ${readyS} s, ${loginS}`,
-            recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, MEMBER_LOSS_GOAL)],
+            recordWrites(ctx, target, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, MEMBER_LOSS_GOAL)],
         };
     },
     async restore() {
@@ -661,7 +675,7 @@ export const databaseFullRestart: Drill = {
             refused: noRefusals(),
             notes: [`all ${pods.length} database pod(s) deleted at 0 s: writes acknowledged again at `
                 + `${firstWrite ? (firstWrite.at - t0 / 1000).toFixed(1) : "—"} s, every pod ready at ${readyS} s, ${loginS}`,
-            recordWrites(ctx, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, FULL_RESTART_GOAL)],
+            recordWrites(ctx, target, log, t0 / 1000 - WRITE_LEAD_S / 2, { from: t0 / 1000, to: backAt / 1000 }, FULL_RESTART_GOAL)],
         };
     },
     async restore() {

@@ -9,8 +9,8 @@ import * as yaml from "js-yaml";
 import { componentName, podLabels } from "../../components/labels";
 import { TIERS, Tier } from "../../config";
 import { budgetsAt, configuration, Configuration, floorsAt, localStackFacts, REPO } from "./configs";
-import { DatabaseTarget, Drill, DrillContext, drillRecoveries, DRILLS, DrillTimings, drillWrites, NodeControl, REAL_DRILLS, rolledOut, ScaleSample, scaleSamples, setUnschedulable } from "./drills";
-import { ONE_POD_DATABASE, onePodDatabaseObjects, RecoveryFigures, searchListName, WriteFigures } from "./dbWrites";
+import { DatabaseTarget, Drill, DrillContext, drillRecoveries, DrillWrites, DRILLS, DrillTimings, drillWrites, NodeControl, REAL_DRILLS, rolledOut, ScaleSample, scaleSamples, setUnschedulable } from "./drills";
+import { ONE_POD_DATABASE, onePodDatabaseObjects, RecoveryFigures, searchListName } from "./dbWrites";
 import { perSecond, SecondPoint, startTraffic, trafficFigures, TrafficFigures, vegetaPath, loginToken } from "./traffic";
 import { holdSockets, SocketFigures } from "./sockets";
 import { socketSummary } from "./report";
@@ -54,7 +54,7 @@ export interface DrillResult {
     /** The scale-out drill: the backend's size, zones, PDB and HPA, once a second. */
     scale?: ScaleSample[];
     /** The database drills: what numbered writes through the backend's database Service met, and the failover check's problems. */
-    writes?: WriteFigures & { goal: string; problems: string[] };
+    writes?: DrillWrites;
     /** The recovery drill: RTO, RPO, writes missing after the restore. */
     recovery?: RecoveryFigures;
     /** Real nodes: what the traffic through the edge met (`t` and seconds count from the traffic's start). */
@@ -339,6 +339,7 @@ async function databaseTarget(kube: Kube, namespace: string, release: string): P
     }
     return {
         namespace, servesTheApp: true,
+        description: (sts.spec!.replicas ?? 1) > 1 ? `Galera, ${sts.spec!.replicas} members` : "one pod",
         selector: databaseSelector(release), labels: podLabels(release, "mysql"),
         // As the backend resolves it: its name and its pods' resolver options.
         host: value(BACKEND.env.dbHost), dnsConfig: backend.spec!.template.spec!.dnsConfig,
@@ -371,7 +372,7 @@ async function startOnePodDatabase(kube: Kube, app: DatabaseTarget): Promise<{ t
     return {
         target: {
             // Its namespace has no NetworkPolicies: the writer needs none.
-            namespace: name, servesTheApp: false, selector,
+            namespace: name, servesTheApp: false, selector, description: "one pod of its own",
             host: `${name}.${name}.svc${domain}`, dnsConfig: app.dnsConfig,
             port: ONE_POD_DATABASE.port, database: ONE_POD_DATABASE.database, user: ONE_POD_DATABASE.user,
             passwordSecret: { name, key: ONE_POD_DATABASE.passwordKey },

@@ -305,6 +305,10 @@ spec:
           preferredDuringSchedulingIgnoredDuringExecution:
           - weight: 100
             podAffinityTerm: {labelSelector: {matchLabels: {k8s-app: kube-dns}}, topologyKey: kubernetes.io/hostname}
+      # Over the zones too: a zone that took every DNS pod would be a cluster DNS outage (the
+      # drills saw replacement pods crash-loop, unable to resolve anything, until it came back).
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {k8s-app: kube-dns}}}
       securityContext:
         runAsNonRoot: true
         runAsUser: 65532
