@@ -12,7 +12,7 @@
 //                          machines; scale-out floods logins until the HPA scales, on metrics-server)
 //   --configs a,b          seed-ha, naive, ours-small, ours-medium (default: all, in that order; real
 //                          nodes: ours-small, ours-medium, seed-ha, naive, the baselines made from our
-//                          stack in place)
+//                          stack in place; naive's database drills disrupt a one-pod database of its own)
 //   --out DIR              report folder (default reports/drills: latest.md, latest.json, ready-pods.png)
 //   --keep-cluster         leave the cluster running (the next run reuses it)
 //   --chaos-seconds N      how long the chaos drill deletes pods (default 60)
