@@ -7,17 +7,19 @@
 # it; a fixed-length loop could still leave one that arrived late). Replication and root's own
 # connections are left alone. Never fails the stop.
 set -u
-start=$(date +%s)
-end=$(( start + ${DRAIN_SECONDS:-10} ))
-min_end=$(( start + ${MIN_SECONDS:-3} ))
+# Milliseconds: whole seconds would cut the bounds short by up to a second.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+start=$(now_ms)
+end=$(( start + ${DRAIN_SECONDS:-10} * 1000 ))
+min_end=$(( start + ${MIN_SECONDS:-3} * 1000 ))
 sql() { MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mariadb --no-defaults --socket="${RUN_DIR:-/run/mysqld}/mysqld.sock" --user=root \
   --connect-timeout=2 --batch --skip-column-names --execute="$1" 2>/dev/null; }
 clients="USER NOT IN ('root', 'system user', 'event_scheduler', 'unauthenticated user')"
-while [ "$(date +%s)" -lt "$end" ]; do
+while [ "$(now_ms)" -lt "$end" ]; do
   ids="$(sql "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Sleep' AND $clients")" || break
   for id in $ids; do sql "KILL CONNECTION $id" || :; done
   left="$(sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE $clients")" || break
-  if [ "$left" = 0 ] && [ "$(date +%s)" -gt "$min_end" ]; then break; fi
+  if [ "$left" = 0 ] && [ "$(now_ms)" -ge "$min_end" ]; then break; fi
   sleep 0.5
 done
 exit 0
