@@ -374,7 +374,7 @@ export interface DatabaseTarget {
     namespace: string;
     /** Whether the app uses this database (false: a baseline's own, measured by the writes alone). */
     servesTheApp: boolean;
-    /** What it is, for the report ("Galera, 3 members", "one pod, naive's own"). */
+    /** What it is, for the report ("Galera, 3 members", "one pod", "one pod of its own"). */
     description: string;
     host: string;
     /** The backend pods' resolver options (the writer looks the host up as they do). */
@@ -511,24 +511,26 @@ async function startWriterPair(ctx: DrillContext, target: DatabaseTarget, second
         async finish(since: number, away: { from: number; to: number }, goal: WriteGoal): Promise<{ asBackend: string; plain: string }> {
             const [log, plainLog] = await Promise.all([asBackend.finish(), plain.finish()]);
             const f = writeFigures(plainLog, since, away);
-            const note = recordWrites(ctx, target, log, since, away, goal);
-            drillWrites.get(ctx)!.plainLongestGapS = f.longestGapS;
             return {
-                asBackend: note,
-                plain: `beside it, a plain client (the cluster's default resolver, the short name ${searchListName(target.host)}): ${f.acknowledged} acknowledged, `
-                    + `${f.failed} failed, ${f.acknowledgedWhileAway} while it was away, longest without a write ${f.longestGapS} s (from ${f.gapStartS} s), `
-                    + `${plainLog.present ? `${f.lost.length} lost` : "never read back"}`,
+                asBackend: recordWrites(ctx, target, log, since, away, goal, f.longestGapS),
+                plain: writesNote(`beside it, a plain client (the cluster's default resolver, the short name ${searchListName(target.host)})`, f, plainLog),
             };
         },
     };
 }
 
 /** Records the writes' figures for the report and says them in a note. */
-function recordWrites(ctx: DrillContext, target: DatabaseTarget, log: WriterLog, since: number, away: { from: number; to: number }, goal: WriteGoal): string {
+function recordWrites(ctx: DrillContext, target: DatabaseTarget, log: WriterLog, since: number, away: { from: number; to: number }, goal: WriteGoal,
+    plainLongestGapS?: number): string {
     const f = writeFigures(log, since, away);
     const problems = memberLossProblems(f, log.present !== undefined, goal);
-    drillWrites.set(ctx, { ...f, goal: goal.text, problems, database: target.description });
-    return `numbered writes through the Service: ${f.acknowledged} acknowledged, ${f.failed} failed${Object.keys(f.errors).length ? ` (${Object.entries(f.errors).map(([e, n]) => `${n}× ${e}`).join("; ")})` : ""}, `
+    drillWrites.set(ctx, { ...f, goal: goal.text, problems, database: target.description, plainLongestGapS });
+    return writesNote("numbered writes through the Service", f, log);
+}
+
+/** One writer's figures in a sentence, for the report's notes. */
+function writesNote(who: string, f: WriteFigures, log: WriterLog): string {
+    return `${who}: ${f.acknowledged} acknowledged, ${f.failed} failed${Object.keys(f.errors).length ? ` (${Object.entries(f.errors).map(([e, n]) => `${n}× ${e}`).join("; ")})` : ""}, `
         + `${f.acknowledgedWhileAway} acknowledged while it was away, longest without a write ${f.longestGapS} s (from ${f.gapStartS} s), `
         + `${log.present ? `${f.lost.length} acknowledged writes lost` : "never read back"}`;
 }
